@@ -1,0 +1,191 @@
+"""The command line: parses options, runs the pipeline, maps errors to exit codes.
+
+Exit status: 0 ok; 1 a finding at or above --fail-on; 2 bad usage or no usable input (one
+line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+from reportgen import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as argparse does, but without the usage dump
+        raise UsageError(message)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("logdirs", nargs="+", metavar="LOGDIR",
+                   help="a folder of runs (every folder holding a *tfevents* file is a run) or one event file")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument("--verbose", "-v", action="store_true", help="print every warning met while reading")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="reportgen", description="Turn finished TensorBoard logs into a report people can read "
+                     "and understand: TensorBoard-style histogram, distribution and scalar charts with per-layer "
+                     "explanations and recommendations.")
+    parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    build = sub.add_parser("build", help="write the report (HTML, PDF, JSON, ...)",
+                           description="Read LOGDIRs and write the report. The format of each -o follows its extension.")
+    _add_common(build)
+    build.add_argument("-o", "--output", action="append", required=True, metavar="OUT",
+                       help="output file; repeat for several (.pdf, .html, .json)")
+    build.add_argument("--format", help="format for an -o whose extension says nothing (pdf, html, json)")
+    build.add_argument("--title", help="report title (default: from the logdir names)")
+    build.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
+    build.add_argument("--tag", metavar="REGEX", help="only tags that match REGEX")
+    build.add_argument("--max-steps", type=int, metavar="N", help="slices per offset chart (default 51, always "
+                       "including the first and last step)")
+    build.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as TensorBoard)")
+    build.add_argument("--page-size", choices=["A4", "letter"], help="PDF page size (default A4)")
+    build.add_argument("--processes", type=int, metavar="N", help="worker processes for charts (default: one per core)")
+    build.add_argument("--fail-on", choices=["critical", "warning"],
+                       help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
+    build.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
+                       "pyproject.toml in or next to the first LOGDIR)")
+
+    inspect = sub.add_parser("inspect", help="list runs, tags, steps and reading warnings (no report)",
+                             description="List what the logs hold: runs, tags, kind, steps, first/last step, "
+                             "and the warnings met while reading.")
+    _add_common(inspect)
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    sub.add_parser("rules", help="list the diagnosis rules with their codes and thresholds")
+    return parser
+
+
+def _say(args, message: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def cmd_inspect(args) -> int:
+    from reportgen.reading.loader import load
+
+    logs = load(args.logdirs, light=True)
+    data = {"runs": [_inspect_run(run) for run in logs.runs]}
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for run in data["runs"]:
+        print(f"run {run['name']}  ({run['path']})")
+        for item in run["tags"]:
+            print(f"  {item['kind']:<10} {item['tag']:<50} {item['steps']:>6} steps  "
+                  f"{'' if item['first_step'] is None else item['first_step']}..{'' if item['last_step'] is None else item['last_step']}")
+        for warning in run["warnings"]:
+            print(f"  warning: {warning}")
+    return EXIT_OK
+
+
+def _inspect_run(run) -> dict:
+    tags = []
+    for kind, group in (("histogram", run.histograms), ("scalar", run.scalars)):
+        for tag, s in group.items():
+            n = len(s.steps)
+            tags.append({"tag": tag, "kind": kind, "steps": n, "first_step": int(s.steps[0]) if n else None,
+                         "last_step": int(s.steps[-1]) if n else None})
+    for tag, kind in run.other.items():
+        tags.append({"tag": tag, "kind": "other", "what": kind, "steps": run.other_counts.get(tag, 0),
+                     "first_step": None, "last_step": None})
+    return {"name": run.name, "path": run.path, "tags": tags, "warnings": run.warnings,
+            "files": [{"path": f.path, "records_read": f.records_read, "records_skipped": f.records_skipped}
+                      for f in run.files]}
+
+
+def cmd_build(args) -> int:
+    from reportgen import outputs, pipeline
+    from reportgen.config import load_options
+    from reportgen.diagnosis.finding import at_or_above
+    from reportgen.outputs.atomic import write_atomic
+    from reportgen.reading.loader import load
+
+    options = load_options(args.logdirs, args.config, {
+        "title": args.title, "run": args.run, "tag": args.tag, "max_steps": args.max_steps, "mode": args.mode,
+        "page_size": args.page_size, "processes": args.processes, "fail_on": args.fail_on})
+    for pattern in (options.run, options.tag):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"bad regular expression {pattern!r}: {exc}") from None
+    targets = [(path, outputs.format_for(path, args.format)) for path in args.output]
+    for path, _ in targets:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(f"cannot write {path}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"cannot write {path}: no permission to write in {folder}")
+    started = time.monotonic()
+    logs = load(args.logdirs)
+    _report_warnings(args, logs)
+    built = pipeline.build(logs, options, progress=lambda phase: _say(args, f"reportgen: {phase}"))
+    if not built.report.runs:
+        raise UsageError("no run matches --run " + repr(options.run))
+    for path, fmt in targets:
+        write_atomic(path, outputs.render(built.report, fmt, options))
+        _say(args, f"reportgen: wrote {path}")
+    report = built.report
+    _say(args, f"reportgen: {len(report.runs)} runs, {len(report.findings)} findings, verdict {report.verdict} "
+               f"({time.monotonic() - started:.1f}s)")
+    if options.fail_on and any(at_or_above(f, options.fail_on) for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _report_warnings(args, logs) -> None:
+    warnings = [w for run in logs.runs for w in run.warnings] + logs.warnings
+    if not warnings:
+        return
+    if args.verbose:
+        for warning in warnings:
+            _say(args, f"reportgen: warning: {warning}")
+    else:
+        _say(args, f"reportgen: {len(warnings)} warnings while reading (listed in the report; --verbose prints them)")
+
+
+def cmd_rules(args) -> int:
+    from reportgen.diagnosis import rules
+
+    for rule in rules.all_rules():
+        print(f"{rule.code:<22} {rule.severity:<9} {rule.summary}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from reportgen.config import ConfigError
+    from reportgen.outputs import FormatError
+    from reportgen.outputs.atomic import OutputError
+    from reportgen.reading.loader import InputError
+
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return EXIT_USAGE
+        return {"build": cmd_build, "inspect": cmd_inspect, "rules": cmd_rules}[args.command](args)
+    except (UsageError, InputError, ConfigError, FormatError, OutputError) as exc:
+        print(f"reportgen: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("reportgen: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

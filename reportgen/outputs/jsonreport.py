@@ -1,0 +1,68 @@
+"""The machine-readable report (`-o report.json`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from reportgen.report import Report, TagInventory
+
+# Version history:
+# 1: runs (inventory, warnings, files, layers with text) and findings.
+FORMAT_VERSION = 1
+
+
+def _tag(t: TagInventory) -> dict[str, Any]:
+    return {"tag": t.tag, "steps": t.steps, "first_step": t.first_step, "last_step": t.last_step}
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "reportgen_version": report.version,
+        "title": report.title,
+        "generated_at": report.generated_at,
+        "sources": report.sources,
+        "verdict": report.verdict,
+        "runs": [
+            {
+                "name": run.name,
+                "path": run.path,
+                "verdict": run.verdict,
+                "summary": run.summary,
+                "histograms": [_tag(t) for t in run.histograms],
+                "scalars": [_tag(t) for t in run.scalars],
+                "other": [{"tag": t.tag, "kind": t.kind, "records": t.steps} for t in run.other],
+                "layers": [
+                    {"name": layer.name, "tags": layer.tags, "text": layer.paragraph,
+                     "findings": [f.code for f in layer.findings]}
+                    for layer in run.layers
+                ],
+                "files": [asdict(f) for f in run.files],
+                "warnings": run.warnings,
+            }
+            for run in report.runs
+        ],
+        "findings": [f.as_dict() for f in report.findings],
+        "warnings": report.warnings,
+    }
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or Infinity: non-finite numbers become the strings "nan", "inf", "-inf"."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _clean(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def render(report: Report) -> bytes:
+    text = json.dumps(_clean(report_dict(report)), indent=2, allow_nan=False, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")

@@ -1,0 +1,131 @@
+"""read -> model -> analyse -> draw -> render, as one straight function per step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+
+from reportgen import __version__, charts
+from reportgen.charts import ChartJob
+from reportgen.config import Options
+from reportgen.diagnosis import Diagnosis, diagnose
+from reportgen.diagnosis.finding import SEVERITY_RANK
+from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
+from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, TagInventory
+
+
+def generated_at() -> str:
+    """Now, or SOURCE_DATE_EPOCH when set, so that builds can be reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch and epoch.isdigit()
+            else dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def filter_logs(logs: Logs, options: Options) -> Logs:
+    """Apply --run / --tag filters (regex search)."""
+    run_re = re.compile(options.run) if options.run else None
+    tag_re = re.compile(options.tag) if options.tag else None
+    runs = [r for r in logs.runs if not run_re or run_re.search(r.name)]
+    if tag_re:
+        for r in runs:
+            r.histograms = {t: s for t, s in r.histograms.items() if tag_re.search(t)}
+            r.scalars = {t: s for t, s in r.scalars.items() if tag_re.search(t)}
+    return Logs(sources=logs.sources, runs=runs, warnings=logs.warnings)
+
+
+def _anchor(prefix: str, *indices: int) -> str:
+    # Anchors are made from positions, never from tag text, so they are always safe ids.
+    return prefix + "-" + "-".join(str(i) for i in indices)
+
+
+def _inventory(series: HistogramSeries | ScalarSeries) -> TagInventory:
+    n = len(series.steps)
+    kind = "histogram" if isinstance(series, HistogramSeries) else "scalar"
+    return TagInventory(series.tag, kind, n, int(series.steps[0]) if n else None, int(series.steps[-1]) if n else None)
+
+
+def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict[str, str]) -> list[ChartJob]:
+    jobs: list[ChartJob] = []
+    hist_kinds = [options.mode, "distribution", "heatmap"]
+    for run in logs.runs:
+        color = colors[run.name]
+        for layer in diagnosis.layers.get(run.name, []):
+            for tag in layer.tags:
+                series = run.histograms.get(tag)
+                if series is None:
+                    continue
+                for kind in hist_kinds:
+                    jobs.append(ChartJob(kind, run.name, tag, f"{tag} ({run.name})", series, color,
+                                         {"max_steps": options.max_steps if kind in ("offset", "overlay") else options.max_distribution_steps}))
+        for tag, series in run.scalars.items():
+            jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", series, color, {}))
+    return jobs
+
+
+def build_report(logs: Logs, options: Options, diagnosis: Diagnosis, rendered: list[Chart]) -> Report:
+    by_key: dict[tuple[str, str, str], Chart] = {(c.run, c.tag, c.kind): c for c in rendered}
+    colors = run_colors(logs)
+    runs = [_run_section(i, run, diagnosis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
+    findings = sorted(diagnosis.findings, key=lambda f: SEVERITY_RANK[f.severity])
+    verdicts = [r.verdict for r in runs] or ["healthy"]
+    verdict = "critical" if "critical" in verdicts else "warnings" if "warnings" in verdicts else "healthy"
+    return Report(
+        title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s for s in logs.sources),
+        generated_at=generated_at(), version=__version__, sources=logs.sources, verdict=verdict,
+        runs=runs, findings=findings, warnings=logs.warnings,
+        comparison_charts=[c for c in rendered if c.kind == "compare"],
+    )
+
+
+def _run_section(index: int, run: Run, diagnosis: Diagnosis, charts_by_key, color: str) -> RunSection:
+    run_findings = [f for f in diagnosis.findings if f.run == run.name]
+    layers = []
+    for j, layer in enumerate(diagnosis.layers.get(run.name, [])):
+        layer_charts = [charts_by_key[(run.name, tag, kind)] for tag in layer.tags
+                        for kind in ("layer", "offset", "overlay", "distribution", "heatmap")
+                        if (run.name, tag, kind) in charts_by_key]
+        layers.append(LayerSection(
+            run=run.name, name=layer.name, anchor=_anchor("layer", index, j), tags=layer.tags,
+            paragraph=diagnosis.layer_text.get((run.name, layer.name), ""),
+            findings=[f for f in run_findings if f.layer == layer.name], charts=layer_charts,
+        ))
+    all_steps = [s.steps for s in [*run.histograms.values(), *run.scalars.values()] if len(s.steps)]
+    span = run.wall_span()
+    return RunSection(
+        name=run.name, anchor=_anchor("run", index), color=color, path=run.path,
+        verdict=diagnosis.run_verdict.get(run.name, "healthy"), summary=diagnosis.run_summary.get(run.name, ""),
+        top_findings=sorted(run_findings, key=lambda f: SEVERITY_RANK[f.severity])[:3], layers=layers,
+        scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars if (run.name, t, "scalar") in charts_by_key],
+        histograms=[_inventory(s) for s in run.histograms.values()],
+        scalars=[_inventory(s) for s in run.scalars.values()],
+        other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None) for tag, kind in run.other.items()],
+        files=[FileInventory(f.path, f.size, f.records_read, f.records_skipped, list(f.problems)) for f in run.files],
+        warnings=list(run.warnings),
+        first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
+        last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
+        wall_start=span[0] if span else None, wall_end=span[1] if span else None,
+    )
+
+
+def run_colors(logs: Logs) -> dict[str, str]:
+    return {run.name: charts.run_color(i) for i, run in enumerate(logs.runs)}
+
+
+@dataclass
+class Built:
+    report: Report
+    diagnosis: Diagnosis
+
+
+def build(logs: Logs, options: Options, progress=lambda phase: None) -> Built:
+    logs = filter_logs(logs, options)
+    progress("analysing")
+    diagnosis = diagnose(logs, options)
+    progress("drawing")
+    jobs = plan_charts(logs, diagnosis, options, run_colors(logs))
+    rendered = charts.render_jobs(jobs, options.processes)
+    progress("rendering")
+    return Built(build_report(logs, options, diagnosis, rendered), diagnosis)

@@ -1,0 +1,259 @@
+"""Find runs in logdirs and read them into the model.
+
+Runs are found as TensorBoard finds them: every folder that directly holds a file with
+`tfevents` in its name is one run, named by its path relative to the logdir. The files of a
+run are read in file-name order; when a later file rewrites steps an earlier one already had
+(a resumed job), the later file's values are kept and a warning says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reportgen import histmath
+from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
+from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, decode_event
+from reportgen.reading.records import FileAccount, iter_records
+
+# Raw buckets are kept for at most this many steps per tag (plus the last step): enough for
+# the distribution chart (TensorBoard draws up to 501 steps) and for every offset chart.
+DEFAULT_KEEP = 501
+
+
+class InputError(Exception):
+    """Bad input the user must fix: no such path, no event files. The CLI exits with 2."""
+
+
+def is_event_file(name: str) -> bool:
+    return "tfevents" in name
+
+
+def discover_runs(logdir: str) -> list[tuple[str, list[str]]]:
+    """(run name, event files in name order) for every run under `logdir`.
+
+    Symlinked folders are followed once; a symlink loop does not hang discovery.
+    """
+    if os.path.isfile(logdir):
+        return [(os.path.basename(os.path.dirname(os.path.abspath(logdir))) or ".", [logdir])]
+    if not os.path.isdir(logdir):
+        raise InputError(f"no such file or directory: {logdir}")
+    runs = []
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(logdir, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        events = sorted(f for f in files if is_event_file(f))
+        if events:
+            name = os.path.relpath(folder, logdir)
+            runs.append((name, [os.path.join(folder, f) for f in events]))
+    runs.sort(key=lambda r: r[0])
+    return runs
+
+
+@dataclass
+class _HistogramBuilder:
+    """Accumulates one histogram tag: statistics for every step, buckets for a thinning subset.
+
+    Buckets are kept for every `stride`-th step; when more than `keep` are held the stride
+    doubles and every other one is dropped. The latest step's buckets are always held too.
+    The result is deterministic and evenly spread, and memory is bounded by `keep`.
+    """
+
+    keep: int
+    light: bool
+    steps: list[int] = field(default_factory=list)
+    wall_times: list[float] = field(default_factory=list)
+    stats: list[tuple] = field(default_factory=list)
+    held: dict[int, np.ndarray] = field(default_factory=dict)
+    stride: int = 1
+    last: np.ndarray | None = None
+
+    def add(self, value: HistogramValue) -> None:
+        position = len(self.steps)
+        self.steps.append(value.step)
+        self.wall_times.append(value.wall_time)
+        if self.light:
+            return
+        self.stats.append(_step_stats(value))
+        self.last = value.buckets
+        if position % self.stride == 0:
+            self.held[position] = value.buckets
+            if len(self.held) > self.keep:
+                self.stride *= 2
+                self.held = {p: b for p, b in self.held.items() if p % self.stride == 0}
+
+    def purge_from(self, step: int) -> int:
+        """Drop every entry at or after `step` (a resumed job rewrites them); returns how many."""
+        keep = [i for i, s in enumerate(self.steps) if s < step]
+        dropped = len(self.steps) - len(keep)
+        if dropped:
+            remap = {old: new for new, old in enumerate(keep)}
+            self.steps = [self.steps[i] for i in keep]
+            self.wall_times = [self.wall_times[i] for i in keep]
+            if not self.light:
+                self.stats = [self.stats[i] for i in keep]
+                self.held = {remap[p]: b for p, b in self.held.items() if p in remap}
+                last_kept = max(self.held, default=None)
+                self.last = self.held[last_kept] if last_kept is not None and last_kept == len(keep) - 1 else None
+        return dropped
+
+    def build(self, run: str, tag: str) -> HistogramSeries:
+        steps = np.asarray(self.steps, dtype=np.int64)
+        n = len(steps)
+        if self.light:
+            nan = np.full(n, np.nan)
+            return HistogramSeries(run, tag, steps, np.asarray(self.wall_times), nan, nan, nan, nan, nan,
+                                   np.full((n, 9), np.nan), np.zeros(n, bool), np.zeros(0, np.int64), [])
+        held = dict(self.held)
+        if n and (n - 1) not in held and self.last is not None:
+            held[n - 1] = self.last
+        kept = np.array(sorted(held), dtype=np.int64)
+        stats = np.asarray(self.stats, dtype=np.float64).reshape(n, 15)
+        order = np.argsort(steps, kind="stable")
+        if not np.array_equal(order, np.arange(n)):
+            # Out-of-order steps within a file: present them sorted.
+            rank = np.empty(n, np.int64)
+            rank[order] = np.arange(n)
+            steps, stats = steps[order], stats[order]
+            wall = np.asarray(self.wall_times)[order]
+            kept_sorted = rank[kept]
+            by_rank = sorted(zip(kept_sorted, (held[k] for k in kept)), key=lambda kv: kv[0])
+            kept = np.array([k for k, _ in by_rank], dtype=np.int64)
+            buckets = [b for _, b in by_rank]
+        else:
+            wall = np.asarray(self.wall_times)
+            buckets = [held[k] for k in kept]
+        return HistogramSeries(
+            run=run, tag=tag, steps=steps, wall_times=wall,
+            count=stats[:, 0], min=stats[:, 1], max=stats[:, 2], mean=stats[:, 3], std=stats[:, 4],
+            quantiles=stats[:, 5:14], nonfinite=stats[:, 14] > 0, kept=kept, buckets=buckets,
+        )
+
+
+def _step_stats(value: HistogramValue) -> tuple:
+    """count, min, max, mean, std, 9 quantiles, non-finite flag of one step."""
+    b = value.buckets
+    nonfinite = not np.isfinite(b).all()
+    count = histmath.total_count(b)
+    if value.exact is not None:
+        lo, hi, num, total, squares = value.exact
+        nonfinite = nonfinite or not np.isfinite([lo, hi, total, squares]).all()
+        if num > 0:
+            mean = total / num
+            std = float(np.sqrt(max(squares / num - mean * mean, 0.0)))
+        else:
+            lo = hi = mean = std = float("nan")
+    else:
+        mean, std = histmath.moments(b)
+        lo, hi = (float(b[0, 0]), float(b[-1, 1])) if b.size else (float("nan"), float("nan"))
+    q = histmath.quantiles(b) if count > 0 else np.full(9, np.nan)
+    return (count, lo, hi, mean, std, *q, float(nonfinite))
+
+
+@dataclass
+class _ScalarBuilder:
+    steps: list[int] = field(default_factory=list)
+    wall_times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def add(self, value: ScalarValue) -> None:
+        self.steps.append(value.step)
+        self.wall_times.append(value.wall_time)
+        self.values.append(value.value)
+
+    def purge_from(self, step: int) -> int:
+        keep = [i for i, s in enumerate(self.steps) if s < step]
+        dropped = len(self.steps) - len(keep)
+        self.steps = [self.steps[i] for i in keep]
+        self.wall_times = [self.wall_times[i] for i in keep]
+        self.values = [self.values[i] for i in keep]
+        return dropped
+
+    def build(self, run: str, tag: str) -> ScalarSeries:
+        steps = np.asarray(self.steps, dtype=np.int64)
+        order = np.argsort(steps, kind="stable")
+        return ScalarSeries(run, tag, steps[order], np.asarray(self.wall_times)[order],
+                            np.asarray(self.values, dtype=np.float64)[order])
+
+
+def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False) -> Run:
+    """Read one run's files into a Run. Problems become warnings; nothing raises for bad data."""
+    run = Run(name=name, path=os.path.dirname(files[0]) if files else "")
+    hist: dict[str, _HistogramBuilder] = {}
+    scal: dict[str, _ScalarBuilder] = {}
+    for index, path in enumerate(files):
+        account = FileAccount(path=path)
+        run.files.append(account)
+        first_in_file: set[str] = set()
+        try:
+            with open(path, "rb") as stream:
+                account.size = os.fstat(stream.fileno()).st_size
+                _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index)
+        except OSError as exc:
+            account.problems.append(f"cannot read: {exc.strerror or exc}")
+        _file_warnings(account, run)
+    for tag, builder in hist.items():
+        run.histograms[tag] = builder.build(name, tag)
+    for tag, builder in scal.items():
+        run.scalars[tag] = builder.build(name, tag)
+    return run
+
+
+def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index) -> None:
+    plugins: dict[str, str] = {}
+    for offset, payload in iter_records(stream, account.size, account):
+        try:
+            _, _, values, problems = decode_event(payload, plugins)
+        except DecodeError as exc:
+            account.records_read -= 1
+            account.skip(f"record at byte {offset} skipped: {exc}")
+            continue
+        account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
+        for value in values:
+            if isinstance(value, OtherValue):
+                run.other[value.tag] = value.kind
+                run.other_counts[value.tag] = run.other_counts.get(value.tag, 0) + 1
+                continue
+            builders = hist if isinstance(value, HistogramValue) else scal
+            builder = builders.get(value.tag)
+            if builder is None:
+                builder = builders[value.tag] = _HistogramBuilder(keep, light) if builders is hist else _ScalarBuilder()
+            elif index > 0 and value.tag not in first_in_file and builder.steps and value.step <= max(builder.steps):
+                dropped = builder.purge_from(value.step)
+                run.warnings.append(
+                    f"{os.path.basename(account.path)} rewrites {value.tag!r} from step {value.step}: "
+                    f"kept its values, dropped {dropped} older ones from earlier files (a resumed job)"
+                )
+            first_in_file.add(value.tag)
+            builder.add(value)
+
+
+def _file_warnings(account: FileAccount, run: Run) -> None:
+    where = account.path
+    if account.records_read == 0 and account.records_skipped and account.size:
+        run.warnings.append(f"{where}: not an event file ({account.problems[0]}); ignored")
+        return
+    if account.size == 0:
+        run.warnings.append(f"{where}: empty file")
+    for problem in account.problems:
+        run.warnings.append(f"{where}: {problem}")
+
+
+def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False) -> Logs:
+    """Read every run under every logdir. Raises InputError when there is nothing to read."""
+    found: list[tuple[str, list[str]]] = []
+    for logdir in logdirs:
+        runs = discover_runs(logdir)
+        prefix = os.path.basename(os.path.normpath(logdir)) if len(logdirs) > 1 else ""
+        found.extend((os.path.join(prefix, n) if prefix else n, files) for n, files in runs)
+    if not found:
+        raise InputError(f"no event files (names containing 'tfevents') under {', '.join(logdirs)}")
+    logs = Logs(sources=list(logdirs), runs=[read_run(n, f, keep, light) for n, f in found])
+    return logs
