@@ -1,0 +1,102 @@
+"""The reader against tensorboard's own EventAccumulator (the oracle, size_guidance 0 = keep all)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tensorboard import data_compat
+from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorboard.util import tensor_util
+
+from reportgen.reading.loader import load, discover_runs
+from tests.conftest import fixture_path
+
+WRITERS = ["torch_writer", "tensorboardx_writer", "tf2_summary", "tf1_graph", "keras_callback/train",
+           "keras_callback/validation"]
+
+
+def oracle(path: str) -> ea.EventAccumulator:
+    acc = ea.EventAccumulator(str(path), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
+    acc.Reload()
+    return acc
+
+
+def oracle_buckets(acc: ea.EventAccumulator, tag: str) -> dict[int, np.ndarray]:
+    """Per step, the `[left, right, count]` rows tensorboard itself derives (data_compat)."""
+    tags = acc.Tags()
+    out = {}
+    if tag in tags["histograms"]:
+        for event in acc.Histograms(tag):
+            from tensorboard.compat.proto import summary_pb2
+            h = event.histogram_value
+            proto = summary_pb2.HistogramProto(min=h.min, max=h.max, num=h.num, sum=h.sum,
+                                               sum_squares=h.sum_squares, bucket_limit=h.bucket_limit, bucket=h.bucket)
+            value = data_compat.migrate_value(summary_pb2.Summary.Value(tag=tag, histo=proto))
+            out[event.step] = tensor_util.make_ndarray(value.tensor).reshape(-1, 3)
+    else:
+        for event in acc.Tensors(tag):
+            out[event.step] = tensor_util.make_ndarray(event.tensor_proto).reshape(-1, 3)
+    return out
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_every_writer_matches_event_accumulator(writer):
+    path = fixture_path(*writer.split("/"))
+    acc = oracle(path)
+    tags = acc.Tags()
+    run = load([str(path)]).runs[0]
+    assert not run.warnings
+    hist_oracle = set(tags["histograms"]) | {t for t in tags["tensors"]
+                                             if acc.SummaryMetadata(t).plugin_data.plugin_name == "histograms"}
+    scalar_oracle = set(tags["scalars"]) | {t for t in tags["tensors"]
+                                            if acc.SummaryMetadata(t).plugin_data.plugin_name == "scalars"}
+    assert set(run.histograms) == hist_oracle
+    assert set(run.scalars) == scalar_oracle
+    for tag in hist_oracle:
+        expected = oracle_buckets(acc, tag)
+        series = run.histograms[tag]
+        assert list(series.steps) == sorted(expected)
+        assert len(series.kept) == len(series.steps)  # small fixtures: every step's buckets kept
+        for step, buckets in zip(series.kept_steps(), series.buckets):
+            np.testing.assert_allclose(buckets, expected[int(step)], rtol=1e-6, atol=1e-30)
+            assert series.count[list(series.steps).index(step)] == pytest.approx(expected[int(step)][:, 2].sum())
+    for tag in scalar_oracle:
+        if tag in tags["scalars"]:
+            events = [(e.step, e.value) for e in acc.Scalars(tag)]
+        else:
+            events = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+        series = run.scalars[tag]
+        assert list(series.steps) == [s for s, _ in events]
+        np.testing.assert_allclose(series.values, [v for _, v in events], rtol=1e-6)
+
+
+def test_fixture_step_counts_from_readme():
+    counts = {"torch_writer": 20, "tensorboardx_writer": 20, "tf2_summary": 10, "tf1_graph": 15,
+              "keras_callback/train": 6}
+    for writer, steps in counts.items():
+        run = load([str(fixture_path(*writer.split("/")))]).runs[0]
+        for tag, series in run.histograms.items():
+            expected = 1 if tag in ("fc1.bias_auto_bins", "train/empty") else steps
+            assert len(series.steps) == expected, (writer, tag)
+
+
+def test_legacy_exact_moments_are_used():
+    run = load([str(fixture_path("torch_writer"))]).runs[0]
+    bias = run.histograms["fc1.bias"]
+    # torch wrote np.zeros(200) + 0.001 * step: exact mean and zero spread, whatever the buckets say
+    np.testing.assert_allclose(bias.mean, 0.001 * np.arange(20), atol=1e-12)
+    np.testing.assert_allclose(bias.std, 0, atol=1e-9)
+
+
+def test_logdir_discovery_names_runs_by_relative_path(fixtures_dir):
+    runs = dict(discover_runs(str(fixtures_dir)))
+    assert {"torch_writer", "tf1_graph", "keras_callback/train", "keras_callback/validation",
+            "damaged/restarted"} <= set(runs)
+    assert [p.rsplit("/", 1)[1] for p in runs["damaged/restarted"]] == sorted(
+        p.rsplit("/", 1)[1] for p in runs["damaged/restarted"])
+
+
+def test_single_event_file_is_a_run():
+    path = next(fixture_path("torch_writer").iterdir())
+    logs = load([str(path)])
+    assert len(logs.runs) == 1 and "fc1.weight" in logs.runs[0].histograms
