@@ -107,7 +107,18 @@ def _run_section(index: int, run: Run, diagnosis: Diagnosis, charts_by_key, colo
         first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
         last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
         wall_start=span[0] if span else None, wall_end=span[1] if span else None,
+        **_final_loss(run),
     )
+
+
+def _final_loss(run: Run) -> dict:
+    """The last value of the scalar that reads as the training loss: a tag with "loss" in it,
+    preferring ones that do not say val/eval/test."""
+    tags = [t for t, s in run.scalars.items() if "loss" in t.lower() and len(s.steps)]
+    tags.sort(key=lambda t: (bool(re.search(r"val|eval|test", t, re.I)), len(t)))
+    if not tags:
+        return {"loss_tag": None, "final_loss": None}
+    return {"loss_tag": tags[0], "final_loss": float(run.scalars[tags[0]].values[-1])}
 
 
 def run_colors(logs: Logs) -> dict[str, str]:

@@ -75,6 +75,8 @@ class RunSection:
     last_step: int | None = None
     wall_start: float | None = None
     wall_end: float | None = None
+    loss_tag: str | None = None  # the scalar read as the training loss, if any
+    final_loss: float | None = None  # its value at the last step
 
 
 @dataclass
