@@ -77,11 +77,12 @@ def _tensor_proto(arr: np.ndarray, dtype=types_pb2.DT_DOUBLE) -> tensor_pb2.Tens
 class EventWriter:
     """Writes one event file. Use as a context manager or call close()."""
 
-    def __init__(self, logdir: str, filename_suffix: str = "", wall_time: float | None = None):
+    def __init__(self, logdir: str, filename_suffix: str = "", wall_time: float | None = None,
+                 hostname: str | None = None):
         os.makedirs(logdir, exist_ok=True)
         self._clock = wall_time
         start = int(wall_time if wall_time is not None else time.time())
-        self.path = os.path.join(logdir, f"events.out.tfevents.{start:010d}.{socket.gethostname()}{filename_suffix}")
+        self.path = os.path.join(logdir, f"events.out.tfevents.{start:010d}.{hostname or socket.gethostname()}{filename_suffix}")
         self._file = open(self.path, "wb")
         self._tf2_tags: set[str] = set()
         self._write(event_pb2.Event(file_version="brain.Event:2"), 0)
