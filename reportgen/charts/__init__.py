@@ -1,17 +1,31 @@
 """Charts: pure functions from series data to PNG bytes (Matplotlib, Agg, no pyplot state).
 
+Each chart kind is a module with a `draw(...) -> (png, alt)` function: offset and overlay
+(offset.py), distribution (distribution.py), heatmap (heatmap.py), scalar (scalar.py), layer
+(layer.py) and compare (distribution.py / scalar.py for several runs of one tag).
+
 `render_jobs(jobs, processes)` renders many charts in parallel; a chart that fails becomes a
 placeholder image that carries the error, never a failed report.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import struct
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from reportgen.charts.color import PALETTE
+from reportgen.charts.style import DPI
 from reportgen.report import Chart
 
-DPI = 150
+__all__ = ["DPI", "ChartJob", "run_color", "render_job", "render_jobs"]
+
+# Below this many jobs a process pool costs more (start-up, imports) than it saves.
+MIN_JOBS_FOR_POOL = 6
 
 
 @dataclass
@@ -22,15 +36,127 @@ class ChartJob:
     title: str
     data: Any  # HistogramSeries, ScalarSeries, or a list of them (layer, compare)
     color: str | list[str]
+    # offset/overlay/distribution/layer/compare: max_steps; layer: kinds {tag: kind};
+    # scalar/compare of scalars: smoothing.
     options: dict[str, Any] = field(default_factory=dict)
 
 
 def run_color(index: int) -> str:
     """TensorBoard's run colours, in its order."""
-    palette = ["#ff7043", "#0077bb", "#cc3311", "#33bbee", "#ee3377", "#009988", "#bbbbbb"]
-    return palette[index % len(palette)]
+    return PALETTE[index % len(PALETTE)]
+
+
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """PNG and alt text of one job; raises when the chart cannot be drawn."""
+    from reportgen.charts import distribution, heatmap, layer, offset, scalar
+    from reportgen.model import ScalarSeries
+
+    opts = job.options
+    if job.kind in ("offset", "overlay"):
+        return offset.draw(job.data, job.color, job.title, opts.get("max_steps", offset.DEFAULT_MAX_STEPS), job.kind)
+    if job.kind == "distribution":
+        return distribution.draw(job.data, job.color, job.title, opts.get("max_steps", distribution.DEFAULT_MAX_STEPS))
+    if job.kind == "heatmap":
+        return heatmap.draw(job.data, job.color, job.title)
+    if job.kind == "scalar":
+        return scalar.draw(job.data, job.color, job.title, opts.get("smoothing", scalar.SMOOTHING))
+    if job.kind == "layer":
+        return layer.draw(job.data, job.color, job.title, opts.get("kinds"),
+                          opts.get("max_steps", distribution.DEFAULT_MAX_STEPS))
+    if job.kind == "compare":
+        if job.data and isinstance(job.data[0], ScalarSeries):
+            return scalar.draw_compare(job.data, job.color, job.title, opts.get("smoothing", scalar.SMOOTHING))
+        return distribution.draw_compare(job.data, job.color, job.title,
+                                         opts.get("max_steps", distribution.DEFAULT_MAX_STEPS))
+    raise ValueError(f"unknown chart kind {job.kind!r}")
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    if len(png) >= 24 and png[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", png[16:24])
+    return 0, 0
+
+
+def render_job(job: ChartJob) -> Chart:
+    """One chart; any failure becomes a placeholder with `error` set."""
+    try:
+        png, alt = draw_job(job)
+        error = None
+    except Exception as exc:  # noqa: BLE001 - one bad chart must never fail the report
+        error = f"{type(exc).__name__}: {exc}"
+        png = placeholder_png(job.title, error)
+        alt = f"The {job.kind} chart of {job.tag} in run {job.run} could not be drawn: {error}"
+    width, height = png_size(png)
+    return Chart(run=job.run, tag=job.tag, kind=job.kind, title=job.title, png=png, alt=alt, error=error,
+                 width_px=width, height_px=height)
+
+
+def placeholder_png(title: str, error: str) -> bytes:
+    """An image that says the chart failed and why. Falls back to a tiny grey PNG."""
+    try:
+        from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, new_figure, styled, to_png
+
+        with styled():
+            fig = new_figure((SINGLE_SIZE[0], 1.6))
+            ax = fig.subplots()
+            ax.set_axis_off()
+            ax.set_title(title, loc="left")
+            message = error if len(error) <= 300 else error[:297] + "..."
+            ax.text(0.5, 0.5, "This chart could not be drawn.\n" + message, ha="center", va="center",
+                    wrap=True, fontsize=8.5, color=NOTE_COLOR, transform=ax.transAxes)
+            return to_png(fig)
+    except Exception:  # noqa: BLE001 - the last resort must not raise
+        return _tiny_png()
+
+
+def _tiny_png() -> bytes:
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    width, height = 8, 8
+    rows = b"".join(b"\x00" + b"\xcc" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+# Jobs of the current render_jobs call, inherited by forked workers so that the series data
+# does not have to be pickled to them: a worker gets an index and sends back only the Chart.
+_INHERITED: list[ChartJob] = []
+
+
+def _render_inherited(index: int) -> Chart:
+    return render_job(_INHERITED[index])
+
+
+def worker_count(processes: int) -> int:
+    return (os.cpu_count() or 1) if processes <= 0 else processes
 
 
 def render_jobs(jobs: list[ChartJob], processes: int = 0) -> list[Chart]:
-    """Placeholder until the chart modules land: no images."""
-    return []
+    """Render every job, in the order given. processes: 0 = one per core, 1 = in this process."""
+    workers = min(worker_count(processes), len(jobs))
+    if workers <= 1 or len(jobs) < MIN_JOBS_FOR_POOL:
+        return [render_job(job) for job in jobs]
+    try:
+        return _render_in_pool(jobs, workers)
+    except (BrokenProcessPool, OSError):
+        # A worker died (e.g. killed for memory): draw what remains here rather than fail.
+        return [render_job(job) for job in jobs]
+
+
+def _render_in_pool(jobs: list[ChartJob], workers: int) -> list[Chart]:
+    global _INHERITED
+    methods = multiprocessing.get_all_start_methods()
+    chunk = max(1, len(jobs) // (workers * 4))
+    if "fork" in methods:
+        _INHERITED = jobs
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                return list(pool.map(_render_inherited, range(len(jobs)), chunksize=chunk))
+        finally:
+            _INHERITED = []
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(render_job, jobs, chunksize=chunk))

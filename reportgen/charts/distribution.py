@@ -1,0 +1,127 @@
+"""TensorBoard's distributions dashboard, and its multi-run comparison.
+
+The nine lines per step are `series.quantiles`, the values at TensorBoard's basis points
+(min, -1.5σ, -1σ, -0.5σ, median, +0.5σ, +1σ, +1.5σ, max of a normal), computed for every step
+as tensorboard/plugins/distribution/compressor.py does. The eight bands between them are filled
+in the run colour, darker towards the middle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen import histmath
+from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, styled, to_png
+from reportgen.model import HistogramSeries
+
+# TensorBoard's band opacities, outer to inner, mirrored around the median.
+BAND_OPACITIES = (0.09, 0.54, 0.60, 0.77, 0.77, 0.60, 0.54, 0.09)
+DEFAULT_MAX_STEPS = 501  # TensorBoard's distribution dashboard samples 501 steps
+
+
+@dataclass(frozen=True)
+class Bands:
+    steps: np.ndarray  # (k,) shown steps, ascending, first and last always included
+    quantiles: np.ndarray  # (k, 9) values at histmath.BASIS_POINTS
+    total_steps: int
+    empty_steps: int  # shown steps with count 0 (drawn as a gap)
+    nonfinite_steps: int
+
+
+def distribution_bands(series: HistogramSeries, max_steps: int = DEFAULT_MAX_STEPS) -> Bands:
+    picks = histmath.sample_indices(len(series.steps), max(int(max_steps), 2))
+    q = np.array(series.quantiles[picks], dtype=float)
+    finite_q = np.isfinite(q).all(axis=1)
+    q[~finite_q] = np.nan  # a step that cannot be placed is a gap, not a spike
+    empty = int(np.count_nonzero(~(series.count[picks] > 0)))
+    return Bands(series.steps[picks], q, len(series.steps), empty, int(np.count_nonzero(series.nonfinite)))
+
+
+def _xs(steps: np.ndarray) -> np.ndarray:
+    # A single step has no width to fill; give it a narrow one so it shows as a bar.
+    return np.array([steps[0] - 0.4, steps[0] + 0.4]) if len(steps) == 1 else steps.astype(float)
+
+
+def _ys(values: np.ndarray, single: bool) -> np.ndarray:
+    return np.repeat(values, 2) if single else values
+
+
+def paint_bands(ax, bands: Bands, color: str) -> None:
+    single = len(bands.steps) == 1
+    xs = _xs(bands.steps)
+    for i, opacity in enumerate(BAND_OPACITIES):
+        ax.fill_between(xs, _ys(bands.quantiles[:, i], single), _ys(bands.quantiles[:, i + 1], single),
+                        facecolor=color, alpha=opacity, linewidth=0, zorder=2)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.grid(visible=True)
+
+
+def alt_text(bands: Bands, tag: str, run: str) -> str:
+    finite = bands.quantiles[np.isfinite(bands.quantiles).all(axis=1)]
+    if not finite.size:
+        return f"Distribution of {tag} in run {run}: no values recorded."
+    text = (f"Distribution of {tag} in run {run} over {len(bands.steps)} of {bands.total_steps} steps "
+            f"({bands.steps[0]} to {bands.steps[-1]}): at the last step shown the median is "
+            f"{fmt(bands.quantiles[-1, 4])}, the middle 68% lies between {fmt(bands.quantiles[-1, 2])} and "
+            f"{fmt(bands.quantiles[-1, 6])}, min {fmt(bands.quantiles[-1, 0])}, max {fmt(bands.quantiles[-1, 8])}.")
+    if bands.nonfinite_steps:
+        text += f" {bands.nonfinite_steps} steps contain NaN or Inf."
+    return text
+
+
+def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
+    bands = distribution_bands(series, max_steps)
+    with styled():
+        fig = new_figure(SINGLE_SIZE)
+        ax = fig.subplots()
+        ax.set_title(title, loc="left")
+        if not np.isfinite(bands.quantiles).all(axis=1).any():
+            no_data(ax, "No values recorded (the count is 0 at every step)")
+        else:
+            paint_bands(ax, bands, color)
+            ax.set_xlabel("step")
+            ax.set_ylabel("value")
+            notes = []
+            if bands.empty_steps:
+                notes.append(f"{bands.empty_steps} steps with no values (gaps)")
+            if bands.nonfinite_steps:
+                notes.append(f"{bands.nonfinite_steps} steps contain NaN/Inf")
+            if notes:
+                note(ax, "; ".join(notes))
+        png = to_png(fig)
+    return png, alt_text(bands, series.tag, series.run)
+
+
+def draw_compare(series_list: list[HistogramSeries], color_list: list[str], title: str,
+                 max_steps: int = DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
+    """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
+    with styled():
+        fig = new_figure(SINGLE_SIZE)
+        ax = fig.subplots()
+        ax.set_title(title, loc="left")
+        described = []
+        for series, color in zip(series_list, color_list):
+            bands = distribution_bands(series, max_steps)
+            ok = np.isfinite(bands.quantiles).all(axis=1)
+            if not ok.any():
+                described.append(f"{series.run}: no values")
+                continue
+            single = len(bands.steps) == 1
+            xs = _xs(bands.steps)
+            ax.fill_between(xs, _ys(bands.quantiles[:, 2], single), _ys(bands.quantiles[:, 6], single),
+                            facecolor=color, alpha=0.25, linewidth=0, zorder=2)
+            ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=1.4, zorder=3,
+                    label=f"{series.run or '.'}")
+            described.append(f"{series.run}: last median {fmt(bands.quantiles[-1, 4])}")
+        if ax.lines:
+            ax.set_xlabel("step")
+            ax.set_ylabel("value")
+            ax.grid(visible=True)
+            ax.legend(loc="best", frameon=False, title="run: median and ±1σ band", title_fontsize=7.5)
+        else:
+            no_data(ax, "No values recorded in any run")
+        png = to_png(fig)
+    tag = series_list[0].tag if series_list else ""
+    return png, f"Comparison of {tag} across {len(series_list)} runs (median and ±1σ band per run): " + "; ".join(described) + "."

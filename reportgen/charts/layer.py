@@ -1,0 +1,64 @@
+"""One layer's histograms (weights, bias, pre-activations, activations, gradients) side by side.
+
+Each panel is a distribution chart of one tag; all panels share the step axis, so a change at
+one step can be followed across the layer's quantities.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reportgen.charts import distribution
+from reportgen.charts.style import ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, styled, to_png
+from reportgen.model import HistogramSeries
+
+PANELS_PER_ROW = 4  # more panels than this wrap to a second row, to stay readable on A4
+
+# The order a reader expects: what the layer holds, then what flows through it, then its gradients.
+KIND_ORDER = ("weights", "bias", "pre-activations", "activations", "outputs", "gradients", "other")
+
+
+def ordered(series_list: list[HistogramSeries], kinds: dict[str, str]) -> list[HistogramSeries]:
+    def rank(s: HistogramSeries) -> int:
+        kind = kinds.get(s.tag, "other")
+        return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return sorted(series_list, key=rank)
+
+
+def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict[str, str] | None = None,
+         max_steps: int = distribution.DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
+    kinds = kinds or {}
+    panels = ordered(series_list, kinds)
+    columns = max(1, min(PANELS_PER_ROW, len(panels)))
+    rows = max(1, math.ceil(len(panels) / columns))
+    described = []
+    with styled():
+        fig = new_figure((SINGLE_SIZE[0], ROW_HEIGHT * rows + 0.3))
+        axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, squeeze=False)).ravel()
+        fig.suptitle(title, x=0.01, ha="left", fontsize=9.5, fontweight="bold")
+        for ax, series in zip(axes, panels):
+            kind = kinds.get(series.tag, "")
+            ax.set_title(f"{kind}: {series.tag}" if kind and kind != "other" else series.tag, fontsize=7.5,
+                         fontweight="normal", loc="left")
+            bands = distribution.distribution_bands(series, max_steps)
+            if np.isfinite(bands.quantiles).all(axis=1).any():
+                distribution.paint_bands(ax, bands, color)
+                described.append(f"{series.tag} median {fmt(bands.quantiles[-1, 4])} at step {bands.steps[-1]}")
+            else:
+                no_data(ax, "no values")
+                described.append(f"{series.tag} has no values")
+            ax.tick_params(labelsize=6.5)
+            ax.set_xlabel("step", fontsize=7)
+        firsts = [s.steps[0] for s in panels if len(s.steps)]
+        lasts = [s.steps[-1] for s in panels if len(s.steps)]
+        if firsts and min(firsts) < max(lasts):
+            axes[0].set_xlim(min(firsts), max(lasts))  # shared: one range for every panel
+        axes[0].set_ylabel("value", fontsize=7)
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
+        png = to_png(fig)
+    run = series_list[0].run if series_list else ""
+    return png, (f"Distributions of the {len(panels)} histograms of one layer in run {run}, side by side on a shared "
+                 "step axis: " + "; ".join(described) + ".")

@@ -1,0 +1,126 @@
+"""Scalar line charts with TensorBoard's default smoothing drawn over the faint raw series.
+
+NaN and Inf values are not dropped silently: each is marked with a red x at the top (NaN, +Inf)
+or bottom (-Inf) edge of the plot, and a note says how many there are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, fmt, new_figure, no_data, note, styled, to_png
+from reportgen.model import ScalarSeries
+
+SMOOTHING = 0.6  # TensorBoard's default smoothing weight
+RAW_ALPHA = 0.3  # TensorBoard draws the raw series faint behind the smoothed one
+
+
+def smooth(values: np.ndarray, weight: float = SMOOTHING) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average.
+
+    Non-finite values pass through unchanged and do not enter the average; a constant series
+    stays exactly constant (TensorBoard special-cases it to avoid rounding noise).
+    """
+    values = np.asarray(values, dtype=float)
+    out = values.copy()
+    finite = np.isfinite(values)
+    if finite.any() and np.all(values[finite] == values[finite][0]):
+        return out
+    last, accumulated = 0.0, 0
+    for i in np.flatnonzero(finite):
+        last = last * weight + (1 - weight) * values[i]
+        accumulated += 1
+        debias = 1 - weight ** accumulated if weight != 1 else 1.0
+        out[i] = last / debias
+    return out
+
+
+def _mark_nonfinite(ax, steps: np.ndarray, values: np.ndarray) -> int:
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return 0
+    low = bad & (values == -np.inf)
+    high = bad & ~low
+    transform = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    for mask, y in ((high, 1.0), (low, 0.0)):
+        if mask.any():
+            ax.scatter(steps[mask], np.full(mask.sum(), y), transform=transform, marker="x", color=NOTE_COLOR,
+                       s=22, linewidths=1.2, clip_on=False, zorder=10)
+    return int(bad.sum())
+
+
+def _nonfinite_note(values: np.ndarray) -> str:
+    nan = int(np.isnan(values).sum())
+    pos = int((values == np.inf).sum())
+    neg = int((values == -np.inf).sum())
+    parts = [f"{n} {name}" for n, name in ((nan, "NaN"), (pos, "+Inf"), (neg, "-Inf")) if n]
+    return "marked x: " + ", ".join(parts)
+
+
+def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTHING) -> tuple[bytes, str]:
+    steps, values = series.steps, series.values
+    finite = np.isfinite(values)
+    with styled():
+        fig = new_figure(SINGLE_SIZE)
+        ax = fig.subplots()
+        ax.set_title(title, loc="left")
+        if not len(values):
+            no_data(ax, "No values recorded")
+        else:
+            smoothed = smooth(values, smoothing)
+            marker = "o" if len(values) <= 30 else None
+            ax.plot(steps[finite], values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, marker=marker,
+                    markersize=2.5, label="raw", zorder=2)
+            ax.plot(steps[finite], smoothed[finite], color=color, linewidth=1.6, label=f"smoothed ({smoothing})", zorder=3)
+            if not finite.any():
+                ax.set_yticks([])
+            if len(steps) == 1:
+                ax.set_xlim(steps[0] - 1, steps[0] + 1)
+            ax.set_xlabel("step")
+            ax.set_ylabel("value")
+            ax.grid(visible=True)
+            ax.legend(loc="upper right", frameon=False)
+            if _mark_nonfinite(ax, steps, values):
+                note(ax, _nonfinite_note(values))
+        png = to_png(fig)
+    return png, alt_text(series, smoothing)
+
+
+def alt_text(series: ScalarSeries, smoothing: float = SMOOTHING) -> str:
+    values = series.values
+    if not len(values):
+        return f"Scalar {series.tag} in run {series.run}: no values recorded."
+    finite = values[np.isfinite(values)]
+    text = f"Scalar {series.tag} in run {series.run}: {len(values)} points, steps {series.steps[0]} to {series.steps[-1]}"
+    if finite.size:
+        text += (f", first {fmt(values[0])}, last {fmt(values[-1])}, range {fmt(finite.min())} to {fmt(finite.max())}"
+                 f"; smoothed with weight {smoothing}")
+    if finite.size < len(values):
+        text += f"; {len(values) - finite.size} NaN/Inf values marked"
+    return text + "."
+
+
+def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: str,
+                 smoothing: float = SMOOTHING) -> tuple[bytes, str]:
+    """One scalar tag in several runs: each run's smoothed line over its faint raw line."""
+    with styled():
+        fig = new_figure(SINGLE_SIZE)
+        ax = fig.subplots()
+        ax.set_title(title, loc="left")
+        marked = 0
+        for series, color in zip(series_list, color_list):
+            finite = np.isfinite(series.values)
+            ax.plot(series.steps[finite], series.values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, zorder=2)
+            ax.plot(series.steps[finite], smooth(series.values, smoothing)[finite], color=color, linewidth=1.6,
+                    label=series.run or ".", zorder=3)
+            marked += _mark_nonfinite(ax, series.steps, series.values)
+        ax.set_xlabel("step")
+        ax.set_ylabel("value")
+        ax.grid(visible=True)
+        ax.legend(loc="best", frameon=False, title=f"run (smoothed {smoothing})", title_fontsize=7.5)
+        if marked:
+            note(ax, f"{marked} NaN/Inf values marked x")
+        png = to_png(fig)
+    tag = series_list[0].tag if series_list else ""
+    parts = [f"{s.run}: last {fmt(s.values[-1])}" for s in series_list if len(s.values)]
+    return png, f"Comparison of scalar {tag} across {len(series_list)} runs: " + "; ".join(parts) + "."
