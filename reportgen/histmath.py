@@ -102,12 +102,15 @@ def rebin(buckets: np.ndarray, lo: float, hi: float, bins: int = DISPLAY_BINS) -
         return out
     finite = np.isfinite(buckets).all(axis=1)
     b = buckets[finite]
-    width = (hi - lo) / bins
-    edges = lo + width * np.arange(bins + 1)
+    # linspace puts the outer edges exactly on lo and hi: lo + width * bins can miss hi by
+    # rounding when |lo| >> hi - lo, and a bucket ending at hi would then lose part of its count.
+    edges = np.linspace(lo, hi, bins + 1)
     left, right, count = b[:, 0], b[:, 1], b[:, 2]
     point = right <= left
     if point.any():
-        where = np.clip(((left[point] - lo) // width).astype(np.int64), 0, bins - 1)
+        # The bin whose [left, right) holds the value, found against the same edges as the
+        # overlaps below; a value at hi goes into the last bin (closed on the right).
+        where = np.clip(np.searchsorted(edges, left[point], side="right") - 1, 0, bins - 1)
         inside = (left[point] >= lo) & (left[point] <= hi)
         np.add.at(out, where[inside], count[point][inside])
     spread = ~point

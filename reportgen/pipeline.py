@@ -48,20 +48,35 @@ def _inventory(series: HistogramSeries | ScalarSeries) -> TagInventory:
 
 
 def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict[str, str]) -> list[ChartJob]:
+    """Every chart of the report: per histogram tag the offset (or overlay) view, the distribution and
+    the heatmap; per layer with several histograms one row of them (tag = the layer's name); per scalar
+    tag a line chart; per tag found in several runs one comparison chart (run = the runs' names)."""
     jobs: list[ChartJob] = []
-    hist_kinds = [options.mode, "distribution", "heatmap"]
+    hist_steps = {options.mode: options.max_steps, "distribution": options.max_distribution_steps, "heatmap": None}
     for run in logs.runs:
         color = colors[run.name]
         for layer in diagnosis.layers.get(run.name, []):
-            for tag in layer.tags:
-                series = run.histograms.get(tag)
-                if series is None:
-                    continue
-                for kind in hist_kinds:
-                    jobs.append(ChartJob(kind, run.name, tag, f"{tag} ({run.name})", series, color,
-                                         {"max_steps": options.max_steps if kind in ("offset", "overlay") else options.max_distribution_steps}))
+            layer_series = [run.histograms[tag] for tag in layer.tags if tag in run.histograms]
+            if len(layer_series) >= 2:
+                jobs.append(ChartJob("layer", run.name, layer.name, f"Layer {layer.name} ({run.name})", layer_series,
+                                     color, {"kinds": dict(layer.tags), "max_steps": options.max_distribution_steps}))
+            for series in layer_series:
+                for kind, max_steps in hist_steps.items():
+                    jobs.append(ChartJob(kind, run.name, series.tag, f"{series.tag} ({run.name})", series, color,
+                                         {} if max_steps is None else {"max_steps": max_steps}))
         for tag, series in run.scalars.items():
             jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", series, color, {}))
+    # One comparison chart per tag that several runs have, in each run's colour.
+    for attribute in ("histograms", "scalars"):
+        by_tag: dict[str, list[HistogramSeries | ScalarSeries]] = {}
+        for run in logs.runs:
+            for tag, series in getattr(run, attribute).items():
+                by_tag.setdefault(tag, []).append(series)
+        for tag, group in by_tag.items():
+            if len(group) >= 2:
+                names = [s.run for s in group]
+                jobs.append(ChartJob("compare", ", ".join(names), tag, f"{tag}: " + " vs ".join(n or "." for n in names),
+                                     group, [colors[n] for n in names], {"max_steps": options.max_distribution_steps}))
     return jobs
 
 

@@ -1,0 +1,49 @@
+"""How to read each kind of chart, in plain words, for the report's legend."""
+
+from __future__ import annotations
+
+HOW_TO_READ: dict[str, str] = {
+    "offset": (
+        "One curve per recorded step, stacked like a mountain range, as in TensorBoard's histogram view. "
+        "The horizontal axis is the value; each curve's height is how many values fell near it. "
+        "The step axis is on the right: the oldest step is at the top and back, the newest at the bottom "
+        "and front, and the distance between curves follows the distance between their steps. "
+        "Colours run from light (oldest) to dark (newest) in the run's colour, so the darkest curve in front "
+        "is where training ended. Curves that look the same from top to bottom mean the values did not change."
+    ),
+    "overlay": (
+        "The same histograms as the offset view, drawn on one baseline as outlines so their shapes can be "
+        "compared directly. The horizontal axis is the value, the vertical axis (right) the count per bin. "
+        "Light outlines are early steps, dark outlines the latest ones, in the run's colour."
+    ),
+    "distribution": (
+        "How the spread of values changes over training, as in TensorBoard's distributions view. "
+        "The horizontal axis is the step, the vertical axis the value. The darkest band in the middle holds "
+        "the middle 38% of values around the median; each lighter band adds more, out to the faintest band "
+        "between the outer 13% and the minimum or maximum. For a normal distribution the band edges are at "
+        "0.5, 1 and 1.5 standard deviations. The newest step is at the right end."
+    ),
+    "heatmap": (
+        "The whole run in one picture: the horizontal axis is the step, the vertical axis the value, and each "
+        "cell's colour is the share of that step's values in that value range. The colour scale is "
+        "logarithmic, so rare values still show: pale is rare, dark is common, white is none. "
+        "The newest step is the rightmost column."
+    ),
+    "scalar": (
+        "A value logged once per step (a loss, an accuracy, a learning rate). The horizontal axis is the step. "
+        "The faint line is the raw value; the strong line is TensorBoard's default smoothing (a moving "
+        "average with weight 0.6, corrected at the start), which shows the trend. "
+        "A red x at the top or bottom edge marks a step whose value was NaN or infinite."
+    ),
+    "layer": (
+        "All histograms of one layer side by side (weights, bias, pre-activations, activations, gradients), "
+        "each as a distribution chart, sharing the step axis so a change can be followed across them. "
+        "Each panel has its own value axis: compare shapes and trends, not heights across panels."
+    ),
+    "compare": (
+        "One tag in several runs on one chart, each run in its own colour (the same colour as everywhere in "
+        "this report). For histograms the line is each run's median and the shaded band holds the middle 68% "
+        "of its values (plus and minus one standard deviation for a normal distribution); for scalars the "
+        "lines are smoothed over the faint raw values. The horizontal axis is the step."
+    ),
+}

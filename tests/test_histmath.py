@@ -1,0 +1,120 @@
+"""Histogram maths: quantiles against TensorBoard's own compressor, re-binning, sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tensorboard.plugins.distribution.compressor import compress_histogram
+
+from reportgen import histmath
+
+
+def _oracle(buckets: np.ndarray) -> np.ndarray:
+    # Oracle: tensorboard.plugins.distribution.compressor.compress_histogram, which feeds
+    # TensorBoard's distributions dashboard.
+    return np.array([value for _, value in compress_histogram(buckets)])
+
+
+def _random_buckets(rng: np.random.Generator) -> np.ndarray:
+    k = int(rng.integers(1, 15))
+    style = rng.integers(0, 4)
+    if style == 0:
+        edges = np.sort(rng.normal(size=k + 1))
+    elif style == 1:  # repeated edges: zero-width buckets among wide ones
+        edges = np.sort(np.round(rng.normal(size=k + 1)))
+    elif style == 2:  # all buckets zero-width at one value (a constant tensor)
+        edges = np.full(k + 1, rng.normal())
+    else:  # huge magnitudes
+        edges = np.sort(rng.normal(size=k + 1)) * 1e30
+    counts = rng.integers(0, 5, size=k).astype(float) * rng.choice([1.0, 0.37, 1e9])
+    if rng.random() < 0.15:
+        counts[:] = 0
+    return np.stack([edges[:-1], edges[1:], counts], axis=1)
+
+
+def test_quantiles_equal_tensorboard_compressor_on_random_buckets():
+    rng = np.random.default_rng(20240601)
+    for _ in range(3000):
+        buckets = _random_buckets(rng)
+        np.testing.assert_allclose(histmath.quantiles(buckets), _oracle(buckets), rtol=1e-12, atol=1e-300,
+                                   err_msg=str(buckets))
+
+
+@pytest.mark.parametrize("buckets", [
+    [[0.0, 1.0, 10.0]],  # one bucket
+    [[2.0, 2.0, 7.0]],  # one zero-width bucket
+    [[0.0, 1.0, 0.0], [1.0, 2.0, 5.0], [2.0, 3.0, 0.0]],  # empty buckets on both sides
+    [[0.0, 1.0, 3.0], [1.0, 2.0, 0.0], [2.0, 3.0, 0.0], [3.0, 4.0, 3.0]],  # empty gap in the middle
+    [[0.0, 0.0, 0.0]] * 29 + [[0.0, 0.0, 4.0]],  # TF2 constant tensor: count in the last row only
+    [[0.0, 0.0, 0.0]] * 30,  # TF2 empty tensor
+    [[-1.0, 0.0, 1e15], [0.0, 1.0, 1.0]],  # one bucket dwarfs the other
+    [[-3.0, -1.0, 1.0], [-1.0, -1.0, 50.0], [-1.0, 2.0, 1.0]],  # a spike of exact values
+])
+def test_quantiles_equal_tensorboard_compressor_on_edge_cases(buckets):
+    b = np.array(buckets, dtype=float)
+    np.testing.assert_allclose(histmath.quantiles(b), _oracle(b), rtol=1e-12)
+
+
+def test_quantiles_of_no_buckets_are_zero_like_tensorboard():
+    empty = np.zeros((0, 3))
+    np.testing.assert_array_equal(histmath.quantiles(empty), _oracle(empty))
+
+
+def test_rebin_conserves_counts_of_random_histograms():
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        steps = [_random_buckets(rng) for _ in range(int(rng.integers(1, 5)))]
+        lo, hi = histmath.global_range(steps)
+        for buckets in steps:
+            out = histmath.rebin(buckets, lo, hi)
+            assert out.shape == (histmath.DISPLAY_BINS,)
+            assert (out >= 0).all()
+            assert out.sum() == pytest.approx(buckets[:, 2].sum(), rel=1e-9)
+
+
+def test_rebin_splits_buckets_by_overlap():
+    buckets = np.array([[0.0, 1.0, 4.0], [1.0, 3.0, 6.0]])
+    # Three bins of width 1: the second bucket spreads its 6 over two of them.
+    np.testing.assert_allclose(histmath.rebin(buckets, 0.0, 3.0, 3), [4.0, 3.0, 3.0])
+
+
+def test_zero_width_bucket_goes_wholly_into_the_bin_holding_its_value():
+    # TensorBoard's own example (histogram_util.ts): a zero-width bucket on the boundary of two
+    # bins belongs to the right one.
+    buckets = np.array([[0.0, 1.0, 0.0], [1.0, 1.0, 20.0], [1.0, 2.0, 0.0]])
+    np.testing.assert_allclose(histmath.rebin(buckets, 0.0, 2.0, 2), [0.0, 20.0])
+    inner = np.array([[0.25, 0.25, 3.0]])
+    np.testing.assert_allclose(histmath.rebin(inner, 0.0, 1.0, 4), [0.0, 3.0, 0.0, 0.0])
+
+
+def test_last_bin_is_closed_on_the_right():
+    at_top = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 5.0]])
+    out = histmath.rebin(at_top, 0.0, 1.0, 4)
+    assert out[-1] == pytest.approx(0.5 + 5.0)
+    assert out.sum() == pytest.approx(7.0)
+
+
+def test_global_range_widens_a_constant_series_like_tensorboard():
+    constant = np.array([[3.0, 3.0, 0.0], [3.0, 3.0, 8.0]])
+    lo, hi = histmath.global_range([constant, constant])
+    assert (lo, hi) == pytest.approx((3.0 / 1.1 - 1, 3.0 * 1.1 + 1))
+    out = histmath.rebin(constant, lo, hi)
+    assert out.sum() == pytest.approx(8.0)
+    assert np.count_nonzero(out) == 1
+
+
+def test_global_range_spans_all_steps():
+    a = np.array([[-1.0, 0.0, 1.0]])
+    b = np.array([[0.5, 4.0, 1.0]])
+    assert histmath.global_range([a, b]) == (-1.0, 4.0)
+
+
+@pytest.mark.parametrize("n,limit", [(1, 51), (2, 51), (51, 51), (52, 51), (1000, 51), (999, 2), (10_000, 501)])
+def test_sample_indices_keep_first_and_last_and_respect_the_limit(n, limit):
+    picks = histmath.sample_indices(n, limit)
+    assert picks[0] == 0 and picks[-1] == n - 1
+    assert len(picks) <= limit
+    assert (np.diff(picks) > 0).all()
+    np.testing.assert_array_equal(picks, histmath.sample_indices(n, limit))
+    if n <= limit:
+        assert len(picks) == n
