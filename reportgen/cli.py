@@ -1,7 +1,7 @@
 """The command line: parses options, runs the pipeline, maps errors to exit codes.
 
 Exit status: 0 ok; 1 a finding at or above --fail-on; 2 bad usage or no usable input (one
-line on stderr, never a traceback).
+line on stderr, never a traceback); 3 `send` could not deliver the email.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import time
 
 from reportgen import __version__
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_SENT = 0, 1, 2, 3
+SMTP_USER_ENV, SMTP_PASSWORD_ENV = "REPORTGEN_SMTP_USER", "REPORTGEN_SMTP_PASSWORD"  # never on the command line
 
 
 class UsageError(Exception):
@@ -41,24 +42,31 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    build = sub.add_parser("build", help="write the report (HTML, PDF, JSON, ...)",
+    build = sub.add_parser("build", help="write the report (HTML, PDF, email, Markdown, JSON)",
                            description="Read LOGDIRs and write the report. The format of each -o follows its extension.")
     _add_common(build)
     build.add_argument("-o", "--output", action="append", required=True, metavar="OUT",
-                       help="output file; repeat for several (.pdf, .html, .json)")
-    build.add_argument("--format", help="format for an -o whose extension says nothing (pdf, html, json)")
-    build.add_argument("--title", help="report title (default: from the logdir names)")
-    build.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
-    build.add_argument("--tag", metavar="REGEX", help="only tags that match REGEX")
-    build.add_argument("--max-steps", type=int, metavar="N", help="slices per offset chart (default 51, always "
-                       "including the first and last step)")
-    build.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as TensorBoard)")
-    build.add_argument("--page-size", choices=["A4", "letter"], help="PDF page size (default A4)")
-    build.add_argument("--processes", type=int, metavar="N", help="worker processes for charts (default: one per core)")
-    build.add_argument("--fail-on", choices=["critical", "warning"],
-                       help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
-    build.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
-                       "pyproject.toml in or next to the first LOGDIR)")
+                       help="output file; repeat for several (.html, .pdf, .eml, .md, .json)")
+    build.add_argument("--format", help="format for an -o whose extension says nothing (html, pdf, eml, md, json)")
+    _add_report_options(build)
+
+    send = sub.add_parser("send", help="email the report digest through an SMTP server",
+                          description="Read LOGDIRs and email the digest (summary, findings, the most telling "
+                          f"charts). Credentials come from the environment: {SMTP_USER_ENV} and "
+                          f"{SMTP_PASSWORD_ENV}, never from the command line.")
+    _add_common(send)
+    send.add_argument("--to", action="append", required=True, metavar="ADDR",
+                      help="recipient; repeat or separate with commas")
+    send.add_argument("--smtp-host", default=os.environ.get("REPORTGEN_SMTP_HOST"), metavar="HOST",
+                      help="SMTP server (default: $REPORTGEN_SMTP_HOST)")
+    send.add_argument("--smtp-port", type=int, metavar="PORT", help="default 587 with --starttls, 465 with --ssl, else 25")
+    security = send.add_mutually_exclusive_group()
+    security.add_argument("--starttls", action="store_true", help="upgrade the connection with STARTTLS")
+    security.add_argument("--ssl", action="store_true", help="connect with TLS from the start (SMTPS)")
+    send.add_argument("--from", dest="sender", default=os.environ.get("REPORTGEN_SMTP_FROM"), metavar="ADDR",
+                      help="sender (default: $REPORTGEN_SMTP_FROM, else reportgen@localhost)")
+    send.add_argument("--save", metavar="FILE.eml", help="also write the message that was sent")
+    _add_report_options(send)
 
     inspect = sub.add_parser("inspect", help="list runs, tags, steps and reading warnings (no report)",
                              description="List what the logs hold: runs, tags, kind, steps, first/last step, "
@@ -68,6 +76,22 @@ def make_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("rules", help="list the diagnosis rules with their codes and thresholds")
     return parser
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--title", help="report title (default: from the logdir names)")
+    p.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
+    p.add_argument("--tag", metavar="REGEX", help="only tags that match REGEX")
+    p.add_argument("--max-steps", type=int, metavar="N", help="slices per offset chart (default 51, always "
+                   "including the first and last step)")
+    p.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as TensorBoard)")
+    p.add_argument("--page-size", choices=["A4", "letter"], help="PDF page size (default A4)")
+    p.add_argument("--processes", type=int, metavar="N", help="worker processes for charts (default: one per core)")
+    p.add_argument("--attach-pdf", action="store_true", help="attach the full PDF report to the email")
+    p.add_argument("--fail-on", choices=["critical", "warning"],
+                   help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
+    p.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
+                   "pyproject.toml in or next to the first LOGDIR)")
 
 
 def _say(args, message: str) -> None:
@@ -108,11 +132,10 @@ def _inspect_run(run) -> dict:
                       for f in run.files]}
 
 
-def cmd_build(args) -> int:
-    from reportgen import outputs, pipeline
+def _build(args, progress):
+    """Options, logs and the built report, shared by `build` and `send`."""
+    from reportgen import pipeline
     from reportgen.config import load_options
-    from reportgen.diagnosis.finding import at_or_above
-    from reportgen.outputs.atomic import write_atomic
     from reportgen.reading.loader import load
 
     options = load_options(args.logdirs, args.config, {
@@ -123,6 +146,31 @@ def cmd_build(args) -> int:
             re.compile(pattern)
         except re.error as exc:
             raise UsageError(f"bad regular expression {pattern!r}: {exc}") from None
+    progress("loading")
+    logs = load(args.logdirs)
+    _report_warnings(args, logs, progress)
+    built = pipeline.build(logs, options, progress=progress)
+    if not built.report.runs:
+        raise UsageError("no run matches --run " + repr(options.run))
+    return options, built.report
+
+
+def _failing(options, report) -> bool:
+    from reportgen.diagnosis.finding import at_or_above
+
+    return bool(options.fail_on) and any(at_or_above(f, options.fail_on) for f in report.findings)
+
+
+def _progress(args):
+    from reportgen.progress import Progress
+
+    return Progress(quiet=args.quiet, verbose=args.verbose)
+
+
+def cmd_build(args) -> int:
+    from reportgen import outputs
+    from reportgen.outputs.atomic import write_atomic
+
     targets = [(path, outputs.format_for(path, args.format)) for path in args.output]
     for path, _ in targets:
         folder = os.path.dirname(os.path.abspath(path))
@@ -131,31 +179,72 @@ def cmd_build(args) -> int:
         if not os.access(folder, os.W_OK):
             raise UsageError(f"cannot write {path}: no permission to write in {folder}")
     started = time.monotonic()
-    logs = load(args.logdirs)
-    _report_warnings(args, logs)
-    built = pipeline.build(logs, options, progress=lambda phase: _say(args, f"reportgen: {phase}"))
-    if not built.report.runs:
-        raise UsageError("no run matches --run " + repr(options.run))
+    progress = _progress(args)
+    options, report = _build(args, progress)
+    report.artifacts = [os.path.basename(path) for path, _ in targets]
+    formats = {fmt for _, fmt in targets}
+    progress.phase("writing", len(targets) + ("pdf" in formats or ("eml" in formats and args.attach_pdf)))
+    pdf = None
+    if "pdf" in formats or ("eml" in formats and args.attach_pdf):
+        pdf = outputs.render(report, "pdf", options)  # laid out once, written and attached as is
+        progress.advance("PDF laid out")
     for path, fmt in targets:
-        write_atomic(path, outputs.render(built.report, fmt, options))
-        _say(args, f"reportgen: wrote {path}")
-    report = built.report
-    _say(args, f"reportgen: {len(report.runs)} runs, {len(report.findings)} findings, verdict {report.verdict} "
-               f"({time.monotonic() - started:.1f}s)")
-    if options.fail_on and any(at_or_above(f, options.fail_on) for f in report.findings):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        write_atomic(path, outputs.render(report, fmt, options, pdf if fmt == "pdf" or args.attach_pdf else None))
+        progress.advance(path)
+        progress.say(f"reportgen: wrote {path}")
+    progress.close()
+    progress.say(f"reportgen: {len(report.runs)} runs, {len(report.findings)} findings, verdict {report.verdict} "
+                 f"({time.monotonic() - started:.1f}s)")
+    return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
 
 
-def _report_warnings(args, logs) -> None:
+def cmd_send(args) -> int:
+    from reportgen import outputs
+    from reportgen.outputs import mail
+    from reportgen.outputs.atomic import write_atomic
+
+    recipients = [a.strip() for item in args.to for a in item.split(",") if a.strip()]
+    if not recipients:
+        raise UsageError("--to needs at least one address")
+    if not args.smtp_host:
+        raise UsageError("--smtp-host is required (or set REPORTGEN_SMTP_HOST)")
+    user, password = os.environ.get(SMTP_USER_ENV), os.environ.get(SMTP_PASSWORD_ENV)
+    if user and password is None:
+        raise UsageError(f"{SMTP_USER_ENV} is set but {SMTP_PASSWORD_ENV} is not")
+    encrypted = args.starttls or args.ssl
+    if user and not encrypted and args.smtp_host not in ("localhost", "127.0.0.1", "::1"):
+        raise UsageError("refusing to send the SMTP password unencrypted: use --starttls or --ssl")
+    progress = _progress(args)
+    options, report = _build(args, progress)
+    if args.save:
+        report.artifacts = [os.path.basename(args.save)]
+    progress.phase("writing")
+    pdf = outputs.render(report, "pdf", options) if args.attach_pdf else None
+    message = mail.message(report, options, pdf, sender=args.sender or mail.DEFAULT_SENDER, recipients=recipients)
+    if args.save:
+        write_atomic(args.save, message.as_bytes())
+    progress.phase("sending")
+    try:
+        mail.send(message, args.smtp_host, args.smtp_port, starttls=args.starttls, ssl=args.ssl,
+                  user=user, password=password)
+    except mail.SendError as exc:
+        progress.close()
+        print(f"reportgen: error: {exc}", file=sys.stderr)
+        return EXIT_NOT_SENT
+    progress.close()
+    progress.say(f"reportgen: sent {report.verdict} report to {', '.join(recipients)} via {args.smtp_host}")
+    return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
+
+
+def _report_warnings(args, logs, progress) -> None:
     warnings = [w for run in logs.runs for w in run.warnings] + logs.warnings
     if not warnings:
         return
     if args.verbose:
         for warning in warnings:
-            _say(args, f"reportgen: warning: {warning}")
+            progress.say(f"reportgen: warning: {warning}")
     else:
-        _say(args, f"reportgen: {len(warnings)} warnings while reading (listed in the report; --verbose prints them)")
+        progress.say(f"reportgen: {len(warnings)} warnings while reading (listed in the report; --verbose prints them)")
 
 
 def cmd_rules(args) -> int:
@@ -178,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return EXIT_USAGE
-        return {"build": cmd_build, "inspect": cmd_inspect, "rules": cmd_rules}[args.command](args)
+        return {"build": cmd_build, "send": cmd_send, "inspect": cmd_inspect, "rules": cmd_rules}[args.command](args)
     except (UsageError, InputError, ConfigError, FormatError, OutputError) as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,20 +1,94 @@
-"""The single-file HTML report: CSS inline, images as data: URIs, no JavaScript."""
+"""The single-file HTML report: CSS inline, images as data: URIs, no JavaScript, no network.
+
+`context()` turns a Report into everything the templates need (a pure function tests call);
+`render()` only fills `templates/report.html` with it. The PDF writer renders the same page with
+`medium="print"`, which adds the paged-media rules of `templates/pdf.css`.
+"""
 
 from __future__ import annotations
 
 import base64
+from typing import Any, Callable, TypedDict
 
 from reportgen.config import Options
+from reportgen.diagnosis.finding import SEVERITIES, Finding
 from reportgen.outputs.templating import environment, read_static
-from reportgen.report import Report
+from reportgen.report import Report, RunSection
+
+
+class Overview(TypedDict):
+    runs: int
+    first_step: int | None
+    last_step: int | None
+    wall_start: float | None
+    wall_end: float | None
+    severity_counts: dict[str, int]
+
+
+class Context(TypedDict):
+    report: Report
+    overview: Overview
+    css: str
+    medium: str  # "screen" | "print"
+    page_size: str
+    image_src: Callable[[bytes], str]
+    anchor_for: Callable[[Finding], str]
+    run_level_findings: dict[str, list[Finding]]  # run -> findings not shown under a layer
+    top_findings: list[Finding]
+
+
+TOP_FINDINGS = 8  # how many findings the summary lists (the rest are one click away)
 
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def scalars_anchor(run: RunSection) -> str:
+    return run.anchor + "-scalars"
+
+
+def overview(report: Report) -> Overview:
+    firsts = [r.first_step for r in report.runs if r.first_step is not None]
+    lasts = [r.last_step for r in report.runs if r.last_step is not None]
+    starts = [r.wall_start for r in report.runs if r.wall_start is not None]
+    ends = [r.wall_end for r in report.runs if r.wall_end is not None]
+    return Overview(
+        runs=len(report.runs), first_step=min(firsts, default=None), last_step=max(lasts, default=None),
+        wall_start=min(starts, default=None), wall_end=max(ends, default=None),
+        severity_counts={s: sum(f.severity == s for f in report.findings) for s in SEVERITIES},
+    )
+
+
+def finding_anchors(report: Report) -> Callable[[Finding], str]:
+    """Where a finding is shown: its layer section, else its run's scalar section, else its run."""
+    layers = {(layer.run, layer.name): layer.anchor for run in report.runs for layer in run.layers}
+    scalars = {(run.name, t.tag): scalars_anchor(run) for run in report.runs for t in run.scalars}
+    runs = {run.name: run.anchor for run in report.runs}
+
+    def anchor_for(finding: Finding) -> str:
+        key = (finding.run, finding.layer)
+        return layers.get(key) or scalars.get(key) or runs.get(finding.run, "summary")
+
+    return anchor_for
+
+
+def run_level_findings(report: Report) -> dict[str, list[Finding]]:
+    in_layers = {(layer.run, layer.name) for run in report.runs for layer in run.layers}
+    return {run.name: [f for f in report.findings if f.run == run.name and (f.run, f.layer) not in in_layers]
+            for run in report.runs}
+
+
+def context(report: Report, options: Options, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri
+            ) -> Context:
+    css = read_static("report.css") + ("\n" + read_static("pdf.css") if medium == "print" else "")
+    return Context(
+        report=report, overview=overview(report), css=css, medium=medium, page_size=options.page_size,
+        image_src=image_src, anchor_for=finding_anchors(report), run_level_findings=run_level_findings(report),
+        top_findings=report.findings[:TOP_FINDINGS],
+    )
+
+
 def render(report: Report, options: Options, medium: str = "screen") -> bytes:
-    template = environment().get_template("report.html")
-    html = template.render(report=report, css=read_static("report.css"), image_src=data_uri,
-                           medium=medium, page_size=options.page_size)
-    return html.encode("utf-8")
+    page: dict[str, Any] = dict(context(report, options, medium))
+    return environment().get_template("report.html").render(page).encode("utf-8")

@@ -7,15 +7,23 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from reportgen.report import Report, TagInventory
+from reportgen.diagnosis.finding import SEVERITIES
+from reportgen.report import Chart, Report, TagInventory
 
 # Version history:
 # 1: runs (inventory, warnings, files, layers with text) and findings.
-FORMAT_VERSION = 1
+# 2: added runs[].first_step/last_step/wall_start/wall_end/loss_tag/final_loss/top_findings,
+#    runs[].layers[].charts (kind, tag, title, alt, error; no image bytes), comparison_charts,
+#    artifacts and counts (findings per severity).
+FORMAT_VERSION = 2
 
 
 def _tag(t: TagInventory) -> dict[str, Any]:
     return {"tag": t.tag, "steps": t.steps, "first_step": t.first_step, "last_step": t.last_step}
+
+
+def _chart(c: Chart) -> dict[str, Any]:
+    return {"kind": c.kind, "run": c.run, "tag": c.tag, "title": c.title, "alt": c.alt, "error": c.error}
 
 
 def report_dict(report: Report) -> dict[str, Any]:
@@ -32,12 +40,19 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "path": run.path,
                 "verdict": run.verdict,
                 "summary": run.summary,
+                "first_step": run.first_step,
+                "last_step": run.last_step,
+                "wall_start": run.wall_start,
+                "wall_end": run.wall_end,
+                "loss_tag": run.loss_tag,
+                "final_loss": run.final_loss,
+                "top_findings": [f.code for f in run.top_findings],
                 "histograms": [_tag(t) for t in run.histograms],
                 "scalars": [_tag(t) for t in run.scalars],
                 "other": [{"tag": t.tag, "kind": t.kind, "records": t.steps} for t in run.other],
                 "layers": [
                     {"name": layer.name, "tags": layer.tags, "text": layer.paragraph,
-                     "findings": [f.code for f in layer.findings]}
+                     "findings": [f.code for f in layer.findings], "charts": [_chart(c) for c in layer.charts]}
                     for layer in run.layers
                 ],
                 "files": [asdict(f) for f in run.files],
@@ -46,7 +61,10 @@ def report_dict(report: Report) -> dict[str, Any]:
             for run in report.runs
         ],
         "findings": [f.as_dict() for f in report.findings],
+        "counts": {s: sum(f.severity == s for f in report.findings) for s in SEVERITIES},
+        "comparison_charts": [_chart(c) for c in report.comparison_charts],
         "warnings": report.warnings,
+        "artifacts": report.artifacts,
     }
 
 

@@ -1,11 +1,21 @@
-"""The Jinja2 environment: autoescape on, undefined names are errors."""
+"""The Jinja2 environments and the display filters every template shares.
+
+HTML templates are autoescaped; Markdown templates escape every `{{ }}` through `markdown_text`
+(a `finalize` hook, so a value can never slip through unescaped); plain-text templates escape
+nothing. Undefined names are errors in all three.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
+import re
 from functools import lru_cache
+from typing import Any
 
 import jinja2
+import markupsafe
 
 
 def templates_dir() -> str:
@@ -17,15 +27,102 @@ def templates_dir() -> str:
     raise FileNotFoundError("reportgen's templates are missing from this installation")
 
 
+def when(epoch: float | None) -> str:
+    """A wall time as people read it, in UTC."""
+    if epoch is None:
+        return "unknown"
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def number(value: Any) -> str:
+    """A measured number with 4 significant digits; "n/a" when missing, NaN/inf spelled out."""
+    if value is None:
+        return "n/a"
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
+
+
+def size(n_bytes: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n_bytes < 1024 or unit == "MB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes} B"
+
+
+def steps(first: int | None, last: int | None) -> str:
+    if first is None:
+        return "none"
+    return str(first) if first == last else f"{first}–{last}"
+
+
+_MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]|~])")  # emphasis, code, links, table cells
+_MARKDOWN_LINE_START = re.compile(r"^([#+!>-])")  # headings, lists, quotes when a value starts a line
+_MARKDOWN_ORDERED = re.compile(r"^(\d+)\.(?=\s|$)")  # "1. " would start a numbered list
+
+
+def markdown_text(value: Any) -> str:
+    """Escape a value for GitHub-flavoured Markdown, inline HTML included, and keep table rows whole."""
+    if value is None:
+        return ""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN_LINE_START.sub(r"\\\1", _MARKDOWN_INLINE.sub(r"\\\1", text))
+    text = _MARKDOWN_ORDERED.sub(r"\1\\.", text)
+    return " ".join(text.split())
+
+
+def _raw(value: str) -> markupsafe.Markup:  # noqa: D401 - used by Markdown templates for literal markup
+    return markupsafe.Markup(value)
+
+
+FILTERS = {"when": when, "duration": duration, "number": number, "size": size}
+GLOBALS = {"steps": steps}
+
+
+def _environment(**kwargs: Any) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, **kwargs)
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    return env
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """For HTML (report and email)."""
+    return _environment(autoescape=True)
+
+
+@lru_cache(maxsize=1)
+def markdown_environment() -> jinja2.Environment:
+    """For Markdown: every expression is escaped unless marked `| raw` (numbers and our own links)."""
+    env = _environment(autoescape=False,
+                       finalize=lambda v: v if isinstance(v, markupsafe.Markup) else markdown_text(v))
+    env.filters["raw"] = _raw
+    return env
+
+
+@lru_cache(maxsize=1)
+def text_environment() -> jinja2.Environment:
+    """For the plain-text email part: nothing to escape in plain text."""
+    return _environment(autoescape=False)
 
 
 def read_static(name: str) -> str:

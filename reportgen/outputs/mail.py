@@ -1,0 +1,179 @@
+"""The report as an email: a digest that mail clients show as sent.
+
+Gmail and Outlook drop `data:` images and <style> blocks, and Gmail clips HTML over ~102 KB, so
+the message is `multipart/alternative`: a plain-text part, then a `multipart/related` HTML part
+whose charts are attached images referenced by `cid:`, with every style inline. The digest holds
+the summary, the findings and the charts of the layers with findings; `--attach-pdf` adds the
+full PDF (the message then becomes `multipart/mixed`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import email.utils
+import hashlib
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from functools import lru_cache
+from typing import Any
+
+from reportgen.config import Options
+from reportgen.diagnosis.finding import Finding
+from reportgen.outputs import html
+from reportgen.outputs.templating import environment, read_static, text_environment
+from reportgen.report import Chart, Report
+
+HTML_LIMIT = 100_000  # bytes; Gmail clips an HTML body over 102 KB ("[Message clipped]")
+MAX_CHARTS = 4  # attached charts: enough to show what the findings are about, small enough to mail
+MAX_FINDINGS = 20  # findings written out; the rest are counted, and the full report has them
+PREFERRED_KINDS = ("layer", "offset", "overlay", "distribution", "heatmap")  # the most telling first
+DEFAULT_SENDER = "reportgen <reportgen@localhost>"
+
+
+@dataclass
+class Digest:
+    findings: list[Finding]
+    hidden_findings: int
+    charts: list[Chart]
+
+
+def pick_charts(report: Report, limit: int = MAX_CHARTS) -> list[Chart]:
+    """The charts of the layers with findings, worst finding first, one per layer; then (when room
+    is left) the runs compared, then each run's loss."""
+    layers = {(layer.run, layer.name): layer for run in report.runs for layer in run.layers}
+    picked: list[Chart] = []
+    seen: set[tuple[str, str]] = set()
+    for finding in report.findings:
+        layer = layers.get((finding.run, finding.layer))
+        if layer is None or (layer.run, layer.name) in seen or not layer.charts:
+            continue
+        seen.add((layer.run, layer.name))
+        picked.append(min(layer.charts, key=_telling_rank))
+    picked += report.comparison_charts[:1]
+    for run in report.runs:
+        picked += [c for c in run.scalar_charts if c.tag == run.loss_tag][:1]
+    return picked[:limit]
+
+
+def _telling_rank(chart: Chart) -> int:
+    return PREFERRED_KINDS.index(chart.kind) if chart.kind in PREFERRED_KINDS else len(PREFERRED_KINDS)
+
+
+@lru_cache(maxsize=1)
+def email_styles() -> dict[str, str]:
+    """`.name { declarations }` rules of templates/email.css, by name."""
+    css = re.sub(r"/\*.*?\*/", "", read_static("email.css"), flags=re.S)
+    return {name: " ".join(body.split()).rstrip(";").strip()
+            for name, body in re.findall(r"\.([\w-]+)\s*\{([^}]*)\}", css)}
+
+
+def style(*names: str) -> str:
+    styles = email_styles()
+    return "; ".join(styles[name] for name in names if name in styles)
+
+
+def content_id(chart: Chart, index: int) -> str:
+    digest = hashlib.sha1(chart.png).hexdigest()[:12]
+    return f"chart{index}.{digest}@reportgen"
+
+
+def _context(report: Report, digest: Digest, cids: list[str], attached_pdf: str | None) -> dict[str, Any]:
+    return {"report": report, "overview": html.overview(report), "findings": digest.findings,
+            "hidden_findings": digest.hidden_findings, "charts": list(zip(digest.charts, cids)),
+            "artifacts": [a for a in report.artifacts if not a.endswith((".eml", ".md"))],
+            "attached_pdf": attached_pdf, "style": style}
+
+
+def html_body(report: Report, digest: Digest, cids: list[str], attached_pdf: str | None = None) -> str:
+    return environment().get_template("email.html").render(_context(report, digest, cids, attached_pdf))
+
+
+def text_body(report: Report, digest: Digest, attached_pdf: str | None = None) -> str:
+    return text_environment().get_template("email.txt").render(_context(report, digest, [], attached_pdf))
+
+
+def make_digest(report: Report) -> tuple[Digest, list[str], str]:
+    """The largest digest whose HTML stays under HTML_LIMIT (fewer findings written out if needed)."""
+    charts = pick_charts(report)
+    cids = [content_id(c, i) for i, c in enumerate(charts)]
+    shown = min(MAX_FINDINGS, len(report.findings))
+    while True:
+        digest = Digest(report.findings[:shown], len(report.findings) - shown, charts)
+        body = html_body(report, digest, cids)
+        if len(body.encode("utf-8")) <= HTML_LIMIT or shown == 0:
+            return digest, cids, body
+        shown //= 2
+
+
+def subject(report: Report) -> str:
+    count = len(report.findings)
+    what = f"{count} finding{'s' if count != 1 else ''}" if count else "no findings"
+    return f"[reportgen] {report.verdict}: {report.title} ({what})"
+
+
+def message(report: Report, options: Options, pdf: bytes | None = None, sender: str = DEFAULT_SENDER,
+            recipients: list[str] | tuple[str, ...] = ()) -> EmailMessage:
+    pdf_name = next((a for a in report.artifacts if a.endswith(".pdf")), "report.pdf") if pdf else None
+    digest, cids, _ = make_digest(report)
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["Subject"] = " ".join(subject(report).split())
+    msg["From"] = sender
+    if recipients:
+        msg["To"] = ", ".join(recipients)
+    msg["Date"] = email.utils.format_datetime(_generated(report))
+    msg["Message-ID"] = f"<{hashlib.sha1((report.title + report.generated_at).encode()).hexdigest()[:20]}@reportgen>"
+    msg["X-Reportgen-Verdict"] = report.verdict
+    msg.set_content(text_body(report, digest, pdf_name))
+    msg.add_alternative(html_body(report, digest, cids, pdf_name), subtype="html")
+    html_part = msg.get_payload()[1]
+    for chart, cid in zip(digest.charts, cids):
+        html_part.add_related(chart.png, "image", "png", cid=f"<{cid}>", filename=f"{cid.split('@')[0]}.png")
+    if pdf is not None:
+        msg.add_attachment(pdf, "application", "pdf", filename=pdf_name)
+    return msg
+
+
+def _generated(report: Report) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(report.generated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.now(dt.timezone.utc)
+
+
+def render(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
+    return message(report, options, pdf).as_bytes()
+
+
+class SendError(Exception):
+    """The SMTP server could not be reached or refused the message."""
+
+
+def send(msg: EmailMessage, host: str, port: int | None = None, *, starttls: bool = False, ssl: bool = False,
+         user: str | None = None, password: str | None = None, timeout: float = 60) -> None:
+    """Deliver `msg` to the addresses in its To header. TLS certificates are verified."""
+    import smtplib
+    import ssl as ssl_module
+
+    port = port or (465 if ssl else 587 if starttls else 25)
+    context = ssl_module.create_default_context()
+    try:
+        if ssl:
+            client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        else:
+            client = smtplib.SMTP(host, port, timeout=timeout)
+        with client:
+            if starttls:
+                client.starttls(context=context)
+            if user:
+                client.login(user, password or "")
+            refused = client.send_message(msg)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SendError(f"cannot send: {host}:{port} refused the login ({exc.smtp_code})") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise SendError(f"cannot send: {host}:{port} refused every recipient: {', '.join(exc.recipients)}") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(f"cannot send through {host}:{port}: {exc}") from None
+    if refused:
+        raise SendError(f"sent, but {host}:{port} refused: {', '.join(refused)}")

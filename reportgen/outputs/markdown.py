@@ -1,0 +1,30 @@
+"""The GitHub-flavoured Markdown digest (`-o summary.md`), for `$GITHUB_STEP_SUMMARY`.
+
+Text and tables only: GitHub strips `data:` images, and a step summary is capped at 1 MiB, so
+the findings table is capped too; the artifact names point to the full report.
+"""
+
+from __future__ import annotations
+
+from reportgen.config import Options
+from reportgen.outputs import html
+from reportgen.outputs.templating import markdown_environment
+from reportgen.report import Report
+
+MAX_FINDINGS = 100  # rows in the findings table; ~300 bytes each keeps the file far under 1 MiB
+MAX_WARNINGS = 50
+VERDICT_ICON = {"healthy": "🟢", "warnings": "🟡", "critical": "🔴"}
+SEVERITY_ICON = {"critical": "🔴", "warning": "🟡", "info": "🔵"}
+
+
+def render(report: Report, options: Options | None = None) -> bytes:
+    warnings = report.warnings + [f"{run.name}: {w}" for run in report.runs for w in run.warnings]
+    findings = report.findings[:MAX_FINDINGS]
+    text = markdown_environment().get_template("summary.md").render(
+        report=report, overview=html.overview(report), findings=findings,
+        hidden_findings=len(report.findings) - len(findings),
+        findings_per_run={run.name: str(sum(f.run == run.name for f in report.findings)) for run in report.runs},
+        warnings=warnings[:MAX_WARNINGS], artifacts=[a for a in report.artifacts if not a.endswith(".md")],
+        verdict_icon=VERDICT_ICON, severity_icon=SEVERITY_ICON,
+    )
+    return (text.strip() + "\n").encode("utf-8")
