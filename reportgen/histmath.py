@@ -55,7 +55,8 @@ def quantiles(buckets: np.ndarray, bps: np.ndarray = BASIS_POINTS) -> np.ndarray
     cum, cum_prev = weights[j], prev[j]
     lhs = np.where((j == 0) | (cum_prev == 0), minmin, np.maximum(rights[np.maximum(j - 1, 0)], minmin))
     rhs = np.minimum(rights[j], maxmax)
-    out[ok] = lhs + (bps[ok] - cum_prev) * (rhs - lhs) / (cum - cum_prev)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinite edges give NaN/Inf, as in TensorBoard
+        out[ok] = lhs + (bps[ok] - cum_prev) * (rhs - lhs) / (cum - cum_prev)
     return out
 
 

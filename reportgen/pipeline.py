@@ -68,15 +68,16 @@ def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict
             jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", series, color, {}))
     # One comparison chart per tag that several runs have, in each run's colour.
     for attribute in ("histograms", "scalars"):
-        by_tag: dict[str, list[HistogramSeries | ScalarSeries]] = {}
+        by_tag: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
         for run in logs.runs:
             for tag, series in getattr(run, attribute).items():
-                by_tag.setdefault(tag, []).append(series)
+                by_tag.setdefault(tag, []).append((run.name, series))
         for tag, group in by_tag.items():
             if len(group) >= 2:
-                names = [s.run for s in group]
+                names = [name for name, _ in group]
                 jobs.append(ChartJob("compare", ", ".join(names), tag, f"{tag}: " + " vs ".join(n or "." for n in names),
-                                     group, [colors[n] for n in names], {"max_steps": options.max_distribution_steps}))
+                                     [s for _, s in group], [colors[n] for n in names],
+                                     {"max_steps": options.max_distribution_steps, "runs": names}))
     return jobs
 
 

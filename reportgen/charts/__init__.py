@@ -65,9 +65,10 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
                           opts.get("max_steps", distribution.DEFAULT_MAX_STEPS))
     if job.kind == "compare":
         if job.data and isinstance(job.data[0], ScalarSeries):
-            return scalar.draw_compare(job.data, job.color, job.title, opts.get("smoothing", scalar.SMOOTHING))
+            return scalar.draw_compare(job.data, job.color, job.title, opts.get("smoothing", scalar.SMOOTHING),
+                                      opts.get("runs"))
         return distribution.draw_compare(job.data, job.color, job.title,
-                                         opts.get("max_steps", distribution.DEFAULT_MAX_STEPS))
+                                         opts.get("max_steps", distribution.DEFAULT_MAX_STEPS), opts.get("runs"))
     raise ValueError(f"unknown chart kind {job.kind!r}")
 
 

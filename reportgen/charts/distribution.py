@@ -95,26 +95,27 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAU
 
 
 def draw_compare(series_list: list[HistogramSeries], color_list: list[str], title: str,
-                 max_steps: int = DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
+                 max_steps: int = DEFAULT_MAX_STEPS, runs: list[str] | None = None) -> tuple[bytes, str]:
     """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
     with styled():
         fig = new_figure(SINGLE_SIZE)
         ax = fig.subplots()
         ax.set_title(title, loc="left")
         described = []
-        for series, color in zip(series_list, color_list):
+        names = runs or [s.run for s in series_list]
+        for series, color, name in zip(series_list, color_list, names):
             bands = distribution_bands(series, max_steps)
             ok = np.isfinite(bands.quantiles).all(axis=1)
             if not ok.any():
-                described.append(f"{series.run}: no values")
+                described.append(f"{name}: no values")
                 continue
             single = len(bands.steps) == 1
             xs = _xs(bands.steps)
             ax.fill_between(xs, _ys(bands.quantiles[:, 2], single), _ys(bands.quantiles[:, 6], single),
                             facecolor=color, alpha=0.25, linewidth=0, zorder=2)
             ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=1.4, zorder=3,
-                    label=f"{series.run or '.'}")
-            described.append(f"{series.run}: last median {fmt(bands.quantiles[-1, 4])}")
+                    label=name or ".")
+            described.append(f"{name}: last median {fmt(bands.quantiles[-1, 4])}")
         if ax.lines:
             ax.set_xlabel("step")
             ax.set_ylabel("value")

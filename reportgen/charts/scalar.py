@@ -101,18 +101,19 @@ def alt_text(series: ScalarSeries, smoothing: float = SMOOTHING) -> str:
 
 
 def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: str,
-                 smoothing: float = SMOOTHING) -> tuple[bytes, str]:
+                 smoothing: float = SMOOTHING, runs: list[str] | None = None) -> tuple[bytes, str]:
     """One scalar tag in several runs: each run's smoothed line over its faint raw line."""
     with styled():
         fig = new_figure(SINGLE_SIZE)
         ax = fig.subplots()
         ax.set_title(title, loc="left")
         marked = 0
-        for series, color in zip(series_list, color_list):
+        names = runs or [s.run for s in series_list]
+        for series, color, name in zip(series_list, color_list, names):
             finite = np.isfinite(series.values)
             ax.plot(series.steps[finite], series.values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, zorder=2)
             ax.plot(series.steps[finite], smooth(series.values, smoothing)[finite], color=color, linewidth=1.6,
-                    label=series.run or ".", zorder=3)
+                    label=name or ".", zorder=3)
             marked += _mark_nonfinite(ax, series.steps, series.values)
         ax.set_xlabel("step")
         ax.set_ylabel("value")
@@ -122,5 +123,6 @@ def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: 
             note(ax, f"{marked} NaN/Inf values marked x")
         png = to_png(fig)
     tag = series_list[0].tag if series_list else ""
-    parts = [f"{s.run}: last {fmt(s.values[-1])}" for s in series_list if len(s.values)]
+    names = runs or [s.run for s in series_list]
+    parts = [f"{n}: last {fmt(s.values[-1])}" for n, s in zip(names, series_list) if len(s.values)]
     return png, f"Comparison of scalar {tag} across {len(series_list)} runs: " + "; ".join(parts) + "."

@@ -1,0 +1,291 @@
+"""Charts: what is drawn (slice order, colour ramp, steps shown, bands), not only that it draws."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from tensorboard.compat.proto import summary_pb2
+
+from reportgen import histmath
+from reportgen.charts import ChartJob, color, render_job, render_jobs, run_color
+from reportgen.charts.distribution import BAND_OPACITIES, distribution_bands
+from reportgen.charts.legend import HOW_TO_READ
+from reportgen.charts.offset import SLICE_HEIGHT, offset_layout
+from reportgen.charts.scalar import smooth
+from reportgen.config import Options
+from reportgen.diagnosis import Diagnosis, Layer
+from reportgen.model import Logs
+from reportgen.pipeline import plan_charts, run_colors
+from reportgen.reading.loader import load
+from reportgen.reading.writer import EventWriter
+from reportgen.report import CHART_KINDS
+from tests.conftest import fixture_path
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory) -> Logs:
+    """One run with every shape of histogram the charts must handle, written as real event files."""
+    rng = np.random.default_rng(3)
+    logdir = tmp_path_factory.mktemp("logs")
+    with EventWriter(str(logdir), wall_time=1_700_000_000) as writer:
+        for step in (0, 10, 100):  # uneven steps: offsets must follow the step, not the index
+            writer.add_histogram("uneven", rng.normal(step / 50, 1, 2000), step)
+        for step in range(0, 600, 3):
+            writer.add_tensor_histogram("long", rng.normal(0, 1 + step / 300, 500), step)
+        for step in range(5):
+            writer.add_tensor_histogram("constant", np.full(100, 3.0), step)
+            writer.add_tensor_histogram("empty", np.zeros(0), step)
+            writer.add_histogram("layer/weights", rng.normal(0, 0.1, 300), step)
+            writer.add_histogram("layer/activations", np.tanh(rng.normal(0, 2, 300)), step)
+            writer.add_scalar("loss", [1.0, 0.8, float("nan"), 0.5, float("inf")][step], step)
+        nan_sum = summary_pb2.HistogramProto(min=0.0, max=1.0, num=10, sum=float("nan"), sum_squares=float("nan"),
+                                             bucket_limit=[0.5, 1.0], bucket=[5, 5])
+        inf_edge = summary_pb2.HistogramProto(min=0.0, max=float("inf"), num=10, sum=float("inf"),
+                                              sum_squares=float("inf"), bucket_limit=[0.5, float("inf")],
+                                              bucket=[5, 5])
+        writer.add_histogram("with_nan", rng.normal(0, 1, 100), 0)
+        writer.add_histogram_proto("with_nan", nan_sum, 1)
+        writer.add_histogram_proto("with_nan", inf_edge, 2)
+        writer.add_histogram("with_nan", rng.normal(0, 1, 100), 3)
+    return load([str(logdir)])
+
+
+def hist(logs: Logs, tag: str):
+    return logs.runs[0].histograms[tag]
+
+
+def png_shape(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_MAGIC)
+    with Image.open(io.BytesIO(png)) as image:
+        image.verify()
+        return image.size
+
+
+# --- colours ---------------------------------------------------------------------------------
+
+def test_hcl_conversion_matches_cie_lab_reference_values():
+    # Reference: CIE L* of sRGB white is 100, of black 0, of #777777 about 50.0 (Lab, D50).
+    assert color.rgb_to_hcl(np.ones(3))[2] == pytest.approx(100, abs=0.01)
+    assert color.rgb_to_hcl(np.zeros(3))[2] == pytest.approx(0, abs=0.01)
+    assert color.rgb_to_hcl(color.hex_to_rgb("#777777"))[2] == pytest.approx(50.0, abs=0.1)
+    for hex_color in color.PALETTE:
+        assert color.rgb_to_hex(color.hcl_to_rgb(*color.rgb_to_hcl(color.hex_to_rgb(hex_color)))) == hex_color
+
+
+def test_step_ramp_goes_from_lighter_oldest_to_darker_newest_by_18():
+    # A grey stays inside the sRGB gamut over the whole ramp, so the lightness is exact there.
+    oldest, middle, newest = color.step_ramp("#777777", np.array([0.0, 0.5, 1.0]))
+    base = color.lightness_of("#777777")
+    assert [color.lightness_of(c) for c in (oldest, middle, newest)] == pytest.approx(
+        [base + 18, base, base - 18], abs=0.3)
+    for run in color.PALETTE:  # saturated colours may be clipped at the ends, but never reversed
+        shades = color.step_ramp(run, np.linspace(0, 1, 6))
+        lightness = [color.lightness_of(c) for c in shades]
+        assert all(a > b for a, b in zip(lightness, lightness[1:])), run
+    hue = color.rgb_to_hcl(color.hex_to_rgb("#ff7043"))[0]
+    assert color.rgb_to_hcl(color.hex_to_rgb(color.step_ramp("#ff7043", np.array([1.0]))[0]))[0] == pytest.approx(hue, abs=3)
+
+
+def test_run_colours_follow_tensorboard_order():
+    assert [run_color(i) for i in range(3)] == ["#ff7043", "#0077bb", "#cc3311"]
+    assert run_color(7) == run_color(0)
+
+
+# --- offset / overlay --------------------------------------------------------------------------
+
+def test_offset_slices_are_drawn_oldest_first_with_offsets_proportional_to_step(logs):
+    layout = offset_layout(hist(logs, "uneven"), "#ff7043")
+    assert layout.steps == [0, 10, 100]
+    baselines = [s.baseline for s in layout.slices]
+    # Newest at the bottom/front (0), oldest at the top/back; distances follow the steps.
+    top = 1 - SLICE_HEIGHT
+    assert baselines == pytest.approx([top, top * 90 / 100, 0.0])
+    lightness = [color.lightness_of(s.color) for s in layout.slices]
+    assert lightness[0] > lightness[1] > lightness[2], "the newest step must be the darkest"
+
+
+def test_offset_slices_share_one_count_scale_of_height_one_over_two_and_a_half(logs):
+    series = hist(logs, "uneven")
+    layout = offset_layout(series, "#ff7043")
+    lo, hi = histmath.global_range(series.buckets)
+    expected_max = max(histmath.rebin(b, lo, hi).max() for b in series.buckets)
+    assert layout.count_max == pytest.approx(expected_max)
+    heights = [float((s.ys - s.baseline).max()) for s in layout.slices]
+    assert max(heights) == pytest.approx(SLICE_HEIGHT)
+    for s in layout.slices:
+        assert s.ys[0] == s.ys[-1] == pytest.approx(s.baseline)  # the polygon starts and ends at count 0
+        assert len(s.xs) == histmath.DISPLAY_BINS + 2
+        np.testing.assert_allclose(s.xs[1:-1], histmath.bin_centres(lo, hi))
+        assert s.counts.sum() == pytest.approx(series.count[list(series.steps).index(s.step)])
+
+
+def test_offset_shows_at_most_max_steps_always_first_and_last(logs):
+    series = hist(logs, "long")
+    kept_steps = list(series.kept_steps())
+    for limit in (51, 7, 2):
+        layout = offset_layout(series, "#ff7043", max_steps=limit)
+        assert len(layout.steps) <= limit
+        assert layout.steps[0] == series.steps[0] and layout.steps[-1] == series.steps[-1]
+        assert layout.steps == sorted(layout.steps)
+        assert set(layout.steps) <= set(kept_steps)
+        assert offset_layout(series, "#ff7043", max_steps=limit).steps == layout.steps  # deterministic
+    assert len(offset_layout(series, "#ff7043", max_steps=51).steps) == 51
+
+
+def test_overlay_puts_every_slice_on_one_baseline_in_count_units(logs):
+    layout = offset_layout(hist(logs, "uneven"), "#ff7043", mode="overlay")
+    assert all(s.baseline == 0 for s in layout.slices)
+    assert max(float(s.ys.max()) for s in layout.slices) == pytest.approx(layout.count_max)
+
+
+# --- distribution ------------------------------------------------------------------------------
+
+def test_distribution_uses_the_per_step_quantiles_and_keeps_first_and_last(logs):
+    series = hist(logs, "long")
+    bands = distribution_bands(series, max_steps=50)
+    assert len(bands.steps) <= 50
+    assert bands.steps[0] == series.steps[0] and bands.steps[-1] == series.steps[-1]
+    rows = [list(series.steps).index(s) for s in bands.steps]
+    np.testing.assert_array_equal(bands.quantiles, series.quantiles[rows])
+    assert len(distribution_bands(series).steps) == len(series.steps)  # 200 steps: all of them
+    assert BAND_OPACITIES == (0.09, 0.54, 0.60, 0.77, 0.77, 0.60, 0.54, 0.09)
+
+
+def test_distribution_of_empty_steps_is_a_gap(logs):
+    bands = distribution_bands(hist(logs, "empty"))
+    assert np.isnan(bands.quantiles).all()
+    assert bands.empty_steps == len(bands.steps)
+
+
+# --- scalars -------------------------------------------------------------------------------
+
+def test_smoothing_is_tensorboards_debiased_ema():
+    values = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])
+    w = 0.6
+    # Closed form of the debiased EMA: sum_j (1-w) w^(i-j) v_j / (1 - w^(i+1)).
+    expected = [sum((1 - w) * w ** (i - j) * values[j] for j in range(i + 1)) / (1 - w ** (i + 1))
+                for i in range(len(values))]
+    np.testing.assert_allclose(smooth(values, w), expected)
+
+
+def test_smoothing_passes_nonfinite_values_through_without_poisoning_the_rest():
+    out = smooth(np.array([1.0, np.nan, 3.0, np.inf]), 0.6)
+    assert np.isnan(out[1]) and out[3] == np.inf
+    expected_third = ((1 - 0.6) * 0.6 * 1.0 + (1 - 0.6) * 3.0) / (1 - 0.6 ** 2)
+    assert out[2] == pytest.approx(expected_third)
+    np.testing.assert_array_equal(smooth(np.full(4, 0.1)), np.full(4, 0.1))  # constant stays exact
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["offset", "overlay", "distribution", "heatmap"])
+@pytest.mark.parametrize("tag", ["uneven", "constant", "empty", "with_nan"])
+def test_every_histogram_kind_renders_edge_cases_as_a_titled_png(logs, kind, tag):
+    series = hist(logs, tag)
+    chart = render_job(ChartJob(kind, "run", tag, f"{tag} (run)", series, "#ff7043", {}))
+    assert chart.error is None
+    assert png_shape(chart.png) == (chart.width_px, chart.height_px)
+    assert chart.width_px == 1050  # 7 in at 150 dpi: about 16-17 cm in the report
+    assert tag in chart.alt
+    if tag == "empty":
+        assert "no values" in chart.alt
+    if tag == "with_nan" and kind in ("offset", "overlay", "distribution"):
+        assert "NaN or Inf" in chart.alt
+
+
+def test_offset_alt_text_names_steps_and_range(logs):
+    chart = render_job(ChartJob("offset", "run", "uneven", "uneven (run)", hist(logs, "uneven"), "#ff7043", {}))
+    assert "3 of 3 steps" in chart.alt and "steps 0 to 100" in chart.alt
+
+
+def test_scalar_chart_marks_nonfinite_points(logs):
+    series = logs.runs[0].scalars["loss"]
+    chart = render_job(ChartJob("scalar", "run", "loss", "loss (run)", series, "#ff7043", {}))
+    assert chart.error is None and png_shape(chart.png)[0] == 1050
+    assert "2 NaN/Inf values marked" in chart.alt
+
+
+def test_rendering_is_repeatable_byte_for_byte(logs):
+    job = ChartJob("offset", "run", "uneven", "uneven (run)", hist(logs, "uneven"), "#ff7043", {})
+    assert render_job(job).png == render_job(job).png
+
+
+def test_a_failing_chart_becomes_a_placeholder_with_the_error(logs):
+    bad = ChartJob("offset", "run", "broken", "broken (run)", None, "#ff7043", {})
+    unknown = ChartJob("pie", "run", "loss", "loss (run)", logs.runs[0].scalars["loss"], "#ff7043", {})
+    for chart in (render_job(bad), render_job(unknown)):
+        assert chart.error
+        assert png_shape(chart.png)[0] > 100  # a readable image, not an empty one
+        assert "could not be drawn" in chart.alt
+    assert "pie" in render_job(unknown).error
+
+
+def test_process_pool_keeps_order_and_isolates_failures(logs):
+    jobs = [ChartJob(kind, "run", tag, f"{tag} (run)", hist(logs, tag), "#ff7043", {})
+            for tag in ("uneven", "constant", "with_nan") for kind in ("offset", "distribution", "heatmap")]
+    jobs.insert(4, ChartJob("heatmap", "run", "broken", "broken (run)", None, "#ff7043", {}))
+    pooled = render_jobs(jobs, processes=2)
+    assert [(c.tag, c.kind) for c in pooled] == [(j.tag, j.kind) for j in jobs]
+    assert [c.error is not None for c in pooled] == [j.tag == "broken" for j in jobs]
+    in_process = render_jobs(jobs, processes=1)
+    assert [c.png for c in pooled] == [c.png for c in in_process]
+
+
+def test_layer_row_and_compare_render(logs):
+    run = logs.runs[0]
+    layer = ChartJob("layer", "run", "layer", "Layer layer (run)", [run.histograms["layer/activations"],
+                     run.histograms["layer/weights"]], "#ff7043",
+                     {"kinds": {"layer/weights": "weights", "layer/activations": "activations"}})
+    compare = ChartJob("compare", "a, b", "uneven", "uneven: a vs b", [hist(logs, "uneven"), hist(logs, "long")],
+                       ["#ff7043", "#0077bb"], {})
+    for job in (layer, compare):
+        chart = render_job(job)
+        assert chart.error is None and png_shape(chart.png)[0] == 1050
+    assert render_job(layer).alt.index("layer/weights") < render_job(layer).alt.index("layer/activations")
+
+
+# --- planning ------------------------------------------------------------------------------
+
+def test_plan_charts_adds_layer_rows_and_multi_run_comparisons(logs):
+    run = logs.runs[0]
+    other = type(run)(name="b", path="", histograms=dict(run.histograms), scalars=dict(run.scalars))
+    two = Logs(sources=[], runs=[run, other])
+    layers = [Layer("layer", {"layer/weights": "weights", "layer/activations": "activations"}),
+              Layer("uneven", {"uneven": "other"})]
+    diagnosis = Diagnosis(layers={run.name: layers, "b": layers})
+    jobs = plan_charts(two, diagnosis, Options(), run_colors(two))
+    kinds = {(j.run, j.tag, j.kind) for j in jobs}
+    assert (run.name, "layer", "layer") in kinds and ("b", "layer", "layer") in kinds
+    assert (run.name, "uneven", "offset") in kinds and (run.name, "uneven", "heatmap") in kinds
+    assert (run.name, "loss", "scalar") in kinds
+    compares = [j for j in jobs if j.kind == "compare"]
+    assert {j.tag for j in compares} >= {"uneven", "loss"}
+    assert all(j.color == ["#ff7043", "#0077bb"] for j in compares)
+    assert all(j.options["runs"] == [run.name, "b"] for j in compares)
+    chart = render_job(next(j for j in compares if j.tag == "loss"))
+    assert chart.error is None and "b: last" in chart.alt
+    overlay = plan_charts(two, diagnosis, Options(mode="overlay", max_steps=9), run_colors(two))
+    assert {j.options.get("max_steps") for j in overlay if j.kind == "overlay"} == {9}
+
+
+def test_every_chart_kind_has_a_how_to_read_note():
+    assert set(HOW_TO_READ) == set(CHART_KINDS)
+    assert all(len(text) > 80 for text in HOW_TO_READ.values())
+
+
+# --- real writers --------------------------------------------------------------------------
+
+def test_tf1_graph_fixture_charts_all_draw():
+    logs = load([str(fixture_path("tf1_graph"))])
+    run = logs.runs[0]
+    jobs = [ChartJob("offset", run.name, tag, tag, s, "#ff7043", {}) for tag, s in run.histograms.items()]
+    charts = render_jobs(jobs, processes=1)
+    assert [c.error for c in charts] == [None] * len(jobs)
+    for tag, chart in zip(run.histograms, charts):
+        layout = offset_layout(run.histograms[tag], "#ff7043")
+        assert layout.steps[0] == 0 and layout.steps[-1] == 14 and len(layout.steps) == 15  # README: 15 steps
