@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reportgen.config import Options
+from reportgen.config import ConfigError, Options
+from reportgen.diagnosis.features import scalar_features, series_features
 from reportgen.diagnosis.finding import SEVERITY_RANK, Finding
-from reportgen.model import Logs
+from reportgen.diagnosis.layers import Layer, group
+from reportgen.diagnosis.thresholds import Thresholds
+from reportgen.model import Logs, Run
 
-
-@dataclass
-class Layer:
-    name: str
-    tags: dict[str, str]  # tag -> kind: weights, bias, pre-activations, activations, gradients, outputs, other
+__all__ = ["Diagnosis", "Finding", "Layer", "diagnose", "run_features"]
 
 
 @dataclass
@@ -27,12 +26,40 @@ class Diagnosis:
     run_verdict: dict[str, str] = field(default_factory=dict)  # run -> healthy | warnings | critical
 
 
+def run_features(run: Run, options: Options, thresholds: Thresholds):
+    from reportgen.diagnosis.rules import LayerFeatures, RunFeatures
+
+    layers = group(list(run.histograms), options.layers)
+    zone = thresholds.saturation_zone
+    layer_features = [LayerFeatures(run.name, layer, {tag: series_features(run.histograms[tag], kind, zone)
+                                                      for tag, kind in layer.tags.items()}) for layer in layers]
+    scalars = {tag: scalar_features(s) for tag, s in run.scalars.items()}
+    return RunFeatures(run.name, layer_features, scalars)
+
+
+def verdict(findings: list[Finding]) -> str:
+    severities = {f.severity for f in findings}
+    return "critical" if "critical" in severities else "warnings" if "warning" in severities else "healthy"
+
+
 def diagnose(logs: Logs, options: Options) -> Diagnosis:
-    """Placeholder until the rules land: one layer per histogram tag, no findings."""
+    from reportgen import narrative
+    from reportgen.diagnosis.rules import all_rules, run_rules
+
+    thresholds = Thresholds(options.thresholds)
+    known = {r.code for r in all_rules()}
+    unknown = [code for code in options.ignore if code not in known]
+    if unknown:
+        raise ConfigError(f"ignore: unknown rule code {unknown[0]!r} (see `reportgen rules`)")
     result = Diagnosis()
     for run in logs.runs:
-        result.layers[run.name] = [Layer(tag, {tag: "other"}) for tag in run.histograms]
-        result.run_verdict[run.name] = "healthy"
-        result.run_summary[run.name] = ""
+        features = run_features(run, options, thresholds)
+        findings = sorted(run_rules(features, thresholds, set(options.ignore)), key=lambda f: SEVERITY_RANK[f.severity])
+        result.layers[run.name] = [lf.layer for lf in features.layers]
+        result.findings.extend(findings)
+        for lf in features.layers:
+            result.layer_text[(run.name, lf.layer.name)] = narrative.layer_paragraph(lf)
+        result.run_verdict[run.name] = verdict(findings)
+        result.run_summary[run.name] = narrative.run_summary(features, findings, result.run_verdict[run.name])
     result.findings.sort(key=lambda f: SEVERITY_RANK[f.severity])
     return result

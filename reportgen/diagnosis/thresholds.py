@@ -1,0 +1,72 @@
+"""Every threshold the rules use, in one place, each with its value, source and reason.
+
+Users override values by name in `[tool.reportgen] thresholds = {dead_fraction = 0.8}`;
+`reportgen rules` and docs/rules.md list them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reportgen.config import ConfigError
+
+
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    value: float
+    source: str
+    reason: str
+
+
+DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
+    Threshold("dead_fraction", 0.70, "AUTOTRAINER (Zhang et al., ICSE 2021), dying-ReLU check; DeepDiagnosis uses the same ratio",
+              "share of a ReLU layer's activations at exactly 0 above which most units pass no gradient"),
+    Threshold("saturation_fraction", 0.50, "own labeled runs (benchmarks/diagnosis); Glorot & Bengio 2010 show saturated top sigmoid layers",
+              "share of tanh/sigmoid activations in the outer 5% of their range (|tanh| > 0.9: slope below 0.19)"),
+    Threshold("saturation_zone", 0.05, "tanh'(z) = 1 - tanh(z)^2 < 0.19 beyond |tanh| = 0.9",
+              "width of the band next to each bound, as a share of the bounded range, counted as saturated"),
+    Threshold("vanishing_ratio", 1e-3, "AUTOTRAINER (Zhang et al., ICSE 2021): first/last layer gradient ratio",
+              "first layer's typical gradient size over the last layer's, below which early layers barely learn"),
+    Threshold("vanishing_absolute", 1e-8, "own labeled runs: float32 updates this small change no weight",
+              "root-mean-square gradient below which a layer's gradient is tiny in absolute terms"),
+    Threshold("exploding_growth", 100.0, "two orders of magnitude, as the issue and AUTOTRAINER's exploding check describe; own labeled runs",
+              "growth of a series' root-mean-square value (weights, activations, gradients) from its first step"),
+    Threshold("exploding_absolute", 1e6, "own: far outside any sane weight, activation or gradient scale",
+              "absolute value above which a weight, activation or gradient has exploded"),
+    Threshold("not_learning_change", 0.015, "own labeled runs (benchmarks/diagnosis) and fixtures: healthy layers moved 2.5% or more of their spread, frozen or far-too-slow ones 1% or less",
+              "first-to-last Wasserstein distance of a weight histogram, relative to its spread"),
+    Threshold("still_at_init_change", 0.05, "own labeled runs",
+              "relative change below which a weight histogram still shows its initialisation"),
+    Threshold("min_steps", 5, "own: fewer logged steps say too little about a trend",
+              "steps a series needs before trend rules (not learning, loss trends) speak"),
+    Threshold("loss_diverging_factor", 2.0, "own labeled runs (learning rate far too high)",
+              "late loss over early loss above which the loss is diverging"),
+    Threshold("loss_plateau_drop", 0.02, "own labeled runs (frozen and far-too-low learning rate)",
+              "relative drop of the loss from the start to the end below which it is a plateau"),
+    Threshold("loss_oscillation", 0.5, "own labeled runs (learning rate too high); AUTOTRAINER flags unstable loss",
+              "typical step-to-step change of the loss in the second half relative to its level"),
+    Threshold("redundant_peaks", 3, "own: a trained weight histogram with 3 or more clear modes",
+              "number of separate clusters in a weight histogram that hints at redundant units"),
+    Threshold("histogram_stop_intervals", 3, "own: the usual trace of a writer that refused non-finite values",
+              "logging intervals a histogram may end before the run's scalars before it counts as stopped"),
+)}
+
+
+class Thresholds:
+    """Threshold values by name, defaults overridden by `options.thresholds`."""
+
+    def __init__(self, overrides: dict[str, float] | None = None):
+        self.values = {name: t.value for name, t in DEFAULTS.items()}
+        for name, value in (overrides or {}).items():
+            if name not in DEFAULTS:
+                raise ConfigError(f"thresholds: unknown name {name!r} (known: {', '.join(DEFAULTS)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"thresholds: {name} should be a number, got {value!r}")
+            self.values[name] = float(value)
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None

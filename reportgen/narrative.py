@@ -1,0 +1,219 @@
+"""Words from features and findings: fixed sentence templates, deterministic, no network.
+
+`layer_paragraph` reads one layer's charts the way a careful person would (shape, range, how it
+moved, what it means); `run_summary` gives the verdict, the most important findings and the
+loss trend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.diagnosis.features import ScalarFeatures, SeriesFeatures
+from reportgen.diagnosis.finding import Finding
+
+BARELY = 0.015  # the default not_learning_change: words and findings agree
+_KIND_ORDER = ("weights", "bias", "pre-activations", "activations", "gradients", "outputs", "other")
+_KIND_NAME = {"weights": "Weights", "bias": "Biases", "pre-activations": "Pre-activations",
+              "activations": "Activations", "gradients": "Gradients", "outputs": "Outputs", "other": "Values"}
+_SHAPE_WORDS = {
+    "uniform": "form a flat plateau", "bell": "are bell-shaped", "bimodal": "have two humps",
+    "multimodal": "cluster around several values", "spike-at-zero": "pile up at exactly 0",
+    "saturated": "pile up at the bounds of their range", "heavy-tailed": "are peaked with long tails",
+    "skewed": "are lopsided", "constant": "all have the same value", "empty": "are empty",
+}
+
+
+def num(x: float) -> str:
+    """A short, readable number: 0.15, -0.0023, 1.2e+03."""
+    x = float(x)
+    if not np.isfinite(x):
+        return "NaN" if np.isnan(x) else ("Inf" if x > 0 else "-Inf")
+    if x == 0:
+        return "0"
+    if abs(x) >= 1e4 or abs(x) < 1e-3:
+        return f"{x:.2g}"
+    return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
+
+
+def pct(x: float) -> str:
+    v = 100 * x
+    return f"{v:.1f}%" if 0 < v < 1 else f"{v:.0f}%"
+
+
+def _count(n: float) -> str:
+    return f"{int(n):,}"
+
+
+def _range_words(s: SeriesFeatures, q: np.ndarray) -> str:
+    return f"mostly between {num(q[1])} and {num(q[7])} (full range {num(q[0])} to {num(q[8])})"
+
+
+def _weights_sentence(s: SeriesFeatures) -> str:
+    first, last = int(s.steps[0]), int(s.steps[-1])
+    shape = s.shape_first
+    words = [f"{_KIND_NAME[s.kind]} ({s.tag}, {_count(s.count)} values)"]
+    if shape == "uniform":
+        words.append(f"at step {first} {_SHAPE_WORDS[shape]} from {num(s.min[0])} to {num(s.max[0])}")
+    elif shape in ("constant", "empty"):
+        words.append(f"at step {first} {_SHAPE_WORDS[shape]}" + (f" ({num(s.mean[0])})" if shape == "constant" else ""))
+    else:
+        words.append(f"at step {first} {_SHAPE_WORDS.get(shape, 'are spread')} around {num(s.mean[0])}, "
+                     f"{_range_words(s, s.q_first)}")
+    text = " ".join(words)
+    if s.init:
+        fans = f" of a {s.init.shape[0]}x{s.init.shape[1]} layer" if s.init.shape else ""
+        text += f", which is what {s.init.family} initialisation{fans} looks like"
+    text += ". "
+    if len(s.steps) < 2:
+        return text + "Only one step was logged, so how it moved is unknown."
+    return text + _movement(s, first, last)
+
+
+def _movement(s: SeriesFeatures, first: int, last: int) -> str:
+    if not np.isfinite(s.change):
+        return f"By step {last} it holds non-finite values."
+    growth = s.growth()
+    if s.change == 0:
+        return f"They are identical at step {last}: they never change."
+    if s.shape_first == "constant":
+        if s.shape_last == "constant":
+            return f"By step {last} they all equal {num(s.mean[-1])}."
+        return f"By step {last} they have spread out, now {_range_words(s, s.q_last)}."
+    if s.change < BARELY:
+        return f"By step {last} they have barely changed ({pct(s.change)} of their spread)."
+    if s.change < 0.05:
+        moved = f"By step {last} they have moved a little ({pct(s.change)} of their spread)"
+    else:
+        moved = f"By step {last} they have moved clearly ({pct(s.change)} of their spread)"
+    std0, std1 = float(s.std[0]), float(s.std[-1])
+    if std0 > 0 and std1 / std0 >= 1.2:
+        moved += f" and widened from std {num(std0)} to {num(std1)}"
+    elif std0 > 0 and std1 / std0 <= 0.8:
+        moved += f" and narrowed from std {num(std0)} to {num(std1)}"
+    if growth >= 10:
+        moved += f"; its typical size grew {growth:.0f}x"
+    if s.shape_last != s.shape_first and s.shape_last in _SHAPE_WORDS:
+        moved += f"; they now {_SHAPE_WORDS[s.shape_last]}"
+    return moved + f", now {_range_words(s, s.q_last)}."
+
+
+def _activity_sentence(s: SeriesFeatures) -> str:
+    last = int(s.steps[-1])
+    shape = s.shape_last
+    head = f"{_KIND_NAME[s.kind]} ({s.tag})"
+    if shape == "spike-at-zero" and s.zero_fraction.size:
+        text = (f"{head} at step {last}: {pct(s.zero_fraction[-1])} exactly 0 (ReLU-style), "
+                f"the rest up to {num(s.max[-1])}")
+    elif shape in ("constant", "empty"):
+        text = f"{head} at step {last} {_SHAPE_WORDS[shape]}"
+    else:
+        text = (f"{head} at step {last} {_SHAPE_WORDS.get(shape, 'are spread')} around {num(s.mean[-1])}, "
+                f"{_range_words(s, s.q_last)}")
+    if s.bound and s.bound_fraction.size and s.bound_fraction[-1] >= 0.01:
+        text += f"; {pct(s.bound_fraction[-1])} sit near the {s.bound} bounds"
+    if len(s.steps) >= 2 and float(s.std[0]) > 0:
+        ratio = float(s.std[-1]) / float(s.std[0])
+        if ratio >= 1.5:
+            text += f"; their spread grew {ratio:.1f}x since step {int(s.steps[0])}"
+        elif ratio <= 1 / 1.5:
+            text += f"; their spread shrank {1 / ratio:.1f}x since step {int(s.steps[0])}"
+    if s.kind == "outputs" and s.bound == "" and float(s.min[-1]) >= 0 and float(s.max[-1]) <= 1 and len(s.steps) >= 2:
+        if float(s.std[-1]) > 1.5 * float(s.std[0]):
+            text += " (the predictions became more confident)"
+    return text + "."
+
+
+def _gradient_sentence(s: SeriesFeatures) -> str:
+    finite = s.rms[np.isfinite(s.rms)]
+    if not finite.size:
+        return f"Gradients ({s.tag}) are not finite."
+    return (f"Gradients ({s.tag}) have a typical size of {num(finite[-1])} at step {int(s.steps[-1])} "
+            f"(from {num(finite[0])} at step {int(s.steps[0])}).")
+
+
+def series_sentence(s: SeriesFeatures) -> str:
+    if not s.steps.size:
+        return f"{s.tag} has no steps."
+    if s.kind in ("weights", "bias"):
+        return _weights_sentence(s)
+    if s.kind == "gradients":
+        return _gradient_sentence(s)
+    return _activity_sentence(s)
+
+
+def layer_paragraph(layer) -> str:
+    """One paragraph for one layer (a `rules.LayerFeatures`), series in a fixed kind order."""
+    ordered = sorted(layer.series.values(), key=lambda s: (_KIND_ORDER.index(s.kind), s.tag))
+    return " ".join(series_sentence(s) for s in ordered)
+
+
+def _trend(s: ScalarFeatures) -> str:
+    if not s.values.size:
+        return f"{s.tag} has no finite values"
+    if s.values.size == 1:
+        return f"{s.tag} was logged once ({num(s.values[0])})"
+    start, end = num(s.early), num(s.late)
+    if s.signed and s.role == "loss":
+        return (f"{s.tag} has negative values (between {num(s.values.min())} and {num(s.values.max())}), so it is a "
+                "surrogate objective (policy gradient or similar) whose level says little about progress")
+    if s.early != 0:
+        change = (s.late - s.early) / abs(s.early)
+        if s.role == "accuracy":
+            word = "rose" if change > 0.02 else "fell" if change < -0.02 else "stayed flat"
+        else:
+            word = "fell" if change < -0.02 else "rose" if change > 0.02 else "stayed flat"
+    else:
+        word = "moved"
+    best = f", best {num(s.best)}" if s.best not in (s.early, s.late) else ""
+    return f"{s.tag} {word} from {start} to {end} over steps {int(s.finite_steps[0])}..{int(s.finite_steps[-1])}{best}"
+
+
+_VERDICT_WORDS = {"healthy": "Healthy: no rule found a problem.",
+                  "warnings": "Warnings: training runs, but something holds it back.",
+                  "critical": "Critical: training is broken."}
+
+
+def run_summary(run, findings: list[Finding], verdict: str) -> str:
+    """Verdict, the three most important findings, and the loss trend of one run."""
+    parts = [_VERDICT_WORDS[verdict]]
+    important = _diverse([f for f in findings if f.severity != "info"]) or _diverse(findings)
+    if important:
+        parts.append("Most important: " + " ".join(f"({i}) {f.message}" for i, f in enumerate(important, 1)))
+    contrast = _learning_contrast(run, findings)
+    if contrast:
+        parts.append(contrast)
+    trends = [s for s in run.scalars.values() if s.role in ("loss", "accuracy", "reward")]
+    if trends:
+        parts.append("Trend: " + "; ".join(_trend(s) for s in trends) + ".")
+    else:
+        parts.append("No loss or accuracy scalar was logged, so the trend is unknown.")
+    return " ".join(parts)
+
+
+def _diverse(findings: list[Finding], limit: int = 3) -> list[Finding]:
+    """The first finding of each code, then the rest, up to `limit`: three different problems
+    say more than the same one three times."""
+    firsts, seen = [], set()
+    for f in findings:
+        if f.code not in seen:
+            firsts.append(f)
+            seen.add(f.code)
+    rest = [f for f in findings if f not in firsts]
+    return (firsts + rest)[:limit]
+
+
+def _learning_contrast(run, findings: list[Finding]) -> str:
+    """Which layers learn and which do not, when the not_learning rule split them."""
+    still = {f.layer for f in findings if f.code == "not_learning"}
+    if not still:
+        return ""
+    weights = [(lf.layer.name, s) for lf in run.layers for s in lf.of_kind("weights")]
+    moving = [(name, s) for name, s in weights if name not in still and np.isfinite(s.change)]
+    frozen = [name for name, _ in weights if name in still]
+    if not moving:
+        return (f"None of the weight layers ({', '.join(frozen)}) changed visibly: the network as a whole does not "
+                "learn, which points at the learning rate, the gradients or the loss signal.")
+    moved = ", ".join(f"{name} ({pct(s.change)})" for name, s in moving)
+    return (f"Weights of {', '.join(frozen)} stay where they started while {moved} moved: those layers learn "
+            "nothing and the rest absorbs all the learning; check their gradients.")
