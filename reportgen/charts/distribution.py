@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen import histmath
-from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, styled, to_png
+from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 # TensorBoard's band opacities, outer to inner, mirrored around the median.
@@ -54,8 +54,12 @@ def paint_bands(ax, bands: Bands, color: str) -> None:
     for i, opacity in enumerate(BAND_OPACITIES):
         ax.fill_between(xs, _ys(bands.quantiles[:, i], single), _ys(bands.quantiles[:, i + 1], single),
                         facecolor=color, alpha=opacity, linewidth=0, zorder=2)
+    # Not in TensorBoard: a median line, so a series whose spread is zero (all values equal at
+    # each step) still shows where it is instead of an empty chart.
+    ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=0.9, zorder=3)
     ax.set_xlim(xs[0], xs[-1])
     ax.grid(visible=True)
+    step_axis(ax)
 
 
 def alt_text(bands: Bands, tag: str, run: str) -> str:
@@ -118,6 +122,7 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
             described.append(f"{name}: last median {fmt(bands.quantiles[-1, 4])}")
         if ax.lines:
             ax.set_xlabel("step")
+            step_axis(ax)
             ax.set_ylabel("value")
             ax.grid(visible=True)
             ax.legend(loc="best", frameon=False, title="run: median and ±1σ band", title_fontsize=7.5)

@@ -13,7 +13,7 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 
 from reportgen import histmath
 from reportgen.charts import color as colors
-from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, styled, to_png
+from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 VALUE_BINS = 60  # finer than the offset view's 30: one column per step has room for it
@@ -74,6 +74,7 @@ def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
             bar.set_label("share of values in bin", fontsize=7.5)
             bar.ax.tick_params(labelsize=7)
             ax.set_xlabel("step")
+            step_axis(ax)
             ax.set_ylabel("value")
             empty = int(np.count_nonzero(~np.isfinite(grid.share).all(axis=1)))
             if empty:

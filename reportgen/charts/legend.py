@@ -21,7 +21,7 @@ HOW_TO_READ: dict[str, str] = {
         "The horizontal axis is the step, the vertical axis the value. The darkest band in the middle holds "
         "the middle 38% of values around the median; each lighter band adds more, out to the faintest band "
         "between the outer 13% and the minimum or maximum. For a normal distribution the band edges are at "
-        "0.5, 1 and 1.5 standard deviations. The newest step is at the right end."
+        "0.5, 1 and 1.5 standard deviations. The thin line is the median. The newest step is at the right end."
     ),
     "heatmap": (
         "The whole run in one picture: the horizontal axis is the step, the vertical axis the value, and each "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, fmt, new_figure, no_data, note, styled, to_png
+from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
 from reportgen.model import ScalarSeries
 
 SMOOTHING = 0.6  # TensorBoard's default smoothing weight
@@ -77,6 +77,7 @@ def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTH
             if len(steps) == 1:
                 ax.set_xlim(steps[0] - 1, steps[0] + 1)
             ax.set_xlabel("step")
+            step_axis(ax)
             ax.set_ylabel("value")
             ax.grid(visible=True)
             ax.legend(loc="upper right", frameon=False)
@@ -116,6 +117,7 @@ def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: 
                     label=name or ".", zorder=3)
             marked += _mark_nonfinite(ax, series.steps, series.values)
         ax.set_xlabel("step")
+        step_axis(ax)
         ax.set_ylabel("value")
         ax.grid(visible=True)
         ax.legend(loc="best", frameon=False, title=f"run (smoothed {smoothing})", title_fontsize=7.5)

@@ -83,6 +83,13 @@ def no_data(ax: Axes, text: str) -> None:
     ax.set_yticks([])
 
 
+def step_axis(ax: Axes) -> None:
+    """Steps are whole numbers: no 2.5 ticks on a step axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def fmt(value: float) -> str:
     """A short number for alt texts and notes."""
     if value != value:
