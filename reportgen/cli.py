@@ -250,8 +250,11 @@ def _report_warnings(args, logs, progress) -> None:
 def cmd_rules(args) -> int:
     from reportgen.diagnosis import rules
 
+    from reportgen.diagnosis.thresholds import DEFAULTS
+
     for rule in rules.all_rules():
-        print(f"{rule.code:<22} {rule.severity:<9} {rule.summary}")
+        limits = ", ".join(f"{name}={DEFAULTS[name].value:g}" for name in rule.thresholds)
+        print(f"{rule.code:<22} {rule.severity:<9} {rule.summary}" + (f"  [{limits}]" if limits else ""))
     return EXIT_OK
 
 

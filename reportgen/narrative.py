@@ -116,7 +116,7 @@ def _activity_sentence(s: SeriesFeatures) -> str:
         ratio = float(s.std[-1]) / float(s.std[0])
         if ratio >= 1.5:
             text += f"; their spread grew {ratio:.1f}x since step {int(s.steps[0])}"
-        elif ratio <= 1 / 1.5:
+        elif 0 < ratio <= 1 / 1.5:
             text += f"; their spread shrank {1 / ratio:.1f}x since step {int(s.steps[0])}"
     if s.kind == "outputs" and s.bound == "" and float(s.min[-1]) >= 0 and float(s.max[-1]) <= 1 and len(s.steps) >= 2:
         if float(s.std[-1]) > 1.5 * float(s.std[0]):

@@ -328,6 +328,7 @@ class ScalarFeatures:
     best: float
     roughness: float  # median |step-to-step change| in the second half, relative to the level
     sign_changes: float  # share of direction changes among consecutive changes in the second half
+    noise: float  # standard error of (first-quarter mean - last-quarter mean), relative to |early|
 
     @property
     def signed(self) -> bool:
@@ -351,5 +352,9 @@ def scalar_features(series: ScalarSeries) -> ScalarFeatures:
     flips = float(np.mean(np.sign(moving[1:]) != np.sign(moving[:-1]))) if moving.size > 2 else 0.0
     role = scalar_role(series.tag)
     best = (float(values.min()) if role != "accuracy" else float(values.max())) if n else float("nan")
+    quarter = max(n // 4, 1)
+    residual = np.diff(values) / math.sqrt(2) if n > 2 else np.zeros(0)  # step-to-step noise, trend removed
+    sigma = float(np.median(np.abs(residual)) * 1.4826) if residual.size else 0.0
+    noise = sigma * math.sqrt(2 / quarter) / abs(early) if n and early else 0.0
     return ScalarFeatures(series.run, series.tag, role, series.steps, values, steps, series.steps[~finite],
-                          early, late, best, roughness, flips)
+                          early, late, best, roughness, flips, noise)

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
               "absolute value above which a weight, activation or gradient has exploded"),
     Threshold("not_learning_change", 0.015, "own labeled runs (benchmarks/diagnosis) and fixtures: healthy layers moved 2.5% or more of their spread, frozen or far-too-slow ones 1% or less",
               "first-to-last Wasserstein distance of a weight histogram, relative to its spread"),
+    Threshold("not_learning_frozen", 1e-4, "own labeled runs: frozen layers 0.00%, the slowest healthy layer 0.2%",
+              "relative change below which two weight histograms count as identical (a frozen layer)"),
     Threshold("still_at_init_change", 0.05, "own labeled runs",
               "relative change below which a weight histogram still shows its initialisation"),
     Threshold("min_steps", 5, "own: fewer logged steps say too little about a trend",
