@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from reportgen import __version__, charts
 from reportgen.charts import ChartJob
+from reportgen.charts.legend import HOW_TO_READ
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, diagnose
 from reportgen.diagnosis.finding import SEVERITY_RANK
@@ -93,7 +94,14 @@ def build_report(logs: Logs, options: Options, diagnosis: Diagnosis, rendered: l
         generated_at=generated_at(), version=__version__, sources=logs.sources, verdict=verdict,
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"],
+        how_to_read=_how_to_read(rendered),
     )
+
+
+def _how_to_read(rendered: list[Chart]) -> dict[str, str]:
+    """The reading notes for the chart kinds this report shows, in a fixed order."""
+    shown = {c.kind for c in rendered}
+    return {kind: text for kind, text in HOW_TO_READ.items() if kind in shown}
 
 
 def _run_section(index: int, run: Run, diagnosis: Diagnosis, charts_by_key, color: str) -> RunSection:
