@@ -51,7 +51,7 @@ def _column_edges(steps: np.ndarray) -> np.ndarray:
 
 def colormap(color: str) -> LinearSegmentedColormap:
     """From a pale tint of the run colour (rare) through the colour to a dark shade (dense)."""
-    return LinearSegmentedColormap.from_list("run", [colors.shade(color, 30), color, colors.shade(color, -35)])
+    return LinearSegmentedColormap.from_list("run", [colors.shade(color, 30), color, colors.shade(color, -25)])
 
 
 def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
