@@ -289,8 +289,9 @@ def still_at_init(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iter
     ## What it does
     When the first weight histogram matches a known initialisation (Glorot/Xavier, He, LeCun,
     PyTorch's default; uniform or normal, with the fan-in/fan-out its bound implies) and the
-    last one moved less than `still_at_init_change` of the spread (but more than the
-    `not_learning` threshold, which reports the stiller case itself), says so.
+    last one moved less than `still_at_init_change` of the spread (but at least
+    `not_learning_change`, below which `not_learning` speaks) over at least `min_steps`
+    logged steps, says so.
 
     ## Why is this bad
     Not bad by itself: a short run, or a large layer with a small learning rate, moves little.

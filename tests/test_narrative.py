@@ -1,0 +1,52 @@
+"""The words: deterministic templates that state what the charts show, with numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reportgen.config import Options
+from reportgen.diagnosis import diagnose
+from reportgen.reading.loader import load
+from reportgen.reading.writer import EventWriter
+
+
+def _question_like_run(tmp_path):
+    """A Glorot-uniform 60x200 tanh layer that never moves, a last layer that does, a signed loss."""
+    rng = np.random.default_rng(3)
+    limit = np.sqrt(6 / 260)
+    w1 = rng.uniform(-limit, limit, (60, 200))
+    w4 = rng.uniform(-np.sqrt(6 / 203), np.sqrt(6 / 203), (200, 3))
+    with EventWriter(str(tmp_path / "question"), wall_time=1.0) as writer:
+        for step in range(10):
+            writer.add_histogram("layer1/weights", w1, step)
+            writer.add_histogram("layer1/activations", np.tanh(rng.normal(0, 0.5, 5000)), step)
+            writer.add_histogram("layer4/weights", w4 * (1 + 0.05 * step), step)
+            writer.add_scalar("loss", 0.2 * np.sin(step * 2.3), step)
+    return load([str(tmp_path)])
+
+
+def test_layer_paragraph_reads_shape_range_init_and_movement(tmp_path):
+    logs = _question_like_run(tmp_path)
+    diagnosis = diagnose(logs, Options())
+    text = diagnosis.layer_text[("question", "layer1")]
+    assert "flat plateau from -0.15 to 0.15" in text
+    assert "Glorot/Xavier uniform initialisation of a 60x200 layer" in text
+    assert "identical at step 9" in text
+    assert "Activations (layer1/activations)" in text and "bell-shaped" in text
+
+
+def test_run_summary_has_verdict_top_findings_contrast_and_trend(tmp_path):
+    logs = _question_like_run(tmp_path)
+    diagnosis = diagnose(logs, Options())
+    summary = diagnosis.run_summary["question"]
+    assert diagnosis.run_verdict["question"] == "warnings"
+    assert summary.startswith("Warnings:")
+    assert "Weights of layer1 stay where they started while layer4" in summary
+    assert "surrogate objective" in summary  # the signed loss is not read as a level
+
+
+def test_words_are_deterministic(tmp_path):
+    logs = _question_like_run(tmp_path)
+    first = diagnose(logs, Options())
+    second = diagnose(logs, Options())
+    assert first.layer_text == second.layer_text and first.run_summary == second.run_summary
