@@ -108,9 +108,11 @@ def _run_section(index: int, run: Run, diagnosis: Diagnosis, charts_by_key, colo
     run_findings = [f for f in diagnosis.findings if f.run == run.name]
     layers = []
     for j, layer in enumerate(diagnosis.layers.get(run.name, [])):
-        layer_charts = [charts_by_key[(run.name, tag, kind)] for tag in layer.tags
-                        for kind in ("layer", "offset", "overlay", "distribution", "heatmap")
-                        if (run.name, tag, kind) in charts_by_key]
+        # The layer row (all of the layer's tags side by side) first, then each tag's charts.
+        row = charts_by_key.get((run.name, layer.name, "layer"))
+        layer_charts = ([row] if row else []) + [
+            charts_by_key[(run.name, tag, kind)] for tag in layer.tags
+            for kind in ("offset", "overlay", "distribution", "heatmap") if (run.name, tag, kind) in charts_by_key]
         layers.append(LayerSection(
             run=run.name, name=layer.name, anchor=_anchor("layer", index, j), tags=layer.tags,
             paragraph=diagnosis.layer_text.get((run.name, layer.name), ""),
