@@ -52,8 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     send = sub.add_parser("send", help="email the report digest through an SMTP server",
                           description="Read LOGDIRs and email the digest (summary, findings, the most telling "
-                          f"charts). Credentials come from the environment: {SMTP_USER_ENV} and "
-                          f"{SMTP_PASSWORD_ENV}, never from the command line.")
+                          f"charts), or send a REPORT.eml that `build` wrote. Credentials come from the "
+                          f"environment: {SMTP_USER_ENV} and {SMTP_PASSWORD_ENV}, never from the command line.")
     _add_common(send)
     send.add_argument("--to", action="append", required=True, metavar="ADDR",
                       help="recipient; repeat or separate with commas")
@@ -215,14 +215,19 @@ def cmd_send(args) -> int:
     if user and not encrypted and args.smtp_host not in ("localhost", "127.0.0.1", "::1"):
         raise UsageError("refusing to send the SMTP password unencrypted: use --starttls or --ssl")
     progress = _progress(args)
-    options, report = _build(args, progress)
-    if args.save:
-        report.artifacts = [os.path.basename(args.save)]
-    progress.phase("writing")
-    pdf = outputs.render(report, "pdf", options) if args.attach_pdf else None
-    message = mail.message(report, options, pdf, sender=args.sender or mail.DEFAULT_SENDER, recipients=recipients)
-    if args.save:
-        write_atomic(args.save, message.as_bytes())
+    if len(args.logdirs) == 1 and args.logdirs[0].lower().endswith(".eml") and os.path.isfile(args.logdirs[0]):
+        # A message `build -o report.eml` already wrote: send it as is, without building again.
+        options, report = None, None
+        message = mail.read_message(args.logdirs[0], sender=args.sender, recipients=recipients)
+    else:
+        options, report = _build(args, progress)
+        if args.save:
+            report.artifacts = [os.path.basename(args.save)]
+        progress.phase("writing")
+        pdf = outputs.render(report, "pdf", options) if args.attach_pdf else None
+        message = mail.message(report, options, pdf, sender=args.sender or mail.DEFAULT_SENDER, recipients=recipients)
+        if args.save:
+            write_atomic(args.save, message.as_bytes())
     progress.phase("sending")
     try:
         mail.send(message, args.smtp_host, args.smtp_port, starttls=args.starttls, ssl=args.ssl,
@@ -232,8 +237,8 @@ def cmd_send(args) -> int:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return EXIT_NOT_SENT
     progress.close()
-    progress.say(f"reportgen: sent {report.verdict} report to {', '.join(recipients)} via {args.smtp_host}")
-    return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
+    progress.say(f"reportgen: sent {message['Subject']!r} to {', '.join(recipients)} via {args.smtp_host}")
+    return EXIT_FINDINGS if report is not None and _failing(options, report) else EXIT_OK
 
 
 def _report_warnings(args, logs, progress) -> None:

@@ -123,3 +123,25 @@ def test_password_is_never_sent_unencrypted_to_a_remote_host(logdir, monkeypatch
     monkeypatch.setenv("REPORTGEN_SMTP_PASSWORD", "s3cret")
     code = cli.main(["send", str(logdir), "--to", "a@example.com", "--smtp-host", "mail.example.com", "-q"])
     assert code == cli.EXIT_USAGE and "--starttls" in capsys.readouterr().err
+
+
+def test_a_built_eml_is_sent_as_is_without_building_again(smtp, logdir, monkeypatch, tmp_path):
+    monkeypatch.delenv("REPORTGEN_SMTP_USER", raising=False)
+    port, inbox, _ = smtp
+    built = tmp_path / "report.eml"
+    assert cli.main(["build", str(logdir), "-q", "--processes", "1", "-o", str(built)]) == cli.EXIT_OK
+    assert send(built, port) == cli.EXIT_OK
+    (envelope,) = inbox.envelopes
+    assert envelope.rcpt_tos == ["team@example.com", "lead@example.com"]
+    sent = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    original = email.message_from_bytes(built.read_bytes(), policy=email.policy.default)
+    assert sent["To"] == "team@example.com, lead@example.com" and sent["From"] == "ci@example.com"
+    assert sent.get_body(("html",)).get_content() == original.get_body(("html",)).get_content()
+
+
+def test_a_file_that_is_not_our_email_is_a_usage_error(smtp, tmp_path, capsys):
+    port, inbox, _ = smtp
+    bogus = tmp_path / "notes.eml"
+    bogus.write_text("hello\n")
+    assert send(bogus, port) == cli.EXIT_USAGE
+    assert "not an email that reportgen wrote" in capsys.readouterr().err and inbox.envelopes == []

@@ -37,7 +37,7 @@ class Context(TypedDict):
     top_findings: list[Finding]
 
 
-TOP_FINDINGS = 8  # how many findings the summary lists (the rest are one click away)
+TOP_FINDINGS = 5  # how many findings the summary lists (the rest are one click away)
 
 
 def data_uri(png: bytes) -> str:

@@ -135,6 +135,25 @@ def message(report: Report, options: Options, pdf: bytes | None = None, sender: 
     return msg
 
 
+def read_message(path: str, sender: str | None, recipients: list[str]) -> EmailMessage:
+    """An .eml written by `build`, addressed for sending (To and, if given, From replaced)."""
+    from reportgen.outputs.atomic import OutputError
+
+    try:
+        with open(path, "rb") as stream:
+            msg = email.message_from_binary_file(stream, policy=email.policy.SMTP)
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror}") from None
+    if not msg["Subject"] or not msg.is_multipart():
+        raise OutputError(f"{path} is not an email that reportgen wrote")
+    del msg["To"]
+    msg["To"] = ", ".join(recipients)
+    if sender:
+        del msg["From"]
+        msg["From"] = sender
+    return msg
+
+
 def _generated(report: Report) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(report.generated_at.replace("Z", "+00:00"))

@@ -24,7 +24,7 @@ def render(report: Report, options: Options | None = None) -> bytes:
         report=report, overview=html.overview(report), findings=findings,
         hidden_findings=len(report.findings) - len(findings),
         findings_per_run={run.name: str(sum(f.run == run.name for f in report.findings)) for run in report.runs},
-        warnings=warnings[:MAX_WARNINGS], artifacts=[a for a in report.artifacts if not a.endswith(".md")],
+        warnings=warnings[:MAX_WARNINGS], artifacts=[a for a in report.artifacts if a.lower().endswith((".html", ".htm", ".pdf"))],
         verdict_icon=VERDICT_ICON, severity_icon=SEVERITY_ICON,
     )
     return (text.strip() + "\n").encode("utf-8")
