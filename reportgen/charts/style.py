@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 from matplotlib import rc_context  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from PIL import Image  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 DPI = 150
@@ -66,7 +67,20 @@ def to_png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     # No "Software" key: the bytes depend on the data, not on the Matplotlib version or a date.
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return palette_png(buffer.getvalue())
+
+
+def palette_png(png: bytes) -> bytes:
+    """The same image with a 256-colour palette: about 4x smaller, no visible change on charts.
+
+    A report holds a hundred charts or more, and it travels as an email and a CI artifact.
+    Pillow comes with Matplotlib, so this adds no dependency.
+    """
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    quantized = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    quantized.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def note(ax: Axes, text: str, *, y: float = 0.98, color: str = NOTE_COLOR) -> None:
