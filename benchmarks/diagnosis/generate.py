@@ -1,4 +1,4 @@
-"""Writes labeled training runs for the diagnosis benchmark into benchmarks/diagnosis/logs/.
+"""Writes labeled training runs for the diagnosis benchmark into benchmarks/diagnosis/logs/numpy/.
 
     python benchmarks/diagnosis/generate.py        # about 20 s on one core
 
@@ -10,7 +10,7 @@ with reportgen's EventWriter in one of two naming/format styles:
   scalar `train/loss`; like torch's writer, histograms stop when values turn non-finite;
 - keras: TF2 tensor histograms `sequential/dense_1/kernel/histogram`, `.../bias/histogram`,
   `dense_1_out`, `dense_1/kernel_0_grad`, tensor scalar `epoch_loss`.
-Each run's labels go to logs/labels.json: `expected` codes must fire, `allowed` codes may.
+Each run's labels go to logs/numpy/labels.json: `expected` codes must fire, `allowed` codes may.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from reportgen.reading.writer import EventWriter  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LOGS = os.path.join(HERE, "logs")
+LOGS = os.path.join(HERE, "logs", "numpy")
 STEPS, LOG_EVERY, BATCH, INPUTS, CLASSES = 300, 10, 64, 20, 3
 
 
