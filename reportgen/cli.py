@@ -88,6 +88,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--page-size", choices=["A4", "letter"], help="PDF page size (default A4)")
     p.add_argument("--processes", type=int, metavar="N", help="worker processes for charts (default: one per core)")
     p.add_argument("--attach-pdf", action="store_true", help="attach the full PDF report to the email")
+    p.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the CI run's artifacts "
+                   "page), shown in the email and the Markdown summary")
     p.add_argument("--fail-on", choices=["critical", "warning"],
                    help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
     p.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
@@ -146,12 +148,15 @@ def _build(args, progress):
             re.compile(pattern)
         except re.error as exc:
             raise UsageError(f"bad regular expression {pattern!r}: {exc}") from None
+    if args.report_url and not re.match(r"https?://[^\s()<>\"']+$", args.report_url):
+        raise UsageError(f"--report-url should be an http(s) URL, not {args.report_url!r}")
     progress("loading")
     logs = load(args.logdirs)
     _report_warnings(args, logs, progress)
     built = pipeline.build(logs, options, progress=progress)
     if not built.report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
+    built.report.report_url = args.report_url or ""
     return options, built.report
 
 

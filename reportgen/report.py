@@ -92,3 +92,4 @@ class Report:
     how_to_read: dict[str, str] = field(default_factory=dict)  # chart kind -> explanation
     warnings: list[str] = field(default_factory=list)  # not tied to one run
     artifacts: list[str] = field(default_factory=list)  # file names of the other outputs of this build
+    report_url: str = ""  # where people can fetch the full report (e.g. the CI run's artifacts page)

@@ -126,3 +126,16 @@ def test_fixture_tf1_graph_end_to_end(tmp_path):
     assert len(paths["md"].read_bytes()) < 1024 * 1024 and b"data:" not in paths["md"].read_bytes()
     msg = email.message_from_bytes(paths["eml"].read_bytes(), policy=email.policy.default)
     assert len(msg.get_body(("html",)).get_content().encode()) < 102 * 1024
+
+
+def test_report_url_is_linked_from_email_and_markdown_and_checked(tmp_path, capsys):
+    write_diverging_run(tmp_path / "logs")
+    url = "https://github.com/org/repo/actions/runs/42"
+    code, paths = build(tmp_path, tmp_path / "logs", "--report-url", url)
+    assert code == 0
+    msg = email.message_from_bytes(paths["eml"].read_bytes(), policy=email.policy.default)
+    assert f'href="{url}"' in msg.get_body(("html",)).get_content() and url in msg.get_body(("plain",)).get_content()
+    assert f"]({url})" in paths["md"].read_text()
+    assert cli.main(["build", str(tmp_path / "logs"), "-o", str(tmp_path / "x.md"),
+                     "--report-url", "javascript:alert(1)"]) == cli.EXIT_USAGE
+    assert "--report-url" in capsys.readouterr().err
