@@ -15,8 +15,8 @@ import numpy as np
 
 from reportgen import histmath
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
-from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, decode_event
-from reportgen.reading.records import FileAccount, iter_records
+from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
+from reportgen.reading.records import FileAccount, iter_spans
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): enough for
 # the distribution chart (TensorBoard draws up to 501 steps) and for every offset chart.
@@ -208,30 +208,33 @@ def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool 
 
 def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index) -> None:
     plugins: dict[str, str] = {}
-    for offset, payload in iter_records(stream, account.size, account):
+    for offset, buf, start, end in iter_spans(stream, account.size, account):
         try:
-            _, _, values, problems = decode_event(payload, plugins)
+            _, _, values, problems = scan_event(buf, start, end, plugins, light)
         except DecodeError as exc:
             account.records_read -= 1
             account.skip(f"record at byte {offset} skipped: {exc}")
             continue
-        account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
+        if problems:
+            account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
         for value in values:
-            if isinstance(value, OtherValue):
+            kind = type(value)
+            if kind is OtherValue:
                 run.other[value.tag] = value.kind
                 run.other_counts[value.tag] = run.other_counts.get(value.tag, 0) + 1
                 continue
-            builders = hist if isinstance(value, HistogramValue) else scal
-            builder = builders.get(value.tag)
+            tag = value.tag
+            builders = hist if kind is HistogramValue else scal
+            builder = builders.get(tag)
             if builder is None:
-                builder = builders[value.tag] = _HistogramBuilder(keep, light) if builders is hist else _ScalarBuilder()
-            elif index > 0 and value.tag not in first_in_file and builder.steps and value.step <= max(builder.steps):
+                builder = builders[tag] = _HistogramBuilder(keep, light) if builders is hist else _ScalarBuilder()
+            elif tag not in first_in_file and index > 0 and builder.steps and value.step <= max(builder.steps):
                 dropped = builder.purge_from(value.step)
                 run.warnings.append(
-                    f"{os.path.basename(account.path)} rewrites {value.tag!r} from step {value.step}: "
+                    f"{os.path.basename(account.path)} rewrites {tag!r} from step {value.step}: "
                     f"kept its values, dropped {dropped} older ones from earlier files (a resumed job)"
                 )
-            first_in_file.add(value.tag)
+            first_in_file.add(tag)
             builder.add(value)
 
 

@@ -49,45 +49,86 @@ class FileAccount:
 def iter_records(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20) -> Iterator[tuple[int, memoryview]]:
     """Yield (offset, payload) for every intact record of an open event file of `size` bytes.
 
-    The file is read in chunks, so memory does not grow with the file. A payload is only
-    valid until the next record is requested. A record whose payload CRC is wrong is skipped
-    and reported; the framing is still intact, so reading goes on with the next record. A
-    header whose own CRC is wrong, or a length that runs past the end of the file, leaves no
-    trustworthy way to find the next record: that is reported and reading stops there. The
-    length is checked against the bytes left before anything is allocated from it.
+    A payload is only valid until the next record is requested. See `iter_spans`.
     """
-    buf = b""
+    for offset, buf, start, end in iter_spans(stream, size, account, chunk):
+        yield offset, memoryview(buf)[start:end]
+
+
+def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20) -> Iterator[tuple[int, bytearray, int, int]]:
+    """Yield (offset, buffer, start, end) for every intact record: its payload is buffer[start:end].
+
+    The file is read in chunks into one reused buffer, so memory does not grow with the file
+    and no fresh memory is faulted in per chunk; the buffer is only valid until the next
+    record is requested. A record whose payload CRC is wrong is skipped and reported; the
+    framing is still intact, so reading goes on with the next record. A header whose own CRC
+    is wrong, or a length that runs past the end of the file, leaves no trustworthy way to find
+    the next record: that is reported and reading stops there. The length is checked against
+    the bytes left before anything is allocated from it.
+    """
+    buf = bytearray(chunk)
+    filled = 0  # valid bytes in buf
     base = 0  # file offset of buf[0]
     pos = 0  # offset within buf
+    eof = False
+    crc = crc32c.crc32c
+    unpack_header = _HEADER.unpack_from
+    unpack_footer = _FOOTER.unpack_from
+    view = memoryview(buf)
     while True:
-        if len(buf) - pos < _HEADER.size:
-            buf, base, pos = buf[pos:] + stream.read(chunk), base + pos, 0
-            if not buf:
-                return
-            if len(buf) < _HEADER.size:
-                account.skip(f"truncated record header at byte {base} ({len(buf)} bytes left)")
-                return
-        offset = base + pos
-        length, length_crc = _HEADER.unpack_from(buf, pos)
-        if masked_crc(memoryview(buf)[pos : pos + 8]) != length_crc:
+        if filled - pos < 12 and not eof:
+            view.release()
+            buf, filled, base, pos, eof = _refill(stream, buf, filled, base, pos, 12)
+            view = memoryview(buf)
+        if filled - pos < 12:
+            if filled > pos:
+                account.skip(f"truncated record header at byte {base + pos} ({filled - pos} bytes left)")
+            return
+        length, length_crc = unpack_header(buf, pos)
+        # Compare unmasked CRCs: cheaper than masking every computed one.
+        rotated = (length_crc - _MASK_DELTA) & 0xFFFFFFFF
+        if crc(view[pos : pos + 8]) != ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF:
+            offset = base + pos
             account.skip(f"corrupt record header at byte {offset}; the rest of the file ({size - offset} bytes) is unreadable")
             return
-        needed = _HEADER.size + length + _FOOTER.size
-        if length > size - offset - _HEADER.size - _FOOTER.size:
+        needed = 16 + length
+        if length > size - base - pos - 16:
+            offset = base + pos
             account.skip(f"truncated last record at byte {offset} (needs {needed} bytes, {size - offset} left)")
             return
-        if len(buf) - pos < needed:
-            buf, base, pos = buf[pos:] + stream.read(max(chunk, needed)), base + pos, 0
-            if len(buf) < needed:
-                account.skip(f"truncated last record at byte {offset} (needs {needed} bytes, {len(buf)} left)")
+        if filled - pos < needed:
+            view.release()
+            buf, filled, base, pos, eof = _refill(stream, buf, filled, base, pos, needed)
+            view = memoryview(buf)
+            if filled - pos < needed:
+                account.skip(f"truncated last record at byte {base + pos} (needs {needed} bytes, {filled - pos} left)")
                 return
-        view = memoryview(buf)
-        body = pos + _HEADER.size
-        payload = view[body : body + length]
-        (payload_crc,) = _FOOTER.unpack_from(buf, body + length)
-        if masked_crc(payload) != payload_crc:
-            account.skip(f"bad CRC in record at byte {offset}; record skipped")
+        body = pos + 12
+        (payload_crc,) = unpack_footer(buf, body + length)
+        rotated = (payload_crc - _MASK_DELTA) & 0xFFFFFFFF
+        if crc(view[body : body + length]) != ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF:
+            account.skip(f"bad CRC in record at byte {base + pos}; record skipped")
         else:
             account.records_read += 1
-            yield offset, payload
+            yield base + pos, buf, body, body + length
         pos += needed
+
+
+def _refill(stream: BinaryIO, buf: bytearray, filled: int, base: int, pos: int, needed: int):
+    """Move the unread tail to the front of the buffer (growing it if a record needs more) and read."""
+    tail = filled - pos
+    if needed > len(buf):
+        grown = bytearray(max(needed, 2 * len(buf)))
+        grown[:tail] = buf[pos:filled]
+        buf = grown
+    else:
+        buf[:tail] = buf[pos:filled]
+    filled, eof = tail, False
+    with memoryview(buf) as view:
+        while filled < len(buf):
+            got = stream.readinto(view[filled:])
+            if not got:
+                eof = True
+                break
+            filled += got
+    return buf, filled, base + pos, 0, eof
