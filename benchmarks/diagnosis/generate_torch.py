@@ -312,7 +312,7 @@ def train(spec: Spec) -> dict:
                 add_histogram(writer, name, p.detach(), it)
                 if p.grad is not None:
                     add_histogram(writer, grad_tag(name, spec.grad_style), p.grad.detach(), it)
-            for name, value in model.recorded.items():
+            for name, value in (model.recorded.items() if spec.activation_source == "recorded" else ()):
                 add_histogram(writer, f"activations/{name}", value, it)
     writer.close()
     finite = np.isfinite(losses)

@@ -57,8 +57,8 @@ def score_set(folder: str, verbose: bool) -> int:
         healthy_alarms = sum(code in fired[r] for r in healthy)
         recall = f"{hits}/{len(positives)}" if positives else "-"
         print(f"{code:<20} {recall:>8} {f'{alarms}/{len(negatives)}':>14} {f'{healthy_alarms}/{len(healthy)}':>12}")
-    faulty = [r for r in labels if labels[r].get("any_of")]
-    detected = [r for r in faulty if set(labels[r]["any_of"]) & severe[r]]
+    faulty = [r for r in labels if labels[r].get("any_of", labels[r]["expected"])]
+    detected = [r for r in faulty if set(labels[r].get("any_of", labels[r]["expected"])) & severe[r]]
     print(f"fault runs with at least one of their symptoms (warning or worse): {len(detected)}/{len(faulty)}"
           + (f" (missed: {', '.join(sorted(set(faulty) - set(detected)))})" if len(detected) < len(faulty) else ""))
     bad = [r for r in healthy if severe[r]]

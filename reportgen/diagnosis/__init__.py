@@ -31,7 +31,7 @@ def run_features(run: Run, options: Options, thresholds: Thresholds):
 
     layers = group(list(run.histograms), options.layers)
     zone = thresholds.saturation_zone
-    layer_features = [LayerFeatures(run.name, layer, {tag: series_features(run.histograms[tag], kind, zone)
+    layer_features = [LayerFeatures(run.name, layer, {tag: series_features(run.histograms[tag], kind, zone, thresholds.linear_range)
                                                       for tag, kind in layer.tags.items()}) for layer in layers]
     scalars = {tag: scalar_features(s) for tag, s in run.scalars.items()}
     return RunFeatures(run.name, layer_features, scalars)

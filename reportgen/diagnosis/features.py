@@ -46,6 +46,7 @@ class SeriesFeatures:
     zero_fraction: np.ndarray  # per kept step: share exactly at 0
     bound: str  # "tanh" | "sigmoid" | "": the bounded range the values live in
     bound_fraction: np.ndarray  # per kept step: share in the saturation zones of `bound`
+    beyond_linear: np.ndarray  # per kept step: share with |value| > the linear-range limit (pre-activations)
     shape_first: str
     shape_last: str
     change: float  # first->last Wasserstein distance / spread
@@ -165,6 +166,22 @@ def count_peaks(buckets: np.ndarray, lo: float, hi: float) -> int:
     return max(peaks, 1)
 
 
+def flat_shoulders(buckets: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether the density near both ends of [lo, hi] is as high as in the middle, as a uniform's is.
+
+    A flat-topped hump (tanh of a normal, trained weights) passes the quantile test for a uniform
+    but falls off over its outer sixth; counts next to the end bins (the end bins themselves hold
+    the exact min/max and are partial) must reach 75% of the middle, allowing counting noise.
+    """
+    bins = histmath.rebin(buckets, lo, hi)
+    if bins.size < 8:
+        return True
+    middle = float(np.median(bins[bins.size // 4: -bins.size // 4]))
+    shoulders = float(bins[1] + bins[2] + bins[-3] + bins[-2])
+    expected = 4 * middle
+    return shoulders >= 0.75 * expected - 2 * math.sqrt(max(expected, 0.0))
+
+
 def shape_class(buckets: np.ndarray, q: np.ndarray, mean: float, std: float, lo: float, hi: float,
                 zeros: float, saturated: float, peaks: int) -> str:
     """One word for the histogram's shape: empty, constant, spike-at-zero, saturated, uniform, bell, ..."""
@@ -183,7 +200,7 @@ def shape_class(buckets: np.ndarray, q: np.ndarray, mean: float, std: float, lo:
         return "bimodal"
     ratio = spread / std
     u = (q - lo) / spread
-    if ratio < 3.9 and np.abs(u - histmath.BASIS_POINTS / 10000).max() < 0.05:
+    if ratio < 3.9 and np.abs(u - histmath.BASIS_POINTS / 10000).max() < 0.05 and flat_shoulders(buckets, lo, hi):
         return "uniform"
     inner = (q[1:-1] - mean) / std
     if np.abs(inner - np.array([-1.5, -1, -0.5, 0, 0.5, 1, 1.5])).max() < 0.25:
@@ -254,13 +271,33 @@ def match_init(shape: str, q: np.ndarray, mean: float, std: float, lo: float, hi
     return InitMatch(generic, None, scale)
 
 
-def series_features(series: HistogramSeries, kind: str, zone: float) -> SeriesFeatures:
+def beyond(buckets: np.ndarray, limit: float) -> float:
+    """Share of the count with |value| > limit."""
+    total = histmath.total_count(buckets)
+    if total <= 0:
+        return 0.0
+    outside = histmath.mass_between(buckets, -np.inf, -limit) + histmath.mass_between(buckets, limit, np.inf)
+    return float(min(outside / total, 1.0))
+
+
+def _sigmoid_saturated_to_zero(kind: str, buckets: np.ndarray, lo: float, hi: float, zone: float) -> bool:
+    """A [0, 1] activation with exact zeros AND a pile at 1: a sigmoid saturated both ways
+    (float32 sigmoid underflows to exactly 0 for very negative inputs), not a ReLU."""
+    if kind not in ("activations", "other") or lo < 0 or hi > 1 or not buckets.size:
+        return False
+    total = histmath.total_count(buckets)
+    return total > 0 and histmath.mass_between(buckets, 1 - zone, 1.0) / total >= 0.05
+
+
+def series_features(series: HistogramSeries, kind: str, zone: float, linear_limit: float = 3.0) -> SeriesFeatures:
     kept = series.kept
     clipped = [_clip(b, float(series.min[i]), float(series.max[i])) for b, i in zip(series.buckets, kept)]
     zeros = np.array([zero_fraction(b) for b in clipped]) if clipped else np.zeros(0)
     lo_all = float(np.nanmin(series.min)) if series.min.size and np.isfinite(series.min).any() else 0.0
     hi_all = float(np.nanmax(series.max)) if series.max.size and np.isfinite(series.max).any() else 0.0
     bound = bounded_range(kind, series.tag, lo_all, hi_all, float(zeros.max()) if zeros.size else 0.0)
+    if not bound and clipped and _sigmoid_saturated_to_zero(kind, clipped[-1], lo_all, hi_all, zone):
+        bound = "sigmoid"
     bounds = np.array([near_bounds(b, bound, zone) for b in clipped]) if clipped else np.zeros(0)
     rms = np.sqrt(series.mean**2 + series.std**2)
     first, last = (clipped[0], clipped[-1]) if clipped else (np.zeros((0, 3)), np.zeros((0, 3)))
@@ -283,7 +320,9 @@ def series_features(series: HistogramSeries, kind: str, zone: float) -> SeriesFe
         run=series.run, tag=series.tag, kind=kind, steps=series.steps, kept_steps=series.kept_steps(),
         count=float(series.count[-1]) if series.count.size else 0.0, mean=series.mean, std=series.std,
         min=series.min, max=series.max, rms=rms, nonfinite_steps=series.steps[series.nonfinite],
-        zero_fraction=zeros, bound=bound, bound_fraction=bounds, shape_first=shapes[0], shape_last=shapes[1],
+        zero_fraction=zeros, bound=bound, bound_fraction=bounds,
+        beyond_linear=np.array([beyond(b, linear_limit) for b in clipped]) if kind == "pre-activations" and clipped else np.zeros(0),
+        shape_first=shapes[0], shape_last=shapes[1],
         change=distance / scale if np.isfinite(distance) else float("inf"), change_abs=distance,
         peaks_last=peaks[1], q_first=series.quantiles[i0] if len(series.quantiles) else np.zeros(9),
         q_last=series.quantiles[i1] if len(series.quantiles) else np.zeros(9),

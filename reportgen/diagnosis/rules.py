@@ -8,6 +8,7 @@ does / Why is this bad / Threshold / What to try); docs/rules.md is generated fr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -82,11 +83,32 @@ def num(x: float) -> float:
     return float(f"{x:.4g}") if np.isfinite(x) else x
 
 
-def pct(x: float) -> str:
-    value = 100 * x
-    if 0 < value < 10 or 99 < value < 100:
-        return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
-    return f"{value:.0f}%"
+def _pct_text(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}%"
+
+
+def _default_digits(value: float) -> int:
+    return 1 if (0 < abs(value) < 10 or 99 < value < 100) else 0
+
+
+def pct(x: float, against: float | None = None) -> str:
+    """A percentage; next to a threshold (`against`) with enough digits that the two never
+    look equal or in the wrong order (1.46% is not printed as 1.5% against 1.5%)."""
+    value = 100 * float(x)
+    if not np.isfinite(value):
+        return "inf%" if value > 0 else "NaN%"
+    if against is None:
+        text = _pct_text(value, _default_digits(value))
+        return text.replace(".0%", "%") if text.endswith(".0%") else text
+    limit = 100 * float(against)
+    limit_text = pct(against)
+    digits = max(_default_digits(value), len(limit_text[:-1].partition(".")[2]))
+    while digits < 4:
+        shown = round(value, digits)
+        if (value < limit) == (shown < limit) and (value > limit) == (shown > limit):
+            break
+        digits += 1
+    return _pct_text(value, digits)
 
 
 def g(x: float) -> str:
@@ -139,46 +161,111 @@ def dead_units(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterabl
                         "Add batch normalisation before the activation."))
 
 
-@rule("saturation", "warning", "layer", ("saturation_fraction", "saturation_zone"))
+_SQUASHING_NAME = re.compile(r"tanh|sigmoid", re.IGNORECASE)
+
+
+def _trailing_index(name: str) -> tuple[str, int] | None:
+    match = re.search(r"^(.*?)(\d+)$", name)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def is_output_activation(layer: LayerFeatures, run: RunFeatures) -> bool:
+    """An activation-only layer numbered after every weight layer of its container (`net.5` after
+    `net.4.weight` in an nn.Sequential): the network's output, where bounds mean confidence."""
+    key = _trailing_index(layer.layer.name)
+    if layer.of_kind("weights") or not key:
+        return False
+    numbered = [_trailing_index(lf.layer.name) for lf in run.layers if lf.of_kind("weights")]
+    same = [index for prefix, index in filter(None, numbered) if prefix == key[0]]
+    return bool(same) and key[1] > max(same)
+
+
+def _squashing(layer: LayerFeatures) -> str:
+    """tanh | sigmoid when the layer's activation function is known to be one, else ''."""
+    bounds = {s.bound for s in layer.of_kind("activations") if s.bound}
+    if len(bounds) == 1:
+        return bounds.pop()
+    match = _SQUASHING_NAME.search(layer.layer.name + " " + " ".join(layer.series))
+    return match.group(0).lower() if match else ""
+
+
+@rule("saturation", "warning", "layer", ("saturation_fraction", "saturation_zone", "linear_range"))
 def saturation(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
-    """tanh/sigmoid activations piled at the bounds of their range.
+    """tanh/sigmoid activations piled at the bounds of their range, or pre-activations far beyond the linear range.
 
     ## What it does
     For activations whose values stay inside [-1, 1] (tanh) or [0, 1] (sigmoid), or whose name
     says tanh/sigmoid, measures the share within 5% of the range from either bound
-    (|tanh| > 0.9, sigmoid < 0.05 or > 0.95) and fires when the last step is at or above the
-    threshold. Softmax/prediction outputs are left alone: confident predictions sit at the bounds
-    by design.
+    (|tanh| > 0.9, sigmoid < 0.05 or > 0.95); for the pre-activations of a layer known to use
+    tanh/sigmoid (its activations, or its name, say so) and whose activations are not logged
+    or not saturated, the share with |z| > `linear_range`. Fires when the last step is at or
+    above the threshold. It is a warning when the units were saturated from the first logged
+    step (initialisation or input scale) or when no loss/accuracy clearly improves; saturation
+    that developed while the loss clearly fell (units grown confident) is only noted (info).
+    The network's output is left alone: softmax/prediction tags, and an activation-only layer
+    numbered after every weight layer (`net.5` after `net.4.weight`), whose values sit at the
+    bounds when predictions are confident.
 
     ## Why is this bad
-    Where tanh is above 0.9 in magnitude its slope is below 0.19 (sigmoid's below 0.05): the
-    gradient through a saturated unit nearly vanishes, so the layers below it stop learning
-    (Glorot & Bengio, 2010). It usually comes from large initial weights or unscaled inputs.
+    Where tanh is above 0.9 in magnitude its slope is below 0.19 (sigmoid's below 0.05); beyond
+    |z| = 3 the slopes are 0.0099 and 0.045: the gradient through a saturated unit nearly
+    vanishes, so the layers below it stop learning (Glorot & Bengio, 2010). It usually comes
+    from large initial weights or unscaled inputs.
 
     ## Threshold
     `saturation_fraction` = 0.50 of the activations in the outer `saturation_zone` = 5% of the
-    range on each side (own labeled runs in benchmarks/diagnosis).
+    range on each side, or of the pre-activations beyond `linear_range` = 3 (own labeled runs in
+    benchmarks/diagnosis: saturated-by-init layers 64-99% from the first step; a healthy tanh
+    net trained long reached 51% at the end, with the loss down 71%).
 
     ## What to try
     Standardise the inputs (zero mean, unit variance); use Glorot/Xavier initialisation (smaller
     initial weights); lower the learning rate; add batch or layer normalisation before the
     activation; for deep nets prefer ReLU-family activations.
     """
+    if is_output_activation(layer, run):
+        return
+    recommendation = ("Standardise the inputs to zero mean and unit variance.",
+                      "Use Glorot/Xavier initialisation (smaller initial weights).",
+                      "Lower the learning rate.",
+                      "Add batch or layer normalisation before the activation, or use ReLU-family activations.")
+    learning = loss_improving(run, t)
+    reported = False
     for s in layer.of_kind("activations"):
         if not s.bound or not s.bound_fraction.size or s.bound_fraction[-1] < t.saturation_fraction:
             continue
-        holds = s.kept_steps[s.bound_fraction >= t.saturation_fraction]
+        reported = True
         near = "within 0.1 of -1 or 1" if s.bound == "tanh" else "below 0.05 or above 0.95"
-        yield _finding("saturation", "warning", run.name, layer.layer.name, [s.tag], (holds[0], holds[-1]),
-                       f"{pct(s.bound_fraction[-1])} of {s.tag} lie {near} at step {s.last_step} "
-                       f"(threshold {pct(t.saturation_fraction)}): the {s.bound} units are saturated and pass "
-                       "almost no gradient.",
-                       {"saturated_fraction": s.bound_fraction[-1], "saturated_fraction_first": s.bound_fraction[0],
-                        "range": s.bound, "threshold": t.saturation_fraction},
-                       ("Standardise the inputs to zero mean and unit variance.",
-                        "Use Glorot/Xavier initialisation (smaller initial weights).",
-                        "Lower the learning rate.",
-                        "Add batch or layer normalisation before the activation, or use ReLU-family activations."))
+        yield _saturation_finding(layer, run, t, s, s.bound_fraction, f"lie {near}", f"the {s.bound} units are saturated",
+                                  learning, recommendation)
+    function = _squashing(layer)
+    if reported or not function:
+        return
+    for s in layer.of_kind("pre-activations"):
+        if not s.beyond_linear.size or s.beyond_linear[-1] < t.saturation_fraction:
+            continue
+        yield _saturation_finding(layer, run, t, s, s.beyond_linear, f"lie beyond |z| = {t.linear_range:g}",
+                                  f"far outside the linear range of {function}, the units are saturated", learning,
+                                  recommendation)
+
+
+def _saturation_finding(layer: LayerFeatures, run: RunFeatures, t: Thresholds, s: SeriesFeatures, share: np.ndarray,
+                        where: str, meaning: str, learning: bool, recommendation: tuple[str, ...]) -> Finding:
+    holds = s.kept_steps[share >= t.saturation_fraction]
+    from_start = share[0] >= t.saturation_fraction
+    head = f"{pct(share[-1], t.saturation_fraction)} of {s.tag} {where} at step {s.last_step} (threshold {pct(t.saturation_fraction)})"
+    if from_start or not learning:
+        since = f", already {pct(share[0])} at step {s.first_step}" if from_start and len(s.steps) > 1 else ""
+        return _finding("saturation", "warning", run.name, layer.layer.name, [s.tag], (holds[0], holds[-1]),
+                        f"{head}{since}: {meaning} and pass almost no gradient.",
+                        {"saturated_fraction": share[-1], "saturated_fraction_first": share[0],
+                         "threshold": t.saturation_fraction, "from_first_step": bool(from_start)}, recommendation)
+    return _finding("saturation", "info", run.name, layer.layer.name, [s.tag], (holds[0], holds[-1]),
+                    f"{head}, up from {pct(share[0])} at step {s.first_step}: the units grew confident while the loss "
+                    "fell. Fine while the loss keeps falling; if it stalls, these units pass little gradient.",
+                    {"saturated_fraction": share[-1], "saturated_fraction_first": share[0],
+                     "threshold": t.saturation_fraction, "from_first_step": False},
+                    ("If the loss stalls: lower the learning rate or add normalisation before the activation.",))
 
 
 _EXPLODING_KINDS = ("weights", "activations", "pre-activations", "outputs", "gradients")
@@ -284,37 +371,45 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
 
 @rule("still_at_init", "info", "layer", ("still_at_init_change", "not_learning_change", "min_steps"))
 def still_at_init(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
-    """Weights still look like a known initialisation at the end of the run.
+    """Weights still look like their initialisation at the end of a run that shows no progress.
 
     ## What it does
     When the first weight histogram matches a known initialisation (Glorot/Xavier, He, LeCun,
-    PyTorch's default; uniform or normal, with the fan-in/fan-out its bound implies) and the
-    last one moved less than `still_at_init_change` of the spread (but at least
-    `not_learning_change`, below which `not_learning` speaks) over at least `min_steps`
-    logged steps, says so.
+    PyTorch's default; uniform or normal, with the fan-in/fan-out its bound implies), the last
+    one still has the same shape and moved less than `still_at_init_change` of the spread (but
+    at least `not_learning_change`, below which `not_learning` speaks) over at least
+    `min_steps` logged steps, and no loss or accuracy shows that the run learns, says so.
+    In a run whose loss clearly falls a slowly moving layer is normal (large layers, short
+    runs): the layer text mentions it and no finding is made.
 
     ## Why is this bad
     Not bad by itself: a short run, or a large layer with a small learning rate, moves little.
-    It is context for reading the other findings: the shape you see is the initialiser's.
+    Without a falling loss to show that training works, it is worth a look: the shape you see
+    is the initialiser's, not something the layer learned.
 
     ## Threshold
     `still_at_init_change` = 0.05 of the spread (own labeled runs); the init match uses the
     formulas of Glorot & Bengio (2010), He et al. (2015) and LeCun et al. (1998).
 
     ## What to try
-    Train longer or with a larger learning rate if the loss is still falling slowly.
+    Log the loss to see whether the run learns; train longer or with a larger learning rate if
+    it falls slowly.
     """
+    if loss_improving(run, t):
+        return
     for s in layer.of_kind("weights"):
-        if (not s.init or len(s.steps) < t.min_steps or not np.isfinite(s.change)
+        if (not s.init or len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.shape_last != s.shape_first
                 or not t.not_learning_change <= s.change < t.still_at_init_change):
             continue
         fans = f" of a {s.init.shape[0]}x{s.init.shape[1]} layer" if s.init.shape else ""
         yield _finding("still_at_init", "info", run.name, layer.layer.name, [s.tag], (s.first_step, s.last_step),
                        f"{s.tag} still looks like {s.init.family} initialisation{fans} at step {s.last_step}: "
-                       f"it moved {pct(s.change)} of its spread (below {pct(t.still_at_init_change)}).",
+                       f"it moved {pct(s.change, t.still_at_init_change)} of its spread "
+                       f"(below {pct(t.still_at_init_change)}), and no loss or accuracy shows progress.",
                        {"relative_change": s.change, "init": s.init.family, "scale": s.init.scale,
                         "fans": list(s.init.shape) if s.init.shape else None, "threshold": t.still_at_init_change},
-                       ("Train longer or raise the learning rate if the loss is still falling slowly.",))
+                       ("Log the loss to see whether the run learns.",
+                        "Train longer or raise the learning rate if the loss falls slowly."))
 
 
 @rule("redundant_units", "info", "layer", ("redundant_peaks",))
@@ -506,14 +601,27 @@ def loss_diverging(run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
                         "Check the sign and reduction of the loss, and that the labels match the inputs."))
 
 
-@rule("loss_plateau", "warning", "run", ("loss_plateau_drop", "min_steps"))
+def _weights_all_still(run: RunFeatures, t: Thresholds) -> float | None:
+    """The largest relative change of any weight series when every one stayed below
+    `not_learning_change` (None when some moved or none was logged over `min_steps`)."""
+    changes = [s.change for lf in run.layers for s in lf.of_kind("weights") if len(s.steps) >= t.min_steps]
+    if not changes or not all(np.isfinite(c) and c < t.not_learning_change for c in changes):
+        return None
+    return max(changes)
+
+
+@rule("loss_plateau", "warning", "run", ("loss_plateau_drop", "slow_loss_drop", "not_learning_change", "min_steps"))
 def loss_plateau(run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
-    """The loss (or accuracy) does not improve over the run.
+    """The loss (or accuracy) does not improve over the run, or falls slowly while no weight moves.
 
     ## What it does
     For loss-named scalars, the relative drop from the median of the first 10% of values to the
-    median of the last 10%; for accuracy-named scalars, the relative rise. Fires when it is
-    below the threshold over at least `min_steps` values.
+    median of the last 10%; for accuracy-named scalars, the relative rise (judged only when no
+    loss clearly improves: a falling loss shows that training works, and an accuracy read from
+    one minibatch is noisy). Fires when it is below the threshold over at least `min_steps`
+    values, or when the loss fell less than `slow_loss_drop` while every weight histogram of
+    the run stayed within `not_learning_change` of its start (the loss creeps down because the
+    learning rate is far too low).
 
     ## Why is this bad
     A flat loss means the model is not learning: learning rate far too low, frozen layers,
@@ -521,31 +629,48 @@ def loss_plateau(run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
 
     ## Threshold
     `loss_plateau_drop` = 2% over the run, or less than twice the minibatch noise of the
-    difference when that is larger (own labeled runs: healthy runs drop 20% or more; a
-    far-too-low learning rate moves the loss only within its noise).
+    difference when that is larger; `slow_loss_drop` = 30% with every weight series below
+    `not_learning_change` (own labeled runs: healthy losses fell 59-99%, a 5-step run 22% with
+    its layers moving 9-17%; learning rates 1e-5/1e-6 moved the loss 0.7-15% and every weight
+    series under 0.5%).
 
     ## What to try
     Raise the learning rate (try 10x); check that all layers are trainable; look at the layer
     findings (dead units, saturation, vanishing gradients); check that inputs and labels are
     paired correctly.
     """
-    for s in [*run.losses(), *(a for a in run.scalars.values() if a.role == "accuracy")]:
+    losses = [s for s in run.losses() if s.values.size >= t.min_steps and s.early != 0]
+    judged = losses if loss_improving(run, t) and losses else [*losses, *(a for a in run.scalars.values() if a.role == "accuracy")]
+    still = _weights_all_still(run, t)
+    recommendation = ("Raise the learning rate (try 10x) if nothing diverges.",
+                      "Check that all layers are trainable (see not_learning findings).",
+                      "Look at the layer findings: dead units, saturation, vanishing gradients.",
+                      "Check that inputs and labels are paired correctly.")
+    for s in judged:
         if s.values.size < t.min_steps or s.early == 0:
             continue
         if s.role == "accuracy" and (s.early >= 0.99 or s.early <= 0):
             continue
         improvement = _improvement(s)
-        if improvement >= max(t.loss_plateau_drop, 2 * s.noise) or (s.role == "loss" and s.early > 0 and s.late >= t.loss_diverging_factor * s.early):
+        if s.role == "loss" and s.early > 0 and s.late >= t.loss_diverging_factor * s.early:
             continue
         what = "dropped" if s.role == "loss" else "rose"
-        yield _finding("loss_plateau", "warning", run.name, s.tag, [s.tag], _loss_window(s),
-                       f"{s.tag} {what} only {pct(max(improvement, 0.0))} over the run, from {g(s.early)} to {g(s.late)} "
-                       f"(threshold {pct(t.loss_plateau_drop)}): the model is not improving.",
-                       {"early": s.early, "late": s.late, "improvement": improvement, "threshold": t.loss_plateau_drop},
-                       ("Raise the learning rate (try 10x) if nothing diverges.",
-                        "Check that all layers are trainable (see not_learning findings).",
-                        "Look at the layer findings: dead units, saturation, vanishing gradients.",
-                        "Check that inputs and labels are paired correctly."))
+        evidence = {"early": s.early, "late": s.late, "improvement": improvement, "threshold": t.loss_plateau_drop}
+        if improvement < max(t.loss_plateau_drop, 2 * s.noise):
+            limit = max(t.loss_plateau_drop, 2 * s.noise)
+            noise = " (twice its minibatch noise)" if limit > t.loss_plateau_drop else ""
+            yield _finding("loss_plateau", "warning", run.name, s.tag, [s.tag], _loss_window(s),
+                           f"{s.tag} {what} only {pct(max(improvement, 0.0), limit)} over the run, from {g(s.early)} to "
+                           f"{g(s.late)} (threshold {pct(limit)}{noise}): the model is not improving.",
+                           evidence, recommendation)
+        elif s.role == "loss" and still is not None and improvement < t.slow_loss_drop:
+            yield _finding("loss_plateau", "warning", run.name, s.tag, [s.tag], _loss_window(s),
+                           f"{s.tag} dropped only {pct(improvement, t.slow_loss_drop)} over the run, from {g(s.early)} to "
+                           f"{g(s.late)} (threshold {pct(t.slow_loss_drop)} when no weights move), while no weight "
+                           f"histogram moved more than {pct(still, t.not_learning_change)} of its spread: the loss creeps "
+                           "instead of falling, as with a learning rate far too low.",
+                           {**evidence, "threshold": t.slow_loss_drop, "largest_weight_change": still},
+                           recommendation)
 
 
 @rule("loss_oscillating", "warning", "run", ("loss_oscillation", "min_steps"))
