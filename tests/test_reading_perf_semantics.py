@@ -214,3 +214,18 @@ def test_light_load_lists_the_same_tags_and_steps_as_full_load(tmp_path):
     assert {t: list(s.steps) for t, s in light.histograms.items()} == {t: list(s.steps) for t, s in full.histograms.items()}
     assert list(light.scalars["loss"].steps) == list(full.scalars["loss"].steps) == list(range(0, 30, 3))
     assert light.warnings == full.warnings and len(full.warnings) == 1
+
+
+def test_reading_runs_in_worker_processes_gives_the_same_logs_in_the_same_order(tmp_path):
+    rng = np.random.default_rng(5)
+    for r in range(5):
+        with EventWriter(str(tmp_path / f"run{4 - r}"), wall_time=10.0) as writer:  # written out of name order
+            for step in range(8):
+                writer.add_histogram("w", rng.normal(0, 1 + r, 100), step)
+                writer.add_scalar("loss", float(r + step), step)
+    serial, pooled = load([str(tmp_path)]), load([str(tmp_path)], processes=2)
+    assert [r.name for r in pooled.runs] == [r.name for r in serial.runs] == [f"run{i}" for i in range(5)]
+    for a, b in zip(serial.runs, pooled.runs):
+        np.testing.assert_array_equal(a.histograms["w"].quantiles, b.histograms["w"].quantiles)
+        np.testing.assert_array_equal(a.scalars["loss"].values, b.scalars["loss"].values)
+        assert [x.tolist() for x in a.histograms["w"].buckets] == [x.tolist() for x in b.histograms["w"].buckets]
