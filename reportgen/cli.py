@@ -151,7 +151,7 @@ def _build(args, progress):
     if args.report_url and not re.match(r"https?://[^\s()<>\"']+$", args.report_url):
         raise UsageError(f"--report-url should be an http(s) URL, not {args.report_url!r}")
     progress("loading")
-    logs = load(args.logdirs)
+    logs = load(args.logdirs, processes=options.processes)
     _report_warnings(args, logs, progress)
     built = pipeline.build(logs, options, progress=progress)
     if not built.report.runs:

@@ -25,6 +25,9 @@ from reportgen.reading.records import FileAccount, iter_spans
 # Raw buckets are kept for at most this many steps per tag (plus the last step): enough for
 # the distribution chart (TensorBoard draws up to 501 steps) and for every offset chart.
 DEFAULT_KEEP = 501
+# With processes=0, runs are read in worker processes only when there is at least this much
+# data: starting the pool costs a few tenths of a second.
+POOL_MIN_BYTES = 64 << 20
 
 
 class InputError(Exception):
@@ -324,8 +327,9 @@ def _file_warnings(account: FileAccount, run: Run) -> None:
 def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, processes: int = 1) -> Logs:
     """Read every run under every logdir. Raises InputError when there is nothing to read.
 
-    `processes` > 1 reads runs in that many worker processes (0: one per core); the result is
-    the same, in the same order, as reading them one after another.
+    `processes` > 1 reads runs in that many worker processes; 0 means one per core when there
+    are several runs and enough local data to repay starting the workers. The result is the
+    same, in the same order, as reading them one after another.
     """
     found: list[tuple[str, list[str]]] = []
     for logdir in logdirs:
@@ -334,12 +338,25 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
         found.extend((os.path.join(prefix, n) if prefix else n, files) for n, files in runs)
     if not found:
         raise InputError(f"no event files (names containing 'tfevents') under {', '.join(logdirs)}")
-    workers = min(processes if processes > 0 else os.cpu_count() or 1, len(found))
+    if processes <= 0:
+        processes = (os.cpu_count() or 1) if _local_bytes(found) >= POOL_MIN_BYTES else 1
+    workers = min(processes, len(found))
     if workers <= 1:
         runs = [read_run(n, f, keep, light) for n, f in found]
     else:
         runs = _read_in_pool(found, keep, light, workers)
     return Logs(sources=list(logdirs), runs=runs)
+
+
+def _local_bytes(found: list[tuple[str, list[str]]]) -> int:
+    total = 0
+    for _, files in found:
+        for path in files:
+            if is_url(path):
+                return 0  # sizes unknown without a round trip each; read remote runs in turn
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(path)
+    return total
 
 
 def _read_in_pool(found: list[tuple[str, list[str]]], keep: int, light: bool, workers: int) -> list[Run]:
