@@ -11,6 +11,7 @@ import numpy as np
 
 from reportgen.diagnosis.features import ScalarFeatures, SeriesFeatures
 from reportgen.diagnosis.finding import Finding
+from reportgen.diagnosis.rules import pct as _threshold_pct
 
 BARELY = 0.015  # the default not_learning_change: words and findings agree
 _KIND_ORDER = ("weights", "bias", "pre-activations", "activations", "gradients", "outputs", "other")
@@ -80,8 +81,9 @@ def _movement(s: SeriesFeatures, first: int, last: int) -> str:
         if s.shape_last == "constant":
             return f"By step {last} they all equal {num(s.mean[-1])}."
         return f"By step {last} they have spread out, now {_range_words(s, s.q_last)}."
+    still_init = " and still look like that initialisation" if s.init and s.shape_last == s.shape_first else ""
     if s.change < BARELY:
-        return f"By step {last} they have barely changed ({pct(s.change)} of their spread)."
+        return f"By step {last} they have barely changed ({_threshold_pct(s.change, BARELY)} of their spread){still_init}."
     if s.change < 0.05:
         moved = f"By step {last} they have moved a little ({pct(s.change)} of their spread)"
     else:
@@ -93,9 +95,19 @@ def _movement(s: SeriesFeatures, first: int, last: int) -> str:
         moved += f" and narrowed from std {num(std0)} to {num(std1)}"
     if growth >= 10:
         moved += f"; its typical size grew {growth:.0f}x"
+    if s.change < 0.05:
+        moved += still_init
     if s.shape_last != s.shape_first and s.shape_last in _SHAPE_WORDS:
-        moved += f"; they now {_SHAPE_WORDS[s.shape_last]}"
+        return moved + f"; they {_now(_SHAPE_WORDS[s.shape_last])}, {_range_words(s, s.q_last)}."
     return moved + f", now {_range_words(s, s.q_last)}."
+
+
+def _now(shape_words: str) -> str:
+    """'are bell-shaped' -> 'are now bell-shaped'; 'form a flat plateau' -> 'now form a flat plateau'."""
+    for verb in ("are ", "all "):
+        if shape_words.startswith(verb):
+            return verb + "now " + shape_words[len(verb):]
+    return "now " + shape_words
 
 
 def _activity_sentence(s: SeriesFeatures) -> str:
@@ -175,14 +187,21 @@ _VERDICT_WORDS = {"healthy": "Healthy: no rule found a problem.",
 
 
 def run_summary(run, findings: list[Finding], verdict: str) -> str:
-    """Verdict, the three most important findings, and the loss trend of one run."""
+    """Verdict, the (up to) three most important problems, what to try first, and the loss trend.
+
+    Findings of one code are told once (the first message, then the other layers), and
+    not_learning is told as the contrast between the layers that learn and those that do not.
+    """
     parts = [_VERDICT_WORDS[verdict]]
-    important = _diverse([f for f in findings if f.severity != "info"]) or _diverse(findings)
-    if important:
-        parts.append("Most important: " + " ".join(f"({i}) {f.message}" for i, f in enumerate(important, 1)))
-    contrast = _learning_contrast(run, findings)
-    if contrast:
-        parts.append(contrast)
+    severe = [f for f in findings if f.severity != "info"]
+    told = _told_by_code(run, severe, limit=3)
+    if told:
+        parts.append("Most important: " + " ".join(f"({i}) {text}" for i, text in enumerate(told, 1)))
+        if severe[0].recommendation:
+            parts.append(f"Try first: {severe[0].recommendation[0]}")
+    notes = _told_by_code(run, [f for f in findings if f.severity == "info"], limit=2)
+    if notes:
+        parts.append(("Notes: " if told else "Note: " if len(notes) == 1 else "Notes: ") + " ".join(notes))
     trends = [s for s in run.scalars.values() if s.role in ("loss", "accuracy", "reward")]
     if trends:
         parts.append("Trend: " + "; ".join(_trend(s) for s in trends) + ".")
@@ -191,29 +210,49 @@ def run_summary(run, findings: list[Finding], verdict: str) -> str:
     return " ".join(parts)
 
 
-def _diverse(findings: list[Finding], limit: int = 3) -> list[Finding]:
-    """The first finding of each code, then the rest, up to `limit`: three different problems
-    say more than the same one three times."""
-    firsts, seen = [], set()
+def _told_by_code(run, findings: list[Finding], limit: int) -> list[str]:
+    """One text per code, worst first, at most `limit`."""
+    codes: list[str] = []
     for f in findings:
-        if f.code not in seen:
-            firsts.append(f)
-            seen.add(f.code)
-    rest = [f for f in findings if f not in firsts]
-    return (firsts + rest)[:limit]
+        if f.code not in codes:
+            codes.append(f.code)
+    texts = []
+    for code in codes[:limit]:
+        same = [f for f in findings if f.code == code]
+        if code == "not_learning":
+            texts.append(_learning_contrast(run, same))
+            continue
+        text = same[0].message
+        others = sorted({f.layer for f in same[1:]} - {same[0].layer})
+        if others:
+            text += f" The same holds for {_join(others)}."
+        texts.append(text)
+    return texts
 
 
-def _learning_contrast(run, findings: list[Finding]) -> str:
-    """Which layers learn and which do not, when the not_learning rule split them."""
-    still = {f.layer for f in findings if f.code == "not_learning"}
-    if not still:
-        return ""
-    weights = [(lf.layer.name, s) for lf in run.layers for s in lf.of_kind("weights")]
-    moving = [(name, s) for name, s in weights if name not in still and np.isfinite(s.change)]
-    frozen = [name for name, _ in weights if name in still]
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _learning_contrast(run, still: list[Finding]) -> str:
+    """Which layers learn and which do not, with the numbers, in one or two sentences."""
+    layers = list(dict.fromkeys(f.layer for f in still))
+    change = {f.layer: f.evidence.get("relative_change", 0.0) for f in still}
+    threshold = still[0].evidence.get("threshold", BARELY)
+    steps = (min(f.steps[0] for f in still), max(f.steps[1] for f in still))
+    frozen = all(change[name] == 0 for name in layers)
+    how = "are identical" if frozen else "barely moved"
+    listed = _join([f"{name} ({_threshold_pct(change[name], threshold)})" for name in layers])
+    weights = [s for lf in run.layers if lf.layer.name in layers for s in lf.of_kind("weights")]
+    inits = {s.init.family for s in weights if s.init and s.shape_last == s.shape_first}
+    inits = inits if len([s for s in weights if s.init and s.shape_last == s.shape_first]) == len(weights) else set()
+    init = f" and still look like their {inits.pop()} initialisation" if len(inits) == 1 else ""
+    head = (f"The weights of {listed} {how} between step {steps[0]} and step {steps[1]} "
+            f"(share of their spread; threshold {_threshold_pct(threshold)}){init}")
+    moving = [(lf.layer.name, s) for lf in run.layers if lf.layer.name not in layers
+              for s in lf.of_kind("weights") if np.isfinite(s.change)]
     if not moving:
-        return (f"None of the weight layers ({', '.join(frozen)}) changed visibly: the network as a whole does not "
-                "learn, which points at the learning rate, the gradients or the loss signal.")
-    moved = ", ".join(f"{name} ({pct(s.change)})" for name, s in moving)
-    return (f"Weights of {', '.join(frozen)} stay where they started while {moved} moved: those layers learn "
-            "nothing and the rest absorbs all the learning; check their gradients.")
+        return head + ": no weight layer of the network changed visibly, which points at the learning rate, the gradients or the loss signal."
+    moved = _join([f"{name} ({pct(s.change)})" for name, s in moving])
+    return (f"{head}, while {moved} moved: {'that layer learns' if len(layers) == 1 else 'those layers learn'} nothing "
+            f"and the rest absorbs all the learning; check {'its' if len(layers) == 1 else 'their'} gradients.")

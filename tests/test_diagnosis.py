@@ -285,3 +285,105 @@ def test_every_rule_documents_its_thresholds():
         assert all(h in rule.doc for h in HEADINGS), rule.code
         for name in rule.thresholds:
             assert name in DEFAULTS and f"`{name}`" in rule.doc, (rule.code, name)
+
+
+# changes from the torch-written held-out set -------------------------------------------------
+
+
+def test_percentages_never_collide_with_their_threshold():
+    from reportgen.diagnosis.rules import pct
+    assert pct(0.0146, 0.015) == "1.46%"  # not "1.5%" against 1.5%
+    assert pct(0.0104, 0.015) == "1.0%"
+    assert pct(0.97, 0.7) == "97%"
+    assert pct(0.004) == "0.4%" and pct(0.5) == "50%"
+
+
+def _tanh_run(tmp_path, saturated_from_start: bool):
+    """tanh activations that pile at +-1 by the end, from the start or growing while the loss falls."""
+    def activations(step, rng):
+        scale = 4.0 if saturated_from_start else 0.3 + 0.4 * step
+        return np.tanh(rng.normal(0, scale, 4000))
+    return write_run(tmp_path, {"fc1.weight": drifting_weights(), "activations/act1": activations},
+                     {"loss": falling_loss})
+
+
+def test_saturation_from_the_start_is_a_warning(tmp_path):
+    found = [f for f in findings(_tanh_run(tmp_path, True)) if f.code == "saturation"]
+    assert found and found[0].severity == "warning" and found[0].evidence["from_first_step"]
+
+
+def test_saturation_grown_while_the_loss_falls_is_only_info(tmp_path):
+    found = [f for f in findings(_tanh_run(tmp_path, False)) if f.code == "saturation"]
+    assert found and {f.severity for f in found} == {"info"}
+
+
+def test_saturation_of_pre_activations_far_beyond_the_linear_range(tmp_path):
+    logs = write_run(tmp_path, {"tanh1/weights": drifting_weights(),
+                                "tanh1/pre_activations": lambda step, rng: rng.normal(0, 8, 4000)},
+                     {"loss": lambda step: 1.0})
+    found = [f for f in findings(logs) if f.code == "saturation"]
+    assert found and found[0].tags == ("tanh1/pre_activations",) and "|z| = 3" in found[0].message
+
+
+def test_pre_activations_of_an_unknown_function_are_not_judged(tmp_path):
+    logs = write_run(tmp_path, {"fc1/weights": drifting_weights(),
+                                "fc1/pre_activations": lambda step, rng: rng.normal(0, 8, 4000)},
+                     {"loss": lambda step: 1.0})
+    assert "saturation" not in codes(logs)  # could be ReLU, where large inputs are fine
+
+
+def test_output_sigmoid_of_a_sequential_is_left_alone(tmp_path):
+    """net.5 comes after the last weight layer net.4: a binary classifier's confident output."""
+    confident = lambda step, rng: 1 / (1 + np.exp(-rng.normal(0, 8, 2000)))  # noqa: E731
+    logs = write_run(tmp_path, {"net.0.weight": drifting_weights(), "net.4.weight": drifting_weights(),
+                                "activations/net.1": lambda step, rng: np.maximum(rng.normal(0, 1, 2000), 0),
+                                "activations/net.5": confident}, {"loss": lambda step: 1.0})
+    assert "saturation" not in codes(logs)
+
+
+def test_sigmoid_saturated_to_exact_zero_is_still_a_sigmoid(tmp_path):
+    """float32 sigmoid underflows to exactly 0: zeros plus a pile at 1 are saturation, not ReLU."""
+    def saturated(step, rng):
+        z = rng.normal(0, 200, 4000)
+        return np.where(z < -104, 0.0, 1 / (1 + np.exp(-np.clip(z, -104, 104))))
+    logs = write_run(tmp_path, {"fc1.weight": drifting_weights(), "activations/act1": saturated}, {"loss": falling_loss})
+    assert "saturation" in codes(logs)
+
+
+def test_loss_that_creeps_while_no_weight_moves_is_a_plateau(tmp_path):
+    """lr far too low: the loss still drops 15% but every weight stays put."""
+    frozen = np.random.default_rng(2).uniform(-0.1, 0.1, (40, 50))
+    logs = write_run(tmp_path, {"fc1.weight": lambda step, rng: frozen * (1 + 1e-4 * step),
+                                "fc2.weight": lambda step, rng: frozen * (1 - 1e-4 * step)},
+                     {"loss": lambda step: 1.0 - 0.015 * step})
+    plateau = [f for f in findings(logs) if f.code == "loss_plateau"]
+    assert plateau and "creeps" in plateau[0].message
+
+
+def test_loss_that_falls_slowly_while_weights_move_is_no_plateau(tmp_path):
+    logs = write_run(tmp_path, {"fc1.weight": drifting_weights(speed=0.1), "fc2.weight": drifting_weights(speed=0.1)},
+                     {"loss": lambda step: 1.0 - 0.015 * step})
+    assert "loss_plateau" not in codes(logs)
+
+
+def test_flat_accuracy_is_not_a_plateau_when_the_loss_falls(tmp_path):
+    logs = write_run(tmp_path, {}, {"loss": falling_loss, "accuracy": lambda step: 0.93 + 0.01 * (step % 2)})
+    assert "loss_plateau" not in codes(logs)
+    logs_no_loss = write_run(tmp_path / "b", {}, {"accuracy": lambda step: 0.5 + 0.001 * (step % 2)})
+    assert "loss_plateau" in codes(logs_no_loss)
+
+
+def test_still_at_init_only_without_progress(tmp_path):
+    init = np.random.default_rng(4).uniform(-np.sqrt(6 / 90), np.sqrt(6 / 90), (40, 50))
+    slow = {"fc1.weight": lambda step, rng: init * (1 + 0.003 * step)}  # 1.5-5% of its spread, same shape
+    assert "still_at_init" in codes(write_run(tmp_path / "a", slow))
+    assert "still_at_init" not in codes(write_run(tmp_path / "b", slow, {"loss": falling_loss}))
+
+
+def test_tanh_of_a_normal_reads_bell_shaped_not_a_plateau(tmp_path):
+    """The question's layer1/activations: tanh of N(0, 0.7) has a flat top but falling shoulders."""
+    logs = write_run(tmp_path, {"layer1/activations": lambda step, rng: np.tanh(rng.normal(0, 0.7, 12000)),
+                                "layer1/weights": lambda step, rng: rng.uniform(-0.15, 0.15, 12000)})
+    text = diagnose(logs, Options()).layer_text[("run", "layer1")]
+    assert "Activations (layer1/activations) at step 11 are bell-shaped" in text
+    assert "Weights (layer1/weights, 12,000 values) at step 0 form a flat plateau" in text

@@ -41,7 +41,9 @@ def test_run_summary_has_verdict_top_findings_contrast_and_trend(tmp_path):
     summary = diagnosis.run_summary["question"]
     assert diagnosis.run_verdict["question"] == "warnings"
     assert summary.startswith("Warnings:")
-    assert "Weights of layer1 stay where they started while layer4" in summary
+    assert "The weights of layer1 (0.0%) are identical between step 0 and step 9" in summary
+    assert "while layer4 (" in summary and "that layer learns nothing" in summary
+    assert "Try first: Check that the layer is trainable" in summary  # a layer left behind: frozen first
     assert "surrogate objective" in summary  # the signed loss is not read as a level
 
 
@@ -50,3 +52,29 @@ def test_words_are_deterministic(tmp_path):
     first = diagnose(logs, Options())
     second = diagnose(logs, Options())
     assert first.layer_text == second.layer_text and first.run_summary == second.run_summary
+
+
+def test_summary_tells_each_code_once_and_a_healthy_run_has_no_most_important(tmp_path):
+    rng = np.random.default_rng(5)
+    base = rng.uniform(-0.1, 0.1, (40, 50))
+    with EventWriter(str(tmp_path / "run"), wall_time=1.0) as writer:
+        for step in range(10):
+            for name in ("a", "b", "c"):  # three frozen layers, one moving
+                writer.add_histogram(f"{name}/weights", base, step)
+            writer.add_histogram("d/weights", base * (1 + 0.2 * step) + rng.normal(0, 0.02, base.shape), step)
+            writer.add_scalar("loss", 1.0, step)
+    summary = diagnose(load([str(tmp_path)]), Options()).run_summary["run"]
+    assert summary.count("are identical") == 1 and "a (0.0%), b (0.0%) and c (0.0%)" in summary
+    assert summary.count("(1)") == 1 and "(2)" in summary  # not_learning once, then the flat loss
+
+
+def test_moved_shape_reads_are_now(tmp_path):
+    rng = np.random.default_rng(6)
+    start = rng.uniform(-0.2, 0.2, 20000)
+    trained = rng.normal(0, 0.12, 20000)
+    with EventWriter(str(tmp_path / "run"), wall_time=1.0) as writer:
+        for step in range(6):
+            t = step / 5
+            writer.add_histogram("fc/weight", start if step == 0 else trained * t + start * (1 - t) * 0.3, step)
+    text = diagnose(load([str(tmp_path)]), Options()).layer_text[("run", "fc")]
+    assert "they are now bell-shaped" in text and "now are" not in text

@@ -6,7 +6,9 @@
 
 Each set (a folder under logs/ with a labels.json) is scored on its own. Per code: recall on
 the runs labeled with it (`expected`), and false alarms on the runs where it is neither
-expected nor allowed (counted separately on healthy controls). A run's `any_of` lists symptoms any
+expected nor allowed (counted separately on healthy controls), both at the rule's own severity;
+"softer" counts findings a rule made below its own severity (saturation that grew while the loss
+fell is info). A run's `any_of` lists symptoms any
 one of which counts as detecting its fault (a far-too-high learning rate shows in several ways). A healthy run must get no
 warning or critical finding at all. The torch set is held out: the rules were not tuned on it
 before its first score was recorded.
@@ -22,6 +24,7 @@ from collections import defaultdict
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from reportgen.config import Options  # noqa: E402
 from reportgen.diagnosis import diagnose  # noqa: E402
+from reportgen.diagnosis.finding import SEVERITY_RANK  # noqa: E402
 from reportgen.diagnosis.rules import all_rules  # noqa: E402
 from reportgen.reading.loader import load  # noqa: E402
 
@@ -32,22 +35,28 @@ def score_set(folder: str, verbose: bool) -> int:
     """Prints the table for one set; returns the number of healthy runs with a warning or worse."""
     with open(os.path.join(folder, "labels.json")) as stream:
         labels = json.load(stream)
-    fired: dict[str, set[str]] = defaultdict(set)
-    severe: dict[str, set[str]] = defaultdict(set)
+    fired: dict[str, set[str]] = defaultdict(set)  # at the rule's own severity or worse
+    severe: dict[str, set[str]] = defaultdict(set)  # warning or critical
+    softer: dict[str, set[str]] = defaultdict(set)  # only below the rule's severity (e.g. saturation as info)
+    default = {r.code: SEVERITY_RANK[r.severity] for r in all_rules()}
     for f in diagnose(load([folder]), Options()).findings:
-        fired[f.run].add(f.code)
+        if SEVERITY_RANK[f.severity] <= default[f.code]:
+            fired[f.run].add(f.code)
+        else:
+            softer[f.run].add(f.code)
         if f.severity != "info":
             severe[f.run].add(f.code)
     if verbose:
         for run in sorted(labels):
             missed = set(labels[run]["expected"]) - fired[run]
             extra = fired[run] - set(labels[run]["expected"]) - set(labels[run]["allowed"])
-            flag = (" MISSED " + ",".join(sorted(missed)) if missed else "") + (" EXTRA " + ",".join(sorted(extra)) if extra else "")
+            soft = softer[run] - fired[run]
+            flag = (" softer " + ",".join(sorted(soft)) if soft else "") + (" MISSED " + ",".join(sorted(missed)) if missed else "") + (" EXTRA " + ",".join(sorted(extra)) if extra else "")
             print(f"{run:<36} expected {','.join(labels[run]['expected']) or '-':<28} "
                   f"fired {','.join(sorted(fired[run])) or '-'}{flag}")
         print()
     healthy = [r for r in labels if labels[r]["healthy"]]
-    print(f"{'code':<20} {'recall':>8} {'false alarms':>14} {'on healthy':>12}")
+    print(f"{'code':<20} {'recall':>8} {'false alarms':>14} {'on healthy':>12} {'softer on healthy':>18}")
     for rule in all_rules():
         code = rule.code
         positives = [r for r in labels if code in labels[r]["expected"]]
@@ -55,8 +64,9 @@ def score_set(folder: str, verbose: bool) -> int:
         hits = sum(code in fired[r] for r in positives)
         alarms = sum(code in fired[r] for r in negatives)
         healthy_alarms = sum(code in fired[r] for r in healthy)
+        healthy_soft = sum(code in softer[r] and code not in fired[r] for r in healthy)
         recall = f"{hits}/{len(positives)}" if positives else "-"
-        print(f"{code:<20} {recall:>8} {f'{alarms}/{len(negatives)}':>14} {f'{healthy_alarms}/{len(healthy)}':>12}")
+        print(f"{code:<20} {recall:>8} {f'{alarms}/{len(negatives)}':>14} {f'{healthy_alarms}/{len(healthy)}':>12} {f'{healthy_soft}/{len(healthy)}':>18}")
     faulty = [r for r in labels if labels[r].get("any_of", labels[r]["expected"])]
     detected = [r for r in faulty if set(labels[r].get("any_of", labels[r]["expected"])) & severe[r]]
     print(f"fault runs with at least one of their symptoms (warning or worse): {len(detected)}/{len(faulty)}"

@@ -390,7 +390,7 @@ def scalar_features(series: ScalarSeries) -> ScalarFeatures:
     moving = diffs[diffs != 0]
     flips = float(np.mean(np.sign(moving[1:]) != np.sign(moving[:-1]))) if moving.size > 2 else 0.0
     role = scalar_role(series.tag)
-    best = (float(values.min()) if role != "accuracy" else float(values.max())) if n else float("nan")
+    best = (float(values.max()) if role in ("accuracy", "reward") else float(values.min())) if n else float("nan")
     quarter = max(n // 4, 1)
     residual = np.diff(values) / math.sqrt(2) if n > 2 else np.zeros(0)  # step-to-step noise, trend removed
     sigma = float(np.median(np.abs(residual)) * 1.4826) if residual.size else 0.0

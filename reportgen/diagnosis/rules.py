@@ -363,10 +363,17 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
                        {"relative_change": s.change, "distance": s.change_abs, "threshold": t.not_learning_change,
                         "steps_logged": len(s.steps), "other_layers_moving": len(moving),
                         "looks_like_init": bool(s.init)},
-                       ("Check that the layer is trainable and handed to the optimiser.",
-                        "Log its gradients: if they are tiny, see vanishing gradients (activations, depth, initialisation).",
-                        "Try a different learning rate: raise it if the loss falls slowly, lower it if the loss jumps.",
-                        "Check the weight initialisation and that the inputs are scaled."))
+                       _not_learning_advice(bool(moving)))
+
+
+def _not_learning_advice(others_move: bool) -> tuple[str, ...]:
+    """A layer left behind by moving ones is most often frozen; a network where nothing moves
+    most often has a learning-rate or gradient problem."""
+    trainable = "Check that the layer is trainable and handed to the optimiser."
+    gradients = "Log its gradients: if they are tiny, see vanishing gradients (activations, depth, initialisation)."
+    rate = "Try a different learning rate: raise it if the loss falls slowly, lower it if the loss jumps."
+    init = "Check the weight initialisation and that the inputs are scaled."
+    return (trainable, gradients, rate, init) if others_move else (rate, gradients, trainable, init)
 
 
 @rule("still_at_init", "info", "layer", ("still_at_init_change", "not_learning_change", "min_steps"))
@@ -740,7 +747,7 @@ def no_bias(run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
     last = max(int(x[-1]) for x in steps) if steps else 0
     yield _finding("no_bias", "info", run.name, weighted[0].layer.name,
                    [s.tag for lf in weighted for s in lf.of_kind("weights")], (first, last),
-                   f"{len(weighted)} layers log weights but none logs a bias (threshold: any bias): the layers may have no bias units.",
+                   f"{len(weighted)} layers log weights but none logs a bias: the layers may have no bias units.",
                    {"layers_with_weights": len(weighted), "layers_with_bias": 0},
                    ("Add bias units to the layers (initialised at 0).", "If they exist, log them too."))
 
