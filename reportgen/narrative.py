@@ -119,6 +119,8 @@ def _activity_sentence(s: SeriesFeatures) -> str:
                 f"the rest up to {num(s.max[-1])}")
     elif shape in ("constant", "empty"):
         text = f"{head} at step {last} {_SHAPE_WORDS[shape]}"
+    elif shape == "saturated":
+        text = f"{head} at step {last} {_SHAPE_WORDS[shape]}, {_range_words(s, s.q_last)}"
     else:
         text = (f"{head} at step {last} {_SHAPE_WORDS.get(shape, 'are spread')} around {num(s.mean[-1])}, "
                 f"{_range_words(s, s.q_last)}")
@@ -193,6 +195,8 @@ def run_summary(run, findings: list[Finding], verdict: str) -> str:
     not_learning is told as the contrast between the layers that learn and those that do not.
     """
     parts = [_VERDICT_WORDS[verdict]]
+    if verdict == "healthy" and findings:
+        parts = ["Healthy: nothing needs fixing."]
     severe = [f for f in findings if f.severity != "info"]
     told = _told_by_code(run, severe, limit=3)
     if told:
@@ -201,7 +205,7 @@ def run_summary(run, findings: list[Finding], verdict: str) -> str:
             parts.append(f"Try first: {severe[0].recommendation[0]}")
     notes = _told_by_code(run, [f for f in findings if f.severity == "info"], limit=2)
     if notes:
-        parts.append(("Notes: " if told else "Note: " if len(notes) == 1 else "Notes: ") + " ".join(notes))
+        parts.append(("Note: " if len(notes) == 1 else "Notes: ") + " ".join(notes))
     trends = [s for s in run.scalars.values() if s.role in ("loss", "accuracy", "reward")]
     if trends:
         parts.append("Trend: " + "; ".join(_trend(s) for s in trends) + ".")

@@ -665,7 +665,7 @@ def loss_plateau(run: RunFeatures, t: Thresholds) -> Iterable[Finding]:
         evidence = {"early": s.early, "late": s.late, "improvement": improvement, "threshold": t.loss_plateau_drop}
         if improvement < max(t.loss_plateau_drop, 2 * s.noise):
             limit = max(t.loss_plateau_drop, 2 * s.noise)
-            noise = " (twice its minibatch noise)" if limit > t.loss_plateau_drop else ""
+            noise = ", twice its minibatch noise" if limit > t.loss_plateau_drop else ""
             yield _finding("loss_plateau", "warning", run.name, s.tag, [s.tag], _loss_window(s),
                            f"{s.tag} {what} only {pct(max(improvement, 0.0), limit)} over the run, from {g(s.early)} to "
                            f"{g(s.late)} (threshold {pct(limit)}{noise}): the model is not improving.",
