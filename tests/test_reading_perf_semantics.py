@@ -229,3 +229,35 @@ def test_reading_runs_in_worker_processes_gives_the_same_logs_in_the_same_order(
         np.testing.assert_array_equal(a.histograms["w"].quantiles, b.histograms["w"].quantiles)
         np.testing.assert_array_equal(a.scalars["loss"].values, b.scalars["loss"].values)
         assert [x.tolist() for x in a.histograms["w"].buckets] == [x.tolist() for x in b.histograms["w"].buckets]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 128])
+def test_batched_step_statistics_equal_the_per_step_ones_bit_for_bit(batch):
+    """batch_stats (the loader's fast path) against _step_stats (histmath.quantiles per step):
+    legacy and TF2 buckets, constant input, empty steps, empty outer buckets, NaN/Inf."""
+    from reportgen.reading.events import legacy_histogram_buckets
+    from reportgen.reading.loader import _step_stats, batch_stats
+    from reportgen.reading.writer import tensor_histogram
+
+    rng = np.random.default_rng(0)
+    values = []
+    for i in range(120):
+        x = rng.normal(rng.uniform(-3, 3), 10 ** rng.uniform(-6, 2), rng.integers(1, 500))
+        kind = i % 6
+        if kind == 0:
+            h = legacy_histogram(x)
+            values.append(HistogramValue("t", i, 0.0, legacy_histogram_buckets(h), (h.min, h.max, h.num, h.sum, h.sum_squares)))
+            continue
+        b = tensor_histogram(np.full(5, 2.0) if kind == 2 else x)
+        exact = None
+        if kind == 3:
+            b = np.zeros((0, 3))
+        elif kind == 4:
+            b[:5, 2] = b[-3:, 2] = 0
+        elif kind == 5:
+            b[3, 1] = np.inf if i % 12 == 5 else np.nan
+            exact = (1.0, np.inf, 3.0, 1.0, 1.0)
+        values.append(HistogramValue("t", i, 0.0, b, exact))
+    got = [s for start in range(0, len(values), batch) for s in batch_stats(values[start:start + batch])]
+    expected = [_step_stats(v) for v in values]
+    np.testing.assert_array_equal(np.array(got, float), np.array(expected, float))

@@ -9,6 +9,7 @@ run are read in file-name order; when a later file rewrites steps an earlier one
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import posixpath
@@ -25,6 +26,8 @@ from reportgen.reading.records import FileAccount, iter_spans
 # Raw buckets are kept for at most this many steps per tag (plus the last step): enough for
 # the distribution chart (TensorBoard draws up to 501 steps) and for every offset chart.
 DEFAULT_KEEP = 501
+# Per-step statistics are computed this many steps at a time (bounded memory, few numpy calls).
+STATS_BATCH = 128
 # With processes=0, runs are read in worker processes only when there is at least this much
 # data: starting the pool costs a few tenths of a second.
 POOL_MIN_BYTES = 64 << 20
@@ -123,6 +126,7 @@ class _HistogramBuilder:
     steps: list[int] = field(default_factory=list)
     wall_times: list[float] = field(default_factory=list)
     stats: list[tuple] = field(default_factory=list)
+    pending: list[HistogramValue] = field(default_factory=list)  # steps whose stats are not computed yet
     held: dict[int, np.ndarray] = field(default_factory=dict)
     stride: int = 1
     last: np.ndarray | None = None
@@ -133,7 +137,9 @@ class _HistogramBuilder:
         self.wall_times.append(value.wall_time)
         if self.light:
             return
-        self.stats.append(_step_stats(value))
+        self.pending.append(value)
+        if len(self.pending) >= STATS_BATCH:
+            self.flush()
         self.last = value.buckets
         if position % self.stride == 0:
             self.held[position] = value.buckets
@@ -141,8 +147,15 @@ class _HistogramBuilder:
                 self.stride *= 2
                 self.held = {p: b for p, b in self.held.items() if p % self.stride == 0}
 
+    def flush(self) -> None:
+        """Compute the statistics of the pending steps, many at once."""
+        if self.pending:
+            self.stats.extend(batch_stats(self.pending))
+            self.pending = []
+
     def purge_from(self, step: int) -> int:
         """Drop every entry at or after `step` (a resumed job rewrites them); returns how many."""
+        self.flush()
         keep = [i for i, s in enumerate(self.steps) if s < step]
         dropped = len(self.steps) - len(keep)
         if dropped:
@@ -163,6 +176,7 @@ class _HistogramBuilder:
             nan = np.full(n, np.nan)
             return HistogramSeries(run, tag, steps, np.asarray(self.wall_times), nan, nan, nan, nan, nan,
                                    np.full((n, 9), np.nan), np.zeros(n, bool), np.zeros(0, np.int64), [])
+        self.flush()
         held = dict(self.held)
         if n and (n - 1) not in held and self.last is not None:
             held[n - 1] = self.last
@@ -207,6 +221,87 @@ def _step_stats(value: HistogramValue) -> tuple:
         lo, hi = (float(b[0, 0]), float(b[-1, 1])) if b.size else (float("nan"), float("nan"))
     q = histmath.quantiles(b) if count > 0 else np.full(9, np.nan)
     return (count, lo, hi, mean, std, *q, float(nonfinite))
+
+
+def batch_stats(values: list[HistogramValue]) -> list[tuple]:
+    """`_step_stats` of many steps at once, with the same floating-point results.
+
+    The quantiles are `histmath.quantiles` on a (steps, buckets) matrix, each step's buckets
+    padded with empty ones on the right: the same element-wise operations and the same
+    left-to-right cumulative sums, so the same numbers; only the search stays per step.
+    """
+    bps = histmath.BASIS_POINTS
+    rows = [v.buckets for v in values]
+    sizes = np.array([len(b) for b in rows])
+    totals = np.array([float(b[:, 2].sum()) if b.size else 0.0 for b in rows])
+    width = int(sizes.max(initial=0))
+    m = len(rows)
+    counts = np.zeros((m, width))
+    rights = np.zeros((m, width))
+    firsts = np.full(m, np.nan)
+    lasts = np.full(m, np.nan)
+    nonfinite = np.zeros(m, bool)
+    for r, b in enumerate(rows):
+        if b.size:
+            counts[r, : len(b)] = b[:, 2]
+            rights[r, : len(b)] = b[:, 1]
+            firsts[r], lasts[r] = b[0, 0], b[-1, 1]
+            nonfinite[r] = not np.isfinite(b).all()
+    with np.errstate(all="ignore"):  # as histmath.quantiles: overflow to inf where it would overflow
+        weights = (counts * bps[-1] / np.where(totals == 0, 1.0, totals)[:, None]).cumsum(axis=1)
+    prev = np.zeros_like(weights)
+    prev[:, 1:] = weights[:, :-1]
+    column = np.arange(width)
+    inside = column[None, :] < sizes[:, None]
+    grows = (weights != prev) & inside
+    # For each bucket, the first bucket at or after it whose cumulative weight grows.
+    candidates = np.where(grows, column[None, :], width)
+    next_growing = np.minimum.accumulate(candidates[:, ::-1], axis=1)[:, ::-1] if width else candidates
+    found = np.array([np.searchsorted(weights[r, : sizes[r]], bps, side="right") for r in range(m)]).reshape(m, len(bps))
+    i = np.where(found < sizes[:, None], np.take_along_axis(next_growing, np.minimum(found, max(width - 1, 0)), axis=1)
+                 if width else width, width)
+    ok = i < sizes[:, None]
+    ok = np.logical_and.accumulate(ok, axis=1)  # once one basis point runs off the end, the rest do
+    j = np.where(ok, i, 0)
+    cum = np.take_along_axis(weights, j, axis=1) if width else np.zeros((m, len(bps)))
+    cum_prev = np.take_along_axis(prev, j, axis=1) if width else np.zeros((m, len(bps)))
+    right_before = np.take_along_axis(rights, np.maximum(j - 1, 0), axis=1) if width else np.zeros((m, len(bps)))
+    right_here = np.take_along_axis(rights, j, axis=1) if width else np.zeros((m, len(bps)))
+    minmin, maxmax = firsts[:, None], lasts[:, None]
+    with np.errstate(all="ignore"):
+        lhs = np.where((j == 0) | (cum_prev == 0), minmin, np.maximum(right_before, minmin))
+        rhs = np.minimum(right_here, maxmax)
+        interpolated = lhs + (bps[None, :] - cum_prev) * (rhs - lhs) / (cum - cum_prev)
+    quantiles = np.where(ok, interpolated, maxmax)
+    out = []
+    for r, value in enumerate(values):
+        count = totals[r]
+        q = quantiles[r] if count > 0 else np.full(len(bps), np.nan)
+        out.append((count, *_moments(value, nonfinite[r]), *q, float(_nonfinite(value, nonfinite[r]))))
+    return out
+
+
+def _moments(value: HistogramValue, _unused=None) -> tuple[float, float, float, float]:
+    """lo, hi, mean, std of one step, as `_step_stats` computes them."""
+    b = value.buckets
+    if value.exact is not None:
+        lo, hi, num, total, squares = value.exact
+        if num > 0:
+            mean = total / num
+            return lo, hi, mean, float(np.sqrt(max(squares / num - mean * mean, 0.0)))
+        return (float("nan"),) * 4
+    mean, std = histmath.moments(b)
+    lo, hi = (float(b[0, 0]), float(b[-1, 1])) if b.size else (float("nan"), float("nan"))
+    return lo, hi, mean, std
+
+
+def _nonfinite(value: HistogramValue, in_buckets: bool) -> bool:
+    if in_buckets:
+        return True
+    if value.exact is not None:
+        lo, hi, _, total, squares = value.exact
+        return not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(total) and math.isfinite(squares))
+    return False
 
 
 @dataclass

@@ -1,0 +1,226 @@
+"""End-to-end speed and memory of `reportgen build`, against tensorboard's EventAccumulator.
+
+    python benchmarks/bench_build.py                 # everything below (a few minutes)
+    python benchmarks/bench_build.py --only ratio    # or: memory, steps, runs, processes
+
+Logs are made under --root (default /tmp/rg-bench) by make_big_log.py when missing.
+
+- ratio: build of the 30-tag x 1000-step log (~270 MB) to PDF and to HTML, against the time
+  tensorboard's pure-Python EventAccumulator (no TensorFlow, size_guidance 0) needs only to load
+  it. Target (issue 7): build <= 0.25 x that load.
+- memory: peak RSS of the PDF build at 1000 and at 10000 steps. Target <= 500 MB, and the 10x log
+  under 2x the memory. Two numbers: the largest single process (what `/usr/bin/time -v` calls
+  maximum resident set size) and the whole process tree sampled every 50 ms (chart workers
+  included).
+- steps / runs: build time at 1k, 2k, 4k steps and for 50, 100, 200 small runs, with the time
+  per step (per run) so linear growth shows as a flat column.
+- processes: the 200-run sweep with --processes 1 and 2: ingestion alone (load) and the build.
+
+Every build prints how long each phase took (from reportgen's own progress lines), so the
+stage that dominates is visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = REPO + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def ensure(logdir: str, *args: str) -> str:
+    if not os.path.isdir(logdir) or not os.listdir(logdir):
+        subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "make_big_log.py"), logdir, *args],
+                       check=True, env=env())
+    return logdir
+
+
+def subset(sweep: str, runs: int, root: str) -> str:
+    """A logdir of the first `runs` runs of a sweep, as symlinks (discovery follows them)."""
+    target = os.path.join(root, f"sweep_first{runs}")
+    if not os.path.isdir(target):
+        os.makedirs(target)
+        for name in sorted(os.listdir(sweep))[:runs]:
+            os.symlink(os.path.join(sweep, name), os.path.join(target, name))
+    return target
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_measured(cmd: list[str]) -> dict:
+    """Run `cmd`; wall time, phases (from 'reportgen: <phase>' lines), peak RSS of the largest
+    process and of the whole tree."""
+    phases: list[tuple[float, str]] = []
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            peak_tree = max(peak_tree, tree_rss(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("reportgen: "):
+            phases.append((time.perf_counter() - started, line[len("reportgen: "):].strip()))
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{''.join(lines[-20:])}")
+    # ru_maxrss of a reaped child: the largest of it and its own reaped children, in KiB on Linux
+    return {"wall": wall, "phases": phases, "max_process_mb": usage.ru_maxrss / 1024, "max_tree_mb": peak_tree / 2**20}
+
+
+def build(logdir: str, out: str, *extra: str) -> dict:
+    return run_measured([sys.executable, "-m", "reportgen", "build", logdir, "-o", out, *extra])
+
+
+def phase_text(result: dict) -> str:
+    parts, last = [], 0.0
+    marks = result["phases"]
+    for (t, name), nxt in zip(marks, [*marks[1:], (result["wall"], "end")]):
+        parts.append(f"{name.split(' ')[0]} {nxt[0] - t:.1f}s")
+    startup = marks[0][0] if marks else result["wall"]
+    return f"start {startup:.1f}s, " + ", ".join(parts)
+
+
+def event_accumulator_load(logdir: str) -> float:
+    code = ("import time\n"
+            "from tensorboard.backend.event_processing import event_accumulator as ea\n"
+            "t = time.perf_counter()\n"
+            "acc = ea.EventAccumulator(%r, size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})\n"
+            "acc.Reload()\n"
+            "print(time.perf_counter() - t)\n" % logdir)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def section_ratio(root: str) -> None:
+    big = ensure(os.path.join(root, "big"))
+    print("== end to end vs tensorboard EventAccumulator load (30 tags x 1000 steps)")
+    pdf = build(big, os.path.join(root, "big.pdf"))
+    html = build(big, os.path.join(root, "big.html"))
+    ea = event_accumulator_load(big)
+    print(f"EventAccumulator load (size_guidance 0, no TensorFlow): {ea:7.1f} s")
+    for name, r in (("PDF", pdf), ("HTML", html)):
+        ratio = r["wall"] / ea
+        print(f"reportgen build -> {name:<4}: {r['wall']:7.1f} s   ratio {ratio:.3f} (target <= 0.25: "
+              f"{'met' if ratio <= 0.25 else 'NOT met'})   peak RSS {r['max_process_mb']:.0f} MB "
+              f"(tree {r['max_tree_mb']:.0f} MB)   [{phase_text(r)}]")
+
+
+def section_memory(root: str) -> None:
+    print("== memory: PDF build at 1000 and 10000 steps")
+    results = {}
+    for steps in (1000, 10000):
+        logdir = ensure(os.path.join(root, "big" if steps == 1000 else f"big{steps // 1000}k"), "--steps", str(steps))
+        results[steps] = build(logdir, os.path.join(root, f"mem{steps}.pdf"))
+        r = results[steps]
+        print(f"{steps:>6} steps: peak RSS largest process {r['max_process_mb']:6.0f} MB, whole tree "
+              f"{r['max_tree_mb']:6.0f} MB, {r['wall']:.1f} s   [{phase_text(r)}]")
+    a, b = results[1000], results[10000]
+    print(f"10x steps / 1x: largest process x{b['max_process_mb'] / a['max_process_mb']:.2f}, tree "
+          f"x{b['max_tree_mb'] / a['max_tree_mb']:.2f} (target < 2; and <= 500 MB: "
+          f"{'met' if max(a['max_process_mb'], b['max_process_mb']) <= 500 else 'NOT met'})")
+
+
+def section_steps(root: str) -> None:
+    print("== growth with steps (30 tags, PDF)")
+    rows = []
+    for steps in (1000, 2000, 4000):
+        logdir = ensure(os.path.join(root, "big" if steps == 1000 else f"big{steps // 1000}k"), "--steps", str(steps))
+        r = build(logdir, os.path.join(root, f"steps{steps}.pdf"))
+        rows.append((steps, r))
+        print(f"{steps:>6} steps: {r['wall']:6.1f} s  {1000 * r['wall'] / steps:6.2f} ms/step   [{phase_text(r)}]")
+    _linearity(rows)
+
+
+def section_runs(root: str) -> None:
+    print("== growth with runs (sweep of small runs: 14 tags x 100 steps each, PDF)")
+    sweep = ensure(os.path.join(root, "sweep200"), "--runs", "200")
+    rows = []
+    for runs in (50, 100, 200):
+        r = build(subset(sweep, runs, root), os.path.join(root, f"runs{runs}.pdf"))
+        rows.append((runs, r))
+        print(f"{runs:>6} runs : {r['wall']:6.1f} s  {r['wall'] / runs:6.3f} s/run   [{phase_text(r)}]")
+    _linearity(rows)
+
+
+def _linearity(rows) -> None:
+    (n0, r0), (n1, r1) = rows[0], rows[-1]
+    growth = (r1["wall"] / r0["wall"]) / (n1 / n0)
+    print(f"time grows x{r1['wall'] / r0['wall']:.2f} for x{n1 / n0:.0f} input: "
+          f"{'linear or better' if growth <= 1.1 else 'worse than linear'} (x{growth:.2f} of linear)")
+
+
+def section_processes(root: str) -> None:
+    print("== 200 runs: 1 vs 2 processes")
+    sweep = ensure(os.path.join(root, "sweep200"), "--runs", "200")
+    code = ("import time; from reportgen.reading.loader import load; t = time.perf_counter(); "
+            f"load([{sweep!r}], processes=%d); print(time.perf_counter() - t)")
+    load_times = {}
+    for n in (1, 2):
+        out = subprocess.run([sys.executable, "-c", code % n], cwd=REPO, env=env(), check=True,
+                             capture_output=True, text=True)
+        load_times[n] = float(out.stdout.strip())
+    print(f"ingestion (load) : 1 process {load_times[1]:.1f} s, 2 processes {load_times[2]:.1f} s, "
+          f"speed-up x{load_times[1] / load_times[2]:.2f}")
+    builds = {n: build(sweep, os.path.join(root, f"proc{n}.pdf"), "--processes", str(n)) for n in (1, 2)}
+    print(f"build (PDF)      : 1 process {builds[1]['wall']:.1f} s, 2 processes {builds[2]['wall']:.1f} s, "
+          f"speed-up x{builds[1]['wall'] / builds[2]['wall']:.2f}")
+    for n, r in builds.items():
+        print(f"  {n} process(es): [{phase_text(r)}]")
+
+
+SECTIONS = {"ratio": section_ratio, "memory": section_memory, "steps": section_steps, "runs": section_runs,
+            "processes": section_processes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="reportgen build: speed, memory and growth")
+    parser.add_argument("--root", default="/tmp/rg-bench", help="where benchmark logs and outputs go")
+    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), help="run only these sections")
+    args = parser.parse_args(argv)
+    os.makedirs(args.root, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for name in args.only or SECTIONS:
+        SECTIONS[name](args.root)
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
