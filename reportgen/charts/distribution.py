@@ -115,9 +115,13 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
                 continue
             single = len(bands.steps) == 1
             xs = _xs(bands.steps)
-            ax.fill_between(xs, _ys(bands.quantiles[:, 2], single), _ys(bands.quantiles[:, 6], single),
-                            facecolor=color, alpha=0.25, linewidth=0, zorder=2)
-            ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=1.4, zorder=3,
+            low, high = _ys(bands.quantiles[:, 2], single), _ys(bands.quantiles[:, 6], single)
+            ax.fill_between(xs, low, high, facecolor=color, alpha=0.18, linewidth=0, zorder=2)
+            # Band edges in the run's colour: where two translucent bands overlap their colours
+            # mix (orange over blue reads as grey), so the edges say whose band is whose.
+            for edge in (low, high):
+                ax.plot(xs, edge, color=color, linewidth=0.8, alpha=0.9, linestyle="--", zorder=3)
+            ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=1.4, zorder=4,
                     label=name or ".")
             described.append(f"{name}: last median {fmt(bands.quantiles[-1, 4])}")
         if ax.lines:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from reportgen.charts import distribution
-from reportgen.charts.style import ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, styled, to_png
+from reportgen.charts.style import ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 PANELS_PER_ROW = 4  # more panels than this wrap to a second row, to stay readable on A4
@@ -51,6 +51,7 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
                 described.append(f"{series.tag} has no values")
             ax.tick_params(labelsize=6.5)
             ax.set_xlabel("step", fontsize=7)
+            step_axis(ax, max_ticks=4)  # narrow panels: long step numbers must not run together
         firsts = [s.steps[0] for s in panels if len(s.steps)]
         lasts = [s.steps[-1] for s in panels if len(s.steps)]
         if firsts and min(firsts) < max(lasts):

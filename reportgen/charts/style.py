@@ -97,11 +97,11 @@ def no_data(ax: Axes, text: str) -> None:
     ax.set_yticks([])
 
 
-def step_axis(ax: Axes) -> None:
-    """Steps are whole numbers: no 2.5 ticks on a step axis."""
+def step_axis(ax: Axes, max_ticks: int = 9) -> None:
+    """Steps are whole numbers: no 2.5 ticks on a step axis; few ticks on narrow panels."""
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=max_ticks, integer=True))
 
 
 def fmt(value: float) -> str:
