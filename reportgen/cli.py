@@ -153,7 +153,7 @@ def _build(args, progress):
     progress("loading")
     logs = load(args.logdirs, processes=options.processes)
     _report_warnings(args, logs, progress)
-    built = pipeline.build(logs, options, progress=progress)
+    built = pipeline.build(logs, options, progress=progress, advance=progress.advance)
     if not built.report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
     built.report.report_url = args.report_url or ""

@@ -157,12 +157,17 @@ class Built:
     diagnosis: Diagnosis
 
 
-def build(logs: Logs, options: Options, progress=lambda phase: None) -> Built:
+def _no_progress(phase: str, total: int = 0) -> None:
+    pass
+
+
+def build(logs: Logs, options: Options, progress=_no_progress, advance=lambda item: None) -> Built:
+    """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it."""
     logs = filter_logs(logs, options)
     progress("analysing")
     diagnosis = diagnose(logs, options)
-    progress("drawing")
     jobs = plan_charts(logs, diagnosis, options, run_colors(logs))
-    rendered = charts.render_jobs(jobs, options.processes)
+    progress("drawing", len(jobs))
+    rendered = charts.render_jobs(jobs, options.processes, on_done=lambda chart: advance(f"{chart.kind} {chart.tag}"))
     progress("rendering")
     return Built(build_report(logs, options, diagnosis, rendered), diagnosis)

@@ -16,7 +16,7 @@ import struct
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 from reportgen.charts.color import PALETTE
 from reportgen.charts.style import DPI
@@ -136,19 +136,31 @@ def worker_count(processes: int) -> int:
     return (os.cpu_count() or 1) if processes <= 0 else processes
 
 
-def render_jobs(jobs: list[ChartJob], processes: int = 0) -> list[Chart]:
-    """Render every job, in the order given. processes: 0 = one per core, 1 = in this process."""
+def render_jobs(jobs: list[ChartJob], processes: int = 0,
+                on_done: Callable[[Chart], None] = lambda chart: None) -> list[Chart]:
+    """Render every job, in the order given. processes: 0 = one per core, 1 = in this process.
+
+    `on_done` is called with each chart as it is finished (for a progress bar).
+    """
     workers = min(worker_count(processes), len(jobs))
     if workers <= 1 or len(jobs) < MIN_JOBS_FOR_POOL:
-        return [render_job(job) for job in jobs]
+        return _reported((render_job(job) for job in jobs), on_done)
     try:
-        return _render_in_pool(jobs, workers)
+        return _reported(_render_in_pool(jobs, workers), on_done)
     except (BrokenProcessPool, OSError):
         # A worker died (e.g. killed for memory): draw what remains here rather than fail.
-        return [render_job(job) for job in jobs]
+        return _reported((render_job(job) for job in jobs), on_done)
 
 
-def _render_in_pool(jobs: list[ChartJob], workers: int) -> list[Chart]:
+def _reported(charts: Iterable[Chart], on_done: Callable[[Chart], None]) -> list[Chart]:
+    done = []
+    for chart in charts:
+        on_done(chart)
+        done.append(chart)
+    return done
+
+
+def _render_in_pool(jobs: list[ChartJob], workers: int) -> Iterator[Chart]:
     global _INHERITED
     methods = multiprocessing.get_all_start_methods()
     chunk = max(1, len(jobs) // (workers * 4))
@@ -156,8 +168,9 @@ def _render_in_pool(jobs: list[ChartJob], workers: int) -> list[Chart]:
         _INHERITED = jobs
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                return list(pool.map(_render_inherited, range(len(jobs)), chunksize=chunk))
+                yield from pool.map(_render_inherited, range(len(jobs)), chunksize=chunk)
         finally:
             _INHERITED = []
+        return
     with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(render_job, jobs, chunksize=chunk))
+        yield from pool.map(render_job, jobs, chunksize=chunk)
