@@ -10,8 +10,8 @@ Logs are made under --root (default /tmp/rg-bench) by make_big_log.py when missi
   it. Target (issue 7): build <= 0.25 x that load.
 - memory: peak RSS of the PDF build at 1000 and at 10000 steps. Target <= 500 MB, and the 10x log
   under 2x the memory. Two numbers: the largest single process (what `/usr/bin/time -v` calls
-  maximum resident set size) and the whole process tree sampled every 50 ms (chart workers
-  included).
+  maximum resident set size) and the whole process tree's PSS sampled every 50 ms (chart
+  workers included, shared pages counted once).
 - steps / runs: build time at 1k, 2k, 4k steps and for 50, 100, 200 small runs, with the time
   per step (per run) so linear growth shows as a flat column.
 - processes: the 200-run sweep with --processes 1 and 2: ingestion alone (load) and the build.
@@ -55,18 +55,22 @@ def subset(sweep: str, runs: int, root: str) -> str:
     return target
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
+def tree_pss(pid: int) -> int:
+    """Proportional set size (bytes) of a process and all its descendants (Linux /proc).
+
+    PSS splits pages shared between processes (fork's copy-on-write) among them, so the sum
+    over the tree is the memory the whole build really holds, not a multiple of it.
+    """
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
-        except (OSError, ValueError):
+        except (OSError, ValueError, StopIteration):
             continue
     return total
 
@@ -83,7 +87,7 @@ def run_measured(cmd: list[str]) -> dict:
     def sample() -> None:
         nonlocal peak_tree
         while not done.is_set():
-            peak_tree = max(peak_tree, tree_rss(proc.pid))
+            peak_tree = max(peak_tree, tree_pss(proc.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -139,7 +143,7 @@ def section_ratio(root: str) -> None:
         ratio = r["wall"] / ea
         print(f"reportgen build -> {name:<4}: {r['wall']:7.1f} s   ratio {ratio:.3f} (target <= 0.25: "
               f"{'met' if ratio <= 0.25 else 'NOT met'})   peak RSS {r['max_process_mb']:.0f} MB "
-              f"(tree {r['max_tree_mb']:.0f} MB)   [{phase_text(r)}]")
+              f"(tree PSS {r['max_tree_mb']:.0f} MB)   [{phase_text(r)}]")
 
 
 def section_memory(root: str) -> None:

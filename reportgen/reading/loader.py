@@ -125,7 +125,7 @@ class _HistogramBuilder:
     light: bool
     steps: list[int] = field(default_factory=list)
     wall_times: list[float] = field(default_factory=list)
-    stats: list[tuple] = field(default_factory=list)
+    stats: list[np.ndarray] = field(default_factory=list)  # (m, 15) blocks, see _step_stats
     pending: list[HistogramValue] = field(default_factory=list)  # steps whose stats are not computed yet
     held: dict[int, np.ndarray] = field(default_factory=dict)
     stride: int = 1
@@ -150,8 +150,12 @@ class _HistogramBuilder:
     def flush(self) -> None:
         """Compute the statistics of the pending steps, many at once."""
         if self.pending:
-            self.stats.extend(batch_stats(self.pending))
+            # As float arrays: a tuple of 15 Python floats takes four times the memory.
+            self.stats.append(np.asarray(batch_stats(self.pending), dtype=np.float64).reshape(-1, 15))
             self.pending = []
+
+    def _stats_matrix(self) -> np.ndarray:
+        return np.concatenate(self.stats) if self.stats else np.zeros((0, 15))
 
     def purge_from(self, step: int) -> int:
         """Drop every entry at or after `step` (a resumed job rewrites them); returns how many."""
@@ -163,7 +167,7 @@ class _HistogramBuilder:
             self.steps = [self.steps[i] for i in keep]
             self.wall_times = [self.wall_times[i] for i in keep]
             if not self.light:
-                self.stats = [self.stats[i] for i in keep]
+                self.stats = [self._stats_matrix()[keep]]
                 self.held = {remap[p]: b for p, b in self.held.items() if p in remap}
                 last_kept = max(self.held, default=None)
                 self.last = self.held[last_kept] if last_kept is not None and last_kept == len(keep) - 1 else None
@@ -181,7 +185,7 @@ class _HistogramBuilder:
         if n and (n - 1) not in held and self.last is not None:
             held[n - 1] = self.last
         kept = np.array(sorted(held), dtype=np.int64)
-        stats = np.asarray(self.stats, dtype=np.float64).reshape(n, 15)
+        stats = self._stats_matrix().reshape(n, 15)
         order = np.argsort(steps, kind="stable")
         if not np.array_equal(order, np.arange(n)):
             # Out-of-order steps within a file: present them sorted.
