@@ -33,6 +33,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="a folder of runs (every folder holding a *tfevents* file is a run) or one event file")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.add_argument("--verbose", "-v", action="store_true", help="print every warning met while reading")
+    p.add_argument("--max-runs", type=int, metavar="N", help="refuse logs with more than N runs (default: unlimited)")
+    p.add_argument("--max-bytes", metavar="SIZE", help="refuse logs whose event files hold more than SIZE in all, "
+                   "e.g. 500M or 2G (default: unlimited)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -73,6 +76,9 @@ def make_parser() -> argparse.ArgumentParser:
                              "and the warnings met while reading.")
     _add_common(inspect)
     inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    inspect.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
+    inspect.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
+                         "pyproject.toml in or next to the first LOGDIR)")
 
     sub.add_parser("rules", help="list the diagnosis rules with their codes and thresholds")
     return parser
@@ -104,7 +110,9 @@ def _say(args, message: str) -> None:
 def cmd_inspect(args) -> int:
     from reportgen.reading.loader import load
 
-    logs = load(args.logdirs, light=True)
+    options = _options(args, {"run": getattr(args, "run", None)})
+    logs = load(args.logdirs, light=True, run_pattern=options.run, max_runs=options.max_runs,
+                max_bytes=options.max_bytes)
     data = {"runs": [_inspect_run(run) for run in logs.runs]}
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -134,24 +142,38 @@ def _inspect_run(run) -> dict:
                       for f in run.files]}
 
 
-def _build(args, progress):
-    """Options, logs and the built report, shared by `build` and `send`."""
-    from reportgen import pipeline
-    from reportgen.config import load_options
-    from reportgen.reading.loader import load
+def _options(args, values: dict):
+    """Options from the config file and the command line, checked (UsageError / ConfigError)."""
+    from reportgen.config import load_options, parse_size
 
-    options = load_options(args.logdirs, args.config, {
-        "title": args.title, "run": args.run, "tag": args.tag, "max_steps": args.max_steps, "mode": args.mode,
-        "page_size": args.page_size, "processes": args.processes, "fail_on": args.fail_on})
+    values = dict(values, max_runs=args.max_runs)
+    if args.max_bytes is not None:
+        try:
+            values["max_bytes"] = parse_size(args.max_bytes)
+        except ValueError as exc:
+            raise UsageError(f"--max-bytes: {exc}") from None
+    options = load_options(args.logdirs, getattr(args, "config", None), values)
     for pattern in (options.run, options.tag):
         try:
             re.compile(pattern)
         except re.error as exc:
             raise UsageError(f"bad regular expression {pattern!r}: {exc}") from None
+    return options
+
+
+def _build(args, progress):
+    """Options, logs and the built report, shared by `build` and `send`."""
+    from reportgen import pipeline
+    from reportgen.reading.loader import load
+
+    options = _options(args, {
+        "title": args.title, "run": args.run, "tag": args.tag, "max_steps": args.max_steps, "mode": args.mode,
+        "page_size": args.page_size, "processes": args.processes, "fail_on": args.fail_on})
     if args.report_url and not re.match(r"https?://[^\s()<>\"']+$", args.report_url):
         raise UsageError(f"--report-url should be an http(s) URL, not {args.report_url!r}")
     progress("loading")
-    logs = load(args.logdirs, processes=options.processes)
+    logs = load(args.logdirs, processes=options.processes, run_pattern=options.run, max_runs=options.max_runs,
+                max_bytes=options.max_bytes)
     _report_warnings(args, logs, progress)
     built = pipeline.build(logs, options, progress=progress, advance=progress.advance)
     if not built.report.runs:

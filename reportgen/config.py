@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -24,8 +25,8 @@ class Options:
     page_size: str = "A4"  # A4 | letter
     processes: int = 0  # 0: one per core
     fail_on: str = ""  # "" | critical | warning
-    max_bytes: int = 0  # 0: unlimited
-    max_runs: int = 0  # 0: unlimited
+    max_bytes: int = 0  # refuse logs larger than this many bytes in all (0: unlimited); "500M", "2G" accepted
+    max_runs: int = 0  # refuse more runs than this (0: unlimited)
     # Grouping overrides: list of {"pattern": regex, "layer": "...", "kind": "..."};
     # the layer may use regex groups as \1.
     layers: list[dict[str, str]] = field(default_factory=list)
@@ -62,11 +63,27 @@ def find_pyproject(logdirs: list[str]) -> str | None:
     return None
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from '123', '500M', '2G', '1.5GB', '64KiB' (binary units). Raises ValueError."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.I)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (examples: 500M, 2G)")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
+
+
 def apply(options: Options, values: dict[str, Any], source: str) -> Options:
     for key, value in values.items():
         name = key.replace("-", "_")
         if name not in _NAMES:
             raise ConfigError(f"{source}: unknown option {key!r}")
+        if name == "max_bytes" and isinstance(value, str):
+            try:
+                value = parse_size(value)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: option {key!r}: {exc}") from None
         expected = type(getattr(Options(), name))
         if expected is float and isinstance(value, int):
             value = float(value)
@@ -86,6 +103,8 @@ def load_options(logdirs: list[str], config_path: str | None, cli_values: dict[s
         raise ConfigError(f"mode must be offset or overlay, not {options.mode!r}")
     if options.page_size.lower() not in ("a4", "letter"):
         raise ConfigError(f"page size must be A4 or letter, not {options.page_size!r}")
+    if options.max_bytes < 0 or options.max_runs < 0:
+        raise ConfigError("max-bytes and max-runs must be 0 (unlimited) or more")
     if options.max_steps < 2:
         raise ConfigError("max-steps must be at least 2 (the first and the last step)")
     return options

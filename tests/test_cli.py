@@ -42,6 +42,10 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["build", "{logs}", "-o", "{tmp}/r.docx"], "cannot tell the format"),
     (["build", "{logs}", "-o", "{tmp}/r.json", "--tag", "("], "bad regular expression"),
     (["build", "{logs}", "-o", "{tmp}/r.json", "--max-steps", "1"], "max-steps"),
+    (["build", "{logs}", "-o", "{tmp}/r.json", "--max-runs", "1"], "2 runs, more than --max-runs 1"),
+    (["build", "{logs}", "-o", "{tmp}/r.json", "--max-bytes", "1K"], "more than --max-bytes 1.0 KiB"),
+    (["inspect", "{logs}", "--max-bytes", "lots"], "not a size"),
+    (["build", "{logs}", "-o", "{tmp}/r.json", "--run", "nothing"], "no run matches --run 'nothing'"),
     (["build", "{logs}"], "required"),
     (["inspect"], "required"),
     (["frobnicate"], "invalid choice"),
@@ -124,9 +128,28 @@ def test_inspect_lists_runs_tags_steps_and_warnings(tmp_path):
     assert any("junk" in w for w in good["warnings"])
 
 
+def test_limits_let_through_logs_within_them_and_read_only_the_chosen_runs(tmp_path, capsys):
+    logs = small_logs(tmp_path / "logs")
+    size = sum(f.stat().st_size for f in logs.rglob("*tfevents*"))
+    assert main(["build", str(logs), "-o", str(tmp_path / "r.json"), "--max-runs", "2", "--max-bytes", str(size)]) == 0
+    # Over the byte limit with both runs, within it once --run leaves one out: the other is never read.
+    (logs / "other" / "events.out.tfevents.9.broken").write_bytes(b"\xff" * 64)
+    good = sum(f.stat().st_size for f in (logs / "good").glob("*tfevents*"))
+    assert main(["inspect", str(logs), "--json", "--run", "^good$", "--max-runs", "1", "--max-bytes", str(good)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in data["runs"]] == ["good"] and data["runs"][0]["warnings"] == []
+
+
+def test_limits_from_the_config_file(tmp_path, capsys):
+    logs = small_logs(tmp_path / "logs")
+    (tmp_path / "pyproject.toml").write_text('[tool.reportgen]\nmax_bytes = "1K"\n')
+    assert main(["inspect", str(logs)]) == 2
+    assert "more than --max-bytes 1.0 KiB" in capsys.readouterr().err
+
+
 def test_version_and_help_explain_every_option():
     assert run_cli("--version").stdout.startswith("reportgen ")
     text = run_cli("build", "--help").stdout
     for option in ("--output", "--format", "--title", "--run", "--tag", "--max-steps", "--mode", "--page-size",
-                   "--fail-on", "--config"):
+                   "--fail-on", "--config", "--max-runs", "--max-bytes"):
         assert option in text

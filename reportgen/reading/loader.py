@@ -13,6 +13,7 @@ import math
 import multiprocessing
 import os
 import posixpath
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -423,12 +424,17 @@ def _file_warnings(account: FileAccount, run: Run) -> None:
         run.warnings.append(f"{where}: {problem}")
 
 
-def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, processes: int = 1) -> Logs:
+def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, processes: int = 1, *,
+         run_pattern: str = "", max_runs: int = 0, max_bytes: int = 0) -> Logs:
     """Read every run under every logdir. Raises InputError when there is nothing to read.
 
     `processes` > 1 reads runs in that many worker processes; 0 means one per core when there
     are several runs and enough local data to repay starting the workers. The result is the
     same, in the same order, as reading them one after another.
+
+    `run_pattern` (a regex searched in run names) leaves other runs unread. `max_runs` and
+    `max_bytes` (0: unlimited) refuse, before anything is read, logs with more runs or more
+    bytes of event files than that.
     """
     found: list[tuple[str, list[str]]] = []
     for logdir in logdirs:
@@ -437,6 +443,9 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
         found.extend((os.path.join(prefix, n) if prefix else n, files) for n, files in runs)
     if not found:
         raise InputError(f"no event files (names containing 'tfevents') under {', '.join(logdirs)}")
+    if run_pattern:
+        found = _matching(found, run_pattern)
+    _check_limits(found, logdirs, max_runs, max_bytes)
     if processes <= 0:
         processes = (os.cpu_count() or 1) if _local_bytes(found) >= POOL_MIN_BYTES else 1
     workers = min(processes, len(found))
@@ -445,6 +454,55 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
     else:
         runs = _read_in_pool(found, keep, light, workers)
     return Logs(sources=list(logdirs), runs=runs)
+
+
+def _matching(found: list[tuple[str, list[str]]], pattern: str) -> list[tuple[str, list[str]]]:
+    wanted = re.compile(pattern)
+    kept = [(name, files) for name, files in found if wanted.search(name)]
+    if not kept:
+        names = ", ".join(name for name, _ in found[:5]) + (", ..." if len(found) > 5 else "")
+        raise InputError(f"no run matches --run {pattern!r} (runs found: {names})")
+    return kept
+
+
+def _check_limits(found: list[tuple[str, list[str]]], logdirs: list[str], max_runs: int, max_bytes: int) -> None:
+    where = ", ".join(logdirs)
+    if max_runs and len(found) > max_runs:
+        raise InputError(f"{where} holds {len(found)} runs, more than --max-runs {max_runs}: "
+                         "choose some with --run REGEX or raise --max-runs")
+    if max_bytes:
+        size = _total_bytes(found)
+        if size > max_bytes:
+            files = sum(len(f) for _, f in found)
+            raise InputError(f"{where} holds {_human(size)} of event files ({files} files), more than "
+                             f"--max-bytes {_human(max_bytes)}: choose runs with --run REGEX or raise --max-bytes")
+
+
+def _human(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        if size < 1024 or unit == "TiB":
+            break
+    return f"{size:.1f} {unit}"
+
+
+def _total_bytes(found: list[tuple[str, list[str]]]) -> int:
+    total = 0
+    for _, files in found:
+        for path in files:
+            try:
+                if is_url(path):
+                    fs, inner = _filesystem(path)
+                    total += int(fs.size(inner) or 0)
+                else:
+                    total += os.path.getsize(path)
+            except InputError:
+                raise
+            except Exception:  # unreadable now: reading it later reports why
+                continue
+    return total
 
 
 def _local_bytes(found: list[tuple[str, list[str]]]) -> int:
