@@ -8,7 +8,8 @@ from tensorboard import data_compat
 from tensorboard.backend.event_processing import event_accumulator as ea
 from tensorboard.util import tensor_util
 
-from reportgen.reading.loader import load, discover_runs
+from reportgen.reading.loader import discover_runs, load
+from reportgen.reading.writer import EventWriter
 from tests.conftest import fixture_path
 
 WRITERS = ["torch_writer", "tensorboardx_writer", "tf2_summary", "tf1_graph", "keras_callback/train",
@@ -100,3 +101,16 @@ def test_single_event_file_is_a_run():
     path = next(fixture_path("torch_writer").iterdir())
     logs = load([str(path)])
     assert len(logs.runs) == 1 and "fc1.weight" in logs.runs[0].histograms
+
+
+def test_run_names_say_where_the_run_came_from(tmp_path):
+    """Event files right in the logdir make a run named after the logdir (TensorBoard says "."),
+    several logdirs prefix their runs, and two logdirs with the same name stay apart."""
+    for folder in ("a/exp", "b/exp/seed1"):
+        with EventWriter(str(tmp_path / folder), wall_time=1.0, hostname="t") as writer:
+            writer.add_scalar("loss", 1.0, 0)
+    assert [r.name for r in load([str(tmp_path / "a" / "exp")]).runs] == ["exp"]
+    assert [r.name for r in load([str(tmp_path / "a" / "exp") + "/"]).runs] == ["exp"]
+    assert [r.name for r in load([str(tmp_path / "a"), str(tmp_path / "b")]).runs] == ["a/exp", "b/exp/seed1"]
+    both = [str(tmp_path / "a" / "exp"), str(tmp_path / "b" / "exp")]
+    assert [r.name for r in load(both).runs] == [both[0], both[1] + "/seed1"]

@@ -437,10 +437,16 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
     bytes of event files than that.
     """
     found: list[tuple[str, list[str]]] = []
-    for logdir in logdirs:
-        runs = discover_runs(logdir)
-        prefix = os.path.basename(os.path.normpath(logdir)) if len(logdirs) > 1 else ""
-        found.extend((os.path.join(prefix, n) if prefix else n, files) for n, files in runs)
+    bases = [_base_name(logdir) for logdir in logdirs]
+    if len(set(bases)) < len(bases):  # a/exp and b/exp: name runs by the paths as given
+        bases = [logdir.rstrip("/") or logdir for logdir in logdirs]
+    for logdir, base in zip(logdirs, bases):
+        for name, files in discover_runs(logdir):
+            if len(logdirs) > 1:
+                name = base if name == "." else posixpath.join(base, name)
+            elif name == ".":
+                name = base  # event files right in the logdir: a run named after it, not "."
+            found.append((name, files))
     if not found:
         raise InputError(f"no event files (names containing 'tfevents') under {', '.join(logdirs)}")
     if run_pattern:
@@ -454,6 +460,12 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
     else:
         runs = _read_in_pool(found, keep, light, workers)
     return Logs(sources=list(logdirs), runs=runs)
+
+
+def _base_name(logdir: str) -> str:
+    if is_url(logdir):
+        return posixpath.basename(logdir.split("://", 1)[1].rstrip("/")) or logdir
+    return os.path.basename(os.path.abspath(logdir)) or logdir
 
 
 def _matching(found: list[tuple[str, list[str]]], pattern: str) -> list[tuple[str, list[str]]]:
