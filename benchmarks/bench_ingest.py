@@ -6,7 +6,9 @@ LOGDIR defaults to /tmp/rg-bench/big (made by make_big_log.py when missing). Bot
 verify every CRC. The two are run alternately, `--repeat` times each, after one untimed
 warm-up of each (so both read from the page cache), and the medians are compared:
 
-- data server: the time it reports itself ("Finished load cycle (...)" with -v);
+- data server: the time it reports itself ("Finished load cycle (...)" with -v), run with
+  `--checksum` so that it verifies every CRC as reportgen does (its default, `--no-checksum`,
+  checks a CRC only when a record fails to parse; that time is printed too, for reference);
 - reportgen inspect: the wall time of the whole command (interpreter start and imports
   included), and, for reference, the time `load(..., light=True)` takes inside Python.
 
@@ -53,9 +55,10 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def time_data_server(binary: str, logdir: str, timeout: float = 600) -> float:
+def time_data_server(binary: str, logdir: str, checksum: bool = True, timeout: float = 600) -> float:
     """The data server's own load-cycle time; it keeps serving afterwards, so it is stopped then."""
-    proc = subprocess.Popen([binary, "--logdir", logdir, "--reload", "once", "-v"], stdout=subprocess.DEVNULL,
+    flag = "--checksum" if checksum else "--no-checksum"
+    proc = subprocess.Popen([binary, "--logdir", logdir, "--reload", "once", "-v", flag], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
     deadline = time.monotonic() + timeout
     try:
@@ -111,21 +114,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ensure_log(args.logdir)
     binary = data_server_binary()
-    time_data_server(binary, args.logdir)  # warm-up: both read from the page cache afterwards
+    time_data_server(binary, args.logdir, checksum=False)  # warm-up: both read from the page cache afterwards
     time_inspect(args.logdir)
-    server, inspect, inside = [], [], []
+    server, unchecked, inspect, inside = [], [], [], []
     for _ in range(args.repeat):
         server.append(time_data_server(binary, args.logdir))
+        unchecked.append(time_data_server(binary, args.logdir, checksum=False))
         inspect.append(time_inspect(args.logdir))
         inside.append(time_load_in_process(args.logdir))
-    ds, rg, load = (statistics.median(x) for x in (server, inspect, inside))
+    ds, ds_unchecked, rg, load = (statistics.median(x) for x in (server, unchecked, inspect, inside))
     mb = log_size(args.logdir) / 1e6
     print(f"log: {args.logdir} ({mb:.0f} MB), {args.repeat} alternating runs, medians; {os.cpu_count()} cores")
-    print(f"tensorboard data server load cycle : {ds:7.3f} s  ({mb / ds:5.0f} MB/s)  runs: {_fmt(server)}")
+    print(f"tensorboard data server --checksum : {ds:7.3f} s  ({mb / ds:5.0f} MB/s)  runs: {_fmt(server)}")
+    print(f"  (default --no-checksum           : {ds_unchecked:7.3f} s  ({mb / ds_unchecked:5.0f} MB/s)  runs: "
+          f"{_fmt(unchecked)})")
     print(f"reportgen inspect (whole command)  : {rg:7.3f} s  ({mb / rg:5.0f} MB/s)  runs: {_fmt(inspect)}")
     print(f"  of which load(light=True)        : {load:7.3f} s  ({mb / load:5.0f} MB/s)  runs: {_fmt(inside)}")
     print(f"ratio inspect / data server        : {rg / ds:7.2f}  (target <= 0.5: {'met' if rg / ds <= 0.5 else 'NOT met'})")
     print(f"ratio load / data server           : {load / ds:7.2f}")
+    print(f"ratio inspect / data server without CRC checks: {rg / ds_unchecked:.2f}  (reportgen still checks them)")
     return 0
 
 

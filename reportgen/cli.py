@@ -14,12 +14,13 @@ import sys
 import time
 
 from reportgen import __version__
+from reportgen.errors import UserError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_SENT = 0, 1, 2, 3
 SMTP_USER_ENV, SMTP_PASSWORD_ENV = "REPORTGEN_SMTP_USER", "REPORTGEN_SMTP_PASSWORD"  # never on the command line
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     pass
 
 
@@ -291,11 +292,6 @@ def cmd_rules(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reportgen.config import ConfigError
-    from reportgen.outputs import FormatError
-    from reportgen.outputs.atomic import OutputError
-    from reportgen.reading.loader import InputError
-
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
@@ -303,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         return {"build": cmd_build, "send": cmd_send, "inspect": cmd_inspect, "rules": cmd_rules}[args.command](args)
-    except (UsageError, InputError, ConfigError, FormatError, OutputError) as exc:
+    except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

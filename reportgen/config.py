@@ -8,9 +8,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
+from reportgen.errors import UserError
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A config file that cannot be used. The CLI exits with 2."""
 
 

@@ -289,3 +289,45 @@ def test_tf1_graph_fixture_charts_all_draw():
     for tag, chart in zip(run.histograms, charts):
         layout = offset_layout(run.histograms[tag], "#ff7043")
         assert layout.steps[0] == 0 and layout.steps[-1] == 14 and len(layout.steps) == 15  # README: 15 steps
+
+
+def test_fixed_margins_give_way_to_the_constrained_layout_when_labels_do_not_fit():
+    """Charts are laid out with fixed margins (fast); a label that would be cut off at the edge or
+    run into the next panel makes to_png lay the figure out again with Matplotlib's constrained
+    layout, so nothing is ever clipped."""
+    from reportgen.charts.style import SINGLE_SIZE, labels_collide, new_figure, styled, to_png
+
+    with styled():
+        plain = new_figure(SINGLE_SIZE)
+        plain.subplots().plot([0, 1], [0.1, 0.2])
+        to_png(plain)
+        assert plain.get_layout_engine() is None and not labels_collide(plain)
+
+        wide = new_figure(SINGLE_SIZE)
+        ax = wide.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.set_yticks([0, 1], ["a very long tick label indeed", "1"])
+        wide.canvas.draw()
+        assert labels_collide(wide)
+        png = to_png(wide)
+        assert wide.get_layout_engine() is not None and not labels_collide(wide)
+        assert png_shape(png)[0] == int(SINGLE_SIZE[0] * 150)
+
+        row = new_figure(SINGLE_SIZE, wspace=0.0)
+        left, right = row.subplots(1, 2)
+        right.set_yticks([0, 1], ["long label into the left panel", "x"])
+        row.canvas.draw()
+        assert labels_collide(row)  # runs into its neighbour, though inside the figure
+
+
+def test_layer_panel_titles_drop_the_layer_scope_and_fit_their_panel():
+    from reportgen.charts.layer import shared_prefix, shorten
+
+    assert shared_prefix(["fc1.weight", "fc1.bias", "fc1.weight.grad"]) == "fc1."
+    assert shared_prefix(["layer1/weights", "layer1/activations"]) == "layer1/"
+    assert shared_prefix(["conv", "conv2"]) == ""  # no scope separator: nothing to drop
+    assert shared_prefix(["a/b", "a/b"]) == "a/"
+    assert shared_prefix(["only.one"]) == ""
+    cut = shorten("gradients: encoder.block.11.attention.weight.grad", 23)
+    assert len(cut) == 23 and cut.startswith("gradients") and cut.endswith("weight.grad") and "…" in cut
+    assert shorten("short", 23) == "short"

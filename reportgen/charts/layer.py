@@ -7,6 +7,7 @@ one step can be followed across the layer's quantities.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -27,6 +28,23 @@ def ordered(series_list: list[HistogramSeries], kinds: dict[str, str]) -> list[H
     return sorted(series_list, key=rank)
 
 
+def shared_prefix(tags: list[str]) -> str:
+    """The scope all tags share, up to and including its last '/' or '.' ("fc1." of fc1.weight, fc1.bias)."""
+    if len(tags) < 2:
+        return ""
+    common = os.path.commonprefix(tags)
+    cut = max(common.rfind("/"), common.rfind("."))
+    return common[: cut + 1] if cut >= 0 and all(len(t) > cut + 1 for t in tags) else ""
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut in the middle so that both ends stay readable."""
+    if len(text) <= limit or limit < 5:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
 def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict[str, str] | None = None,
          max_steps: int = distribution.DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
     kinds = kinds or {}
@@ -35,13 +53,17 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
     rows = max(1, math.ceil(len(panels) / columns))
     described = []
     with styled():
-        fig = new_figure((SINGLE_SIZE[0], ROW_HEIGHT * rows + 0.3))
+        fig = new_figure((SINGLE_SIZE[0], ROW_HEIGHT * rows + 0.3), left=0.62, right=0.22, top=0.62, bottom=0.4,
+                         wspace=0.5, hspace=0.62)  # room for the row title and each panel's own
         axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, squeeze=False)).ravel()
         fig.suptitle(title, x=0.01, ha="left", fontsize=9.5, fontweight="bold")
+        prefix = shared_prefix([s.tag for s in panels])  # the layer's name, already in the row's title
+        title_chars = int(SINGLE_SIZE[0] / columns * 72 / (7.5 * 0.55))  # what fits over a panel at 7.5 pt
         for ax, series in zip(axes, panels):
             kind = kinds.get(series.tag, "")
-            ax.set_title(f"{kind}: {series.tag}" if kind and kind != "other" else series.tag, fontsize=7.5,
-                         fontweight="normal", loc="left")
+            name = series.tag[len(prefix):]
+            label = f"{kind}: {name}" if kind and kind != "other" else series.tag
+            ax.set_title(shorten(label, title_chars), fontsize=7.5, fontweight="normal", loc="left")
             bands = distribution.distribution_bands(series, max_steps)
             if np.isfinite(bands.quantiles).all(axis=1).any():
                 distribution.paint_bands(ax, bands, color)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.ticker import MaxNLocator
 
 from reportgen import histmath
@@ -103,7 +104,8 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAU
          mode: str = "offset") -> tuple[bytes, str]:
     layout = offset_layout(series, color, max_steps, mode)
     with styled():
-        fig = new_figure(OFFSET_SIZE if mode == "offset" else SINGLE_SIZE)
+        # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
+        fig = new_figure(OFFSET_SIZE if mode == "offset" else SINGLE_SIZE, left=0.25, right=0.7)
         ax = fig.subplots()
         ax.set_title(title, loc="left")
         if not layout.slices or layout.count_max <= 0:
@@ -124,8 +126,11 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAU
 
 
 def _paint_offset(ax, layout: OffsetLayout) -> None:
-    for z, s in enumerate(layout.slices):
-        ax.fill(s.xs, s.ys, facecolor=s.color, edgecolor=(1, 1, 1, OUTLINE_ALPHA), linewidth=0.7, zorder=2 + z)
+    # One collection, oldest first: each slice is painted over the older ones behind it, the
+    # newest last and in front, as TensorBoard draws them (and 51 fills cost 5x more).
+    ax.add_collection(PolyCollection([np.column_stack([s.xs, s.ys]) for s in layout.slices],
+                                     facecolors=[s.color for s in layout.slices],
+                                     edgecolors=(1, 1, 1, OUTLINE_ALPHA), linewidths=0.7, zorder=2))
     ax.set_ylim(0, 1.0)
     ax.spines["left"].set_visible(False)
     ax.spines["right"].set_visible(True)
@@ -153,8 +158,8 @@ def _drop_crowded(ticks: list[float], gap: float) -> list[float]:
 
 
 def _paint_overlay(ax, layout: OffsetLayout) -> None:
-    for z, s in enumerate(layout.slices):
-        ax.plot(s.xs, s.ys, color=s.color, linewidth=1.0, alpha=0.8, zorder=2 + z)
+    ax.add_collection(LineCollection([np.column_stack([s.xs, s.ys]) for s in layout.slices],
+                                     colors=[s.color for s in layout.slices], linewidths=1.0, alpha=0.8, zorder=2))
     ax.set_ylim(0, layout.count_max * 1.05)
     ax.spines["left"].set_visible(False)
     ax.spines["right"].set_visible(True)

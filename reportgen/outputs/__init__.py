@@ -7,9 +7,10 @@ from typing import Callable
 
 from reportgen.config import Options
 from reportgen.report import Report
+from reportgen.errors import UserError
 
 
-class FormatError(Exception):
+class FormatError(UserError):
     """An output format we do not write. The CLI exits with 2."""
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from reportgen.errors import UserError
 
 
-class OutputError(Exception):
+class OutputError(UserError):
     """An output cannot be written (missing folder, no permission). The CLI exits with 2."""
 
 

@@ -441,8 +441,38 @@ def _parse(message_type, buf, span):
         raise _Unsure from None
 
 
+_FIXED_HISTO_KEYS = frozenset({0x09, 0x11, 0x19, 0x21, 0x29})  # min max num sum sum_squares: 8-byte doubles
+
+
+def _light_histo(buf, pos: int, end: int, tag, step, wall_time) -> HistogramValue:
+    """`_scan_histo(..., light=True)` for the usual field order (doubles, bucket_limit, bucket)."""
+    fixed = _FIXED_HISTO_KEYS
+    while pos < end and buf[pos] in fixed:
+        pos += 9
+    sizes = []
+    for key in (0x32, 0x3A):
+        if pos >= end or buf[pos] != key:
+            raise _Unsure
+        length = buf[pos + 1]
+        pos += 2
+        if length >= 0x80:
+            length, pos = _varint(buf, pos - 1)
+        sizes.append(length)
+        pos += length
+    if pos != end or sizes[0] & 7 or sizes[1] & 7:
+        raise _Unsure
+    if sizes[0] != sizes[1]:
+        raise DecodeError(f"histogram has {sizes[1] >> 3} buckets but {sizes[0] >> 3} limits")
+    return HistogramValue(tag, step, wall_time, _NO_BUCKETS, None)
+
+
 def _scan_histo(buf, span, tag, step, wall_time, light) -> HistogramValue:
     pos, end = span
+    if light:
+        try:
+            return _light_histo(buf, pos, end, tag, step, wall_time)
+        except _Unsure:
+            pass  # another field order or layout: the general scan below
     lo = hi = num = total = squares = 0.0
     limits = counts = None
     while pos < end:

@@ -23,6 +23,7 @@ from reportgen import histmath
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
 from reportgen.reading.records import FileAccount, iter_spans
+from reportgen.errors import UserError
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): enough for
 # the distribution chart (TensorBoard draws up to 501 steps) and for every offset chart.
@@ -34,7 +35,7 @@ STATS_BATCH = 128
 POOL_MIN_BYTES = 64 << 20
 
 
-class InputError(Exception):
+class InputError(UserError):
     """Bad input the user must fix: no such path, no event files. The CLI exits with 2."""
 
 
