@@ -114,3 +114,13 @@ def test_run_names_say_where_the_run_came_from(tmp_path):
     assert [r.name for r in load([str(tmp_path / "a"), str(tmp_path / "b")]).runs] == ["a/exp", "b/exp/seed1"]
     both = [str(tmp_path / "a" / "exp"), str(tmp_path / "b" / "exp")]
     assert [r.name for r in load(both).runs] == [both[0], both[1] + "/seed1"]
+
+
+def test_datatype_numbers_match_tensorboards_protos():
+    from tensorboard.compat.proto import types_pb2
+
+    from reportgen.reading import events
+
+    for name in ("DT_FLOAT", "DT_DOUBLE", "DT_INT32", "DT_UINT8", "DT_INT16", "DT_INT8", "DT_INT64", "DT_BOOL",
+                 "DT_HALF"):
+        assert getattr(events, name) == getattr(types_pb2, name), name

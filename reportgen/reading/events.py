@@ -13,29 +13,31 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2
 
-# tensorboard/compat/proto/types.proto -> numpy dtype
+# TensorFlow's DataType numbers (tensorflow/core/framework/types.proto, mirrored in
+# tensorboard.compat.proto.types_pb2; a test checks they agree). Written out so that reading
+# torch-style logs does not import the protobuf modules, which only the fallback path needs.
+DT_FLOAT, DT_DOUBLE, DT_INT32, DT_UINT8, DT_INT16, DT_INT8, DT_INT64, DT_BOOL, DT_HALF = 1, 2, 3, 4, 5, 6, 9, 10, 19
 _DTYPES = {
-    types_pb2.DT_FLOAT: np.float32,
-    types_pb2.DT_DOUBLE: np.float64,
-    types_pb2.DT_HALF: np.float16,
-    types_pb2.DT_INT32: np.int32,
-    types_pb2.DT_INT64: np.int64,
-    types_pb2.DT_INT16: np.int16,
-    types_pb2.DT_INT8: np.int8,
-    types_pb2.DT_UINT8: np.uint8,
-    types_pb2.DT_BOOL: np.bool_,
+    DT_FLOAT: np.float32,
+    DT_DOUBLE: np.float64,
+    DT_HALF: np.float16,
+    DT_INT32: np.int32,
+    DT_INT64: np.int64,
+    DT_INT16: np.int16,
+    DT_INT8: np.int8,
+    DT_UINT8: np.uint8,
+    DT_BOOL: np.bool_,
 }
 _VAL_FIELDS = {
-    types_pb2.DT_FLOAT: "float_val",
-    types_pb2.DT_DOUBLE: "double_val",
-    types_pb2.DT_INT32: "int_val",
-    types_pb2.DT_INT16: "int_val",
-    types_pb2.DT_INT8: "int_val",
-    types_pb2.DT_UINT8: "int_val",
-    types_pb2.DT_INT64: "int64_val",
-    types_pb2.DT_BOOL: "bool_val",
+    DT_FLOAT: "float_val",
+    DT_DOUBLE: "double_val",
+    DT_INT32: "int_val",
+    DT_INT16: "int_val",
+    DT_INT8: "int_val",
+    DT_UINT8: "int_val",
+    DT_INT64: "int64_val",
+    DT_BOOL: "bool_val",
 }
 
 HISTOGRAM_PLUGIN = "histograms"
@@ -79,7 +81,7 @@ def tensor_to_array(tensor) -> np.ndarray:
     size = int(np.prod(shape)) if shape else 1
     if tensor.tensor_content:
         arr = np.frombuffer(tensor.tensor_content, dtype=dtype)
-    elif tensor.dtype == types_pb2.DT_HALF:
+    elif tensor.dtype == DT_HALF:
         arr = np.array(tensor.half_val, dtype=np.uint16).view(np.float16)
     else:
         arr = np.array(getattr(tensor, _VAL_FIELDS[tensor.dtype]), dtype=dtype)
@@ -141,6 +143,8 @@ def decode_event(payload: bytes | memoryview, plugins: dict[str, str]) -> Decode
     the record are kept. A payload that is not an Event at all raises DecodeError.
     """
     try:
+        from tensorboard.compat.proto import event_pb2
+
         event = event_pb2.Event.FromString(bytes(payload))
     except Exception as exc:  # protobuf raises its own DecodeError types
         raise DecodeError(f"not a valid Event ({exc.__class__.__name__})") from None
@@ -409,8 +413,12 @@ def _scan_value(buf, pos, end, step, wall_time, plugins, learned, light, values,
         raise _Unsure
     tensor = None
     if kind == "tensor":  # parsed even when not used: protobuf would reject a bad one
+        from tensorboard.compat.proto import tensor_pb2
+
         tensor = _parse(tensor_pb2.TensorProto, buf, span)
     if metadata is not None:
+        from tensorboard.compat.proto import summary_pb2
+
         name = _parse(summary_pb2.SummaryMetadata, buf, metadata).plugin_data.plugin_name
         if name:
             learned[tag] = name

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import os
 import posixpath
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -530,6 +528,9 @@ def _local_bytes(found: list[tuple[str, list[str]]]) -> int:
 
 
 def _read_in_pool(found: list[tuple[str, list[str]]], keep: int, light: bool, workers: int) -> list[Run]:
+    import multiprocessing  # here, not at the top: `inspect` of one run never starts a pool
+    from concurrent.futures import ProcessPoolExecutor
+
     # forkserver: workers start from a clean process that has imported the reader, not from a
     # fork of this one (which may hold threads, e.g. fsspec's event loop).
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
