@@ -92,6 +92,9 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, metavar="N", help="slices per offset chart (default 51, always "
                    "including the first and last step)")
     p.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as TensorBoard)")
+    p.add_argument("--charts", choices=["auto", "full", "compact"],
+                   help="full: offset, distribution and heatmap per histogram, comparison charts; compact: a row "
+                   "of distributions per layer and the scalars (for sweeps); auto (default): compact above 12 runs")
     p.add_argument("--page-size", choices=["A4", "letter"], help="PDF page size (default A4)")
     p.add_argument("--processes", type=int, metavar="N", help="worker processes for charts (default: one per core)")
     p.add_argument("--attach-pdf", action="store_true", help="attach the full PDF report to the email")
@@ -111,8 +114,8 @@ def _say(args, message: str) -> None:
 def cmd_inspect(args) -> int:
     from reportgen.reading.loader import load
 
-    options = _options(args, {"run": getattr(args, "run", None)})
-    logs = load(args.logdirs, light=True, run_pattern=options.run, max_runs=options.max_runs,
+    options = _options(args, {"run": args.run})
+    logs = load(args.logdirs, light=True, processes=0, run_pattern=options.run, max_runs=options.max_runs,
                 max_bytes=options.max_bytes)
     data = {"runs": [_inspect_run(run) for run in logs.runs]}
     if args.json:
@@ -169,7 +172,7 @@ def _build(args, progress):
 
     options = _options(args, {
         "title": args.title, "run": args.run, "tag": args.tag, "max_steps": args.max_steps, "mode": args.mode,
-        "page_size": args.page_size, "processes": args.processes, "fail_on": args.fail_on})
+        "charts": args.charts, "page_size": args.page_size, "processes": args.processes, "fail_on": args.fail_on})
     if args.report_url and not re.match(r"https?://[^\s()<>\"']+$", args.report_url):
         raise UsageError(f"--report-url should be an http(s) URL, not {args.report_url!r}")
     progress("loading")

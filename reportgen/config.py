@@ -23,6 +23,7 @@ class Options:
     max_steps: int = 51  # slices per offset chart (TensorBoard's default)
     max_distribution_steps: int = 501  # x positions per distribution chart (TensorBoard's)
     mode: str = "offset"  # offset | overlay
+    charts: str = "auto"  # auto | full | compact (layer rows and scalars only; auto: compact for sweeps)
     page_size: str = "A4"  # A4 | letter
     processes: int = 0  # 0: one per core
     fail_on: str = ""  # "" | critical | warning
@@ -102,6 +103,8 @@ def load_options(logdirs: list[str], config_path: str | None, cli_values: dict[s
     apply(options, {k: v for k, v in cli_values.items() if v is not None}, "command line")
     if options.mode not in ("offset", "overlay"):
         raise ConfigError(f"mode must be offset or overlay, not {options.mode!r}")
+    if options.charts not in ("auto", "full", "compact"):
+        raise ConfigError(f"charts must be auto, full or compact, not {options.charts!r}")
     if options.page_size.lower() not in ("a4", "letter"):
         raise ConfigError(f"page size must be A4 or letter, not {options.page_size!r}")
     if options.max_bytes < 0 or options.max_runs < 0:

@@ -48,26 +48,51 @@ def _inventory(series: HistogramSeries | ScalarSeries) -> TagInventory:
     return TagInventory(series.tag, kind, n, int(series.steps[0]) if n else None, int(series.steps[-1]) if n else None)
 
 
+# Above this many runs the report is a sweep: per-tag charts for every run would run to
+# thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
+# scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
+SWEEP_RUNS = 12
+
+
+def compact_charts(logs: Logs, options: Options) -> bool:
+    """Whether the report draws the compact chart set (see SWEEP_RUNS and --charts)."""
+    return options.charts == "compact" or (options.charts == "auto" and len(logs.runs) > SWEEP_RUNS)
+
+
 def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict[str, str]) -> list[ChartJob]:
     """Every chart of the report: per histogram tag the offset (or overlay) view, the distribution and
     the heatmap; per layer with several histograms one row of them (tag = the layer's name); per scalar
-    tag a line chart; per tag found in several runs one comparison chart (run = the runs' names)."""
+    tag a line chart; per tag found in several runs one comparison chart (run = the runs' names).
+
+    The compact set (sweeps) keeps the layer rows and the scalar charts, draws a distribution for a
+    histogram that is not in any row, and no comparison charts."""
+    compact = compact_charts(logs, options)
     jobs: list[ChartJob] = []
     hist_steps = {options.mode: options.max_steps, "distribution": options.max_distribution_steps, "heatmap": None}
     for run in logs.runs:
         color = colors[run.name]
         for layer in diagnosis.layers.get(run.name, []):
             layer_series = [run.histograms[tag] for tag in layer.tags if tag in run.histograms]
-            if len(layer_series) >= 2:
+            in_row = len(layer_series) >= 2
+            if in_row:
                 jobs.append(ChartJob("layer", run.name, layer.name, f"Layer {layer.name} ({run.name})", layer_series,
                                      color, {"kinds": dict(layer.tags), "max_steps": options.max_distribution_steps}))
+            kinds = {"distribution": options.max_distribution_steps} if compact and not in_row else {} if compact \
+                else hist_steps
             for series in layer_series:
-                for kind, max_steps in hist_steps.items():
+                for kind, max_steps in kinds.items():
                     jobs.append(ChartJob(kind, run.name, series.tag, f"{series.tag} ({run.name})", series, color,
                                          {} if max_steps is None else {"max_steps": max_steps}))
         for tag, series in run.scalars.items():
             jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", series, color, {}))
-    # One comparison chart per tag that several runs have, in each run's colour.
+    if not compact:
+        jobs.extend(_comparison_jobs(logs, options, colors))
+    return jobs
+
+
+def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> list[ChartJob]:
+    """One comparison chart per tag that several runs have, in each run's colour."""
+    jobs = []
     for attribute in ("histograms", "scalars"):
         by_tag: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
         for run in logs.runs:
@@ -93,7 +118,7 @@ def build_report(logs: Logs, options: Options, diagnosis: Diagnosis, rendered: l
         title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s for s in logs.sources),
         generated_at=generated_at(), version=__version__, sources=logs.sources, verdict=verdict,
         runs=runs, findings=findings, warnings=logs.warnings,
-        comparison_charts=[c for c in rendered if c.kind == "compare"],
+        comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
         how_to_read=_how_to_read(rendered),
     )
 

@@ -89,6 +89,7 @@ class Report:
     runs: list[RunSection]
     findings: list[Finding]  # every finding, worst first
     comparison_charts: list[Chart] = field(default_factory=list)  # one tag across runs
+    compact: bool = False  # the compact chart set: layer rows and scalars only (sweeps)
     how_to_read: dict[str, str] = field(default_factory=dict)  # chart kind -> explanation
     warnings: list[str] = field(default_factory=list)  # not tied to one run
     artifacts: list[str] = field(default_factory=list)  # file names of the other outputs of this build

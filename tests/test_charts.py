@@ -273,6 +273,33 @@ def test_plan_charts_adds_layer_rows_and_multi_run_comparisons(logs):
     assert {j.options.get("max_steps") for j in overlay if j.kind == "overlay"} == {9}
 
 
+def test_a_sweep_gets_the_compact_chart_set(logs):
+    """Above SWEEP_RUNS runs (or with charts="compact") every run still shows every histogram, in
+    its layer's row or, alone, as a distribution chart, and its scalars; offset charts, heatmaps
+    and comparison charts (whose legends cannot hold a sweep) are left out."""
+    from reportgen.pipeline import SWEEP_RUNS
+
+    run = logs.runs[0]
+    runs = [type(run)(name=f"lr_{i}", path="", histograms=dict(run.histograms), scalars=dict(run.scalars))
+            for i in range(SWEEP_RUNS + 1)]
+    sweep = Logs(sources=[], runs=runs)
+    layers = [Layer("layer", {"layer/weights": "weights", "layer/activations": "activations"}),
+              Layer("uneven", {"uneven": "other"})]
+    diagnosis = Diagnosis(layers={r.name: layers for r in runs})
+    jobs = plan_charts(sweep, diagnosis, Options(), run_colors(sweep))
+    for r in runs:
+        mine = {(j.tag, j.kind) for j in jobs if j.run == r.name}
+        assert mine == {("layer", "layer"), ("uneven", "distribution"), ("loss", "scalar")}, mine
+    assert not [j for j in jobs if j.kind in ("compare", "offset", "heatmap")]
+
+    full = plan_charts(sweep, diagnosis, Options(charts="full"), run_colors(sweep))
+    assert {j.kind for j in full} >= {"offset", "heatmap", "compare"}
+    few = Logs(sources=[], runs=runs[:2])
+    assert {j.kind for j in plan_charts(few, diagnosis, Options(), run_colors(few))} >= {"offset", "compare"}
+    compact = plan_charts(few, diagnosis, Options(charts="compact"), run_colors(few))
+    assert {j.kind for j in compact} == {"layer", "distribution", "scalar"}
+
+
 def test_every_chart_kind_has_a_how_to_read_note():
     assert set(HOW_TO_READ) == set(CHART_KINDS)
     assert all(len(text) > 80 for text in HOW_TO_READ.values())

@@ -153,3 +153,13 @@ def test_version_and_help_explain_every_option():
     for option in ("--output", "--format", "--title", "--run", "--tag", "--max-steps", "--mode", "--page-size",
                    "--fail-on", "--config", "--max-runs", "--max-bytes"):
         assert option in text
+
+
+def test_compact_charts_are_said_in_the_report(tmp_path):
+    logs = small_logs(tmp_path / "logs")
+    out = tmp_path / "r.html"
+    assert main(["build", str(logs), "-o", str(out), "--charts", "compact", "-q"]) == 0
+    html = out.read_text()
+    assert "--charts full" in html  # the reader is told what is left out and how to get it
+    assert 'data-kind="offset"' not in html and 'data-kind="heatmap"' not in html
+    assert 'data-kind="distribution"' in html and 'data-kind="scalar"' in html

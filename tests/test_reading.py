@@ -124,3 +124,22 @@ def test_datatype_numbers_match_tensorboards_protos():
     for name in ("DT_FLOAT", "DT_DOUBLE", "DT_INT32", "DT_UINT8", "DT_INT16", "DT_INT8", "DT_INT64", "DT_BOOL",
                  "DT_HALF"):
         assert getattr(events, name) == getattr(types_pb2, name), name
+
+
+def test_many_runs_keep_fewer_buckets_but_every_step(tmp_path):
+    """Raw buckets are capped over all runs (a sweep must not hold its whole log in memory); the
+    per-step statistics still cover every step, and the first and last step keep their buckets."""
+    from reportgen.reading.loader import KEEP_BUDGET, MIN_KEEP
+
+    rng = np.random.default_rng(5)
+    for r in range(40):
+        with EventWriter(str(tmp_path / f"run{r:02d}"), wall_time=1.0, hostname="t") as writer:
+            for step in range(120):
+                writer.add_histogram("w", rng.normal(0, 1, 50), step)
+    one = load([str(tmp_path / "run00")]).runs[0].histograms["w"]
+    assert len(one.kept) == 120  # one run: every step's buckets
+    for run in load([str(tmp_path)]).runs:
+        series = run.histograms["w"]
+        assert len(series.steps) == 120 and np.isfinite(series.quantiles).all()
+        assert MIN_KEEP // 2 <= len(series.kept) <= max(MIN_KEEP, KEEP_BUDGET // 40) + 1
+        assert series.kept[0] == 0 and series.kept[-1] == 119

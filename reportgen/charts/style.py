@@ -133,15 +133,13 @@ def _outside(box, width: float, height: float) -> bool:
     return box.x0 < -0.5 or box.y0 < -0.5 or box.x1 > width + 0.5 or box.y1 > height + 0.5
 
 
-def palette_png(image: Image.Image | bytes) -> bytes:
+def palette_png(image: Image.Image) -> bytes:
     """The image as a PNG with a 256-colour palette: about 4x smaller, no visible change on charts.
 
     A report holds a hundred charts or more, and it travels as an email and a CI artifact.
     Pillow comes with Matplotlib, so this adds no dependency. No metadata chunks: the bytes
     depend on the data, not on the Matplotlib version or a date.
     """
-    if isinstance(image, bytes):
-        image = Image.open(io.BytesIO(image))
     quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     out = io.BytesIO()
     quantized.save(out, format="PNG", optimize=True, dpi=(DPI, DPI))

@@ -142,9 +142,9 @@ def decode_event(payload: bytes | memoryview, plugins: dict[str, str]) -> Decode
     A value that does not decode is left out and described in `problems`; the other values of
     the record are kept. A payload that is not an Event at all raises DecodeError.
     """
-    try:
-        from tensorboard.compat.proto import event_pb2
+    from tensorboard.compat.proto import event_pb2
 
+    try:
         event = event_pb2.Event.FromString(bytes(payload))
     except Exception as exc:  # protobuf raises its own DecodeError types
         raise DecodeError(f"not a valid Event ({exc.__class__.__name__})") from None

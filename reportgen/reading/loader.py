@@ -18,14 +18,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reportgen import histmath
+from reportgen.errors import UserError
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
 from reportgen.reading.records import FileAccount, iter_spans
-from reportgen.errors import UserError
 
-# Raw buckets are kept for at most this many steps per tag (plus the last step): enough for
-# the distribution chart (TensorBoard draws up to 501 steps) and for every offset chart.
+# Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
+# each (TensorBoard's distribution view also draws up to 501 steps) and enough for every offset chart.
 DEFAULT_KEEP = 501
+# Raw buckets are most of what a build holds in memory, so their total over runs is capped: with
+# more than four runs each keeps fewer steps (a sweep of 200 runs would otherwise hold most of its
+# log), never fewer than MIN_KEEP, enough for the first, the last and the trend between them.
+# Per-step statistics (distribution charts, scalars of every step) are kept for every step anyway.
+KEEP_BUDGET = 4 * DEFAULT_KEEP
+MIN_KEEP = 21
 # Per-step statistics are computed this many steps at a time (bounded memory, few numpy calls).
 STATS_BATCH = 128
 # With processes=0, runs are read in worker processes only when there is at least this much
@@ -431,7 +437,8 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
     are several runs and enough local data to repay starting the workers. The result is the
     same, in the same order, as reading them one after another.
 
-    `run_pattern` (a regex searched in run names) leaves other runs unread. `max_runs` and
+    With more than four runs each keeps the buckets of fewer steps (KEEP_BUDGET); statistics are
+    kept for every step. `run_pattern` (a regex searched in run names) leaves other runs unread. `max_runs` and
     `max_bytes` (0: unlimited) refuse, before anything is read, logs with more runs or more
     bytes of event files than that.
     """
@@ -451,6 +458,7 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
     if run_pattern:
         found = _matching(found, run_pattern)
     _check_limits(found, logdirs, max_runs, max_bytes)
+    keep = min(keep, max(MIN_KEEP, KEEP_BUDGET // len(found)))
     if processes <= 0:
         processes = (os.cpu_count() or 1) if _local_bytes(found) >= POOL_MIN_BYTES else 1
     workers = min(processes, len(found))
