@@ -35,6 +35,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def env() -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = REPO + os.pathsep + e.get("PYTHONPATH", "")
+    # Run reportgen as an installed package runs: with its compiled bytecode cached (some CI
+    # images set PYTHONDONTWRITEBYTECODE, which would compile every module at every start).
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
     return e
 
 

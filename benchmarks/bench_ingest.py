@@ -95,6 +95,9 @@ def time_load_in_process(logdir: str) -> float:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    # Run reportgen as an installed package runs: with its compiled bytecode cached (some CI
+    # images set PYTHONDONTWRITEBYTECODE, which would compile every module at every start).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -142,7 +142,9 @@ def palette_png(image: Image.Image) -> bytes:
     """
     quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    quantized.save(out, format="PNG", optimize=True, dpi=(DPI, DPI))
+    # zlib's default level: optimize=True (level 9 and more filter trials) was 5x slower per
+    # chart (~50 ms of a distribution chart's 180 ms) for files 5-10% smaller.
+    quantized.save(out, format="PNG", compress_level=6, dpi=(DPI, DPI))
     return out.getvalue()
 
 
