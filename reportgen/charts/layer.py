@@ -62,7 +62,12 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
         for ax, series in zip(axes, panels):
             kind = kinds.get(series.tag, "")
             name = series.tag[len(prefix):]
-            label = f"{kind}: {name}" if kind and kind != "other" else series.tag
+            if not kind or kind == "other":
+                label = series.tag
+            elif name.lower() in kind.lower() or kind.lower() in name.lower():
+                label = name  # "weights", not "weights: weights"
+            else:
+                label = f"{kind}: {name}"
             ax.set_title(shorten(label, title_chars), fontsize=7.5, fontweight="normal", loc="left")
             bands = distribution.distribution_bands(series, max_steps)
             if np.isfinite(bands.quantiles).all(axis=1).any():
