@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 
-# The workplace keeps real-writer fixtures in ../shared/fixtures beside the repository.
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+# Event files written by real writers (torch, tensorboardX, TF1, TF2, Keras) and damaged ones:
+# a copy of the workplace's ../shared/fixtures (see fixtures/README.md), kept in the repository so
+# that CI, which starts from a clean clone, reads them too.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture_path(*parts: str) -> Path:
     path = FIXTURES.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared fixture {path} is not available")
+        pytest.skip(f"fixture {path} is not available")
     return path
 
 
