@@ -8,6 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
+
 from reportgen.errors import UserError
 
 

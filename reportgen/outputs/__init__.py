@@ -6,8 +6,8 @@ import os
 from typing import Callable
 
 from reportgen.config import Options
-from reportgen.report import Report
 from reportgen.errors import UserError
+from reportgen.report import Report
 
 
 class FormatError(UserError):

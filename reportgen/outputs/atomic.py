@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+
 from reportgen.errors import UserError
 
 
