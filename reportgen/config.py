@@ -77,6 +77,16 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
 
 
+def format_size(n_bytes: float) -> str:
+    """'512 B', '1.0 KB', '267.0 MB', '2.6 GB': binary units, as parse_size reads them."""
+    size, unit = float(n_bytes), "B"
+    for larger in ("KB", "MB", "GB", "TB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
 def apply(options: Options, values: dict[str, Any], source: str) -> Options:
     for key, value in values.items():
         name = key.replace("-", "_")

@@ -68,7 +68,8 @@ def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict
     histogram that is not in any row, and no comparison charts."""
     compact = compact_charts(logs, options)
     jobs: list[ChartJob] = []
-    hist_steps = {options.mode: options.max_steps, "distribution": options.max_distribution_steps, "heatmap": None}
+    every_view = {options.mode: options.max_steps, "distribution": options.max_distribution_steps, "heatmap": None}
+    distribution_only = {"distribution": options.max_distribution_steps}
     for run in logs.runs:
         color = colors[run.name]
         for layer in diagnosis.layers.get(run.name, []):
@@ -77,8 +78,10 @@ def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict
             if in_row:
                 jobs.append(ChartJob("layer", run.name, layer.name, f"Layer {layer.name} ({run.name})", layer_series,
                                      color, {"kinds": dict(layer.tags), "max_steps": options.max_distribution_steps}))
-            kinds = {"distribution": options.max_distribution_steps} if compact and not in_row else {} if compact \
-                else hist_steps
+            if not compact:
+                kinds = every_view
+            else:  # the layer's row shows each histogram; a histogram alone gets its distribution
+                kinds = {} if in_row else distribution_only
             for series in layer_series:
                 for kind, max_steps in kinds.items():
                     jobs.append(ChartJob(kind, run.name, series.tag, f"{series.tag} ({run.name})", series, color,

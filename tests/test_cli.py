@@ -43,7 +43,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["build", "{logs}", "-o", "{tmp}/r.json", "--tag", "("], "bad regular expression"),
     (["build", "{logs}", "-o", "{tmp}/r.json", "--max-steps", "1"], "max-steps"),
     (["build", "{logs}", "-o", "{tmp}/r.json", "--max-runs", "1"], "2 runs, more than --max-runs 1"),
-    (["build", "{logs}", "-o", "{tmp}/r.json", "--max-bytes", "1K"], "more than --max-bytes 1.0 KiB"),
+    (["build", "{logs}", "-o", "{tmp}/r.json", "--max-bytes", "1K"], "more than --max-bytes 1.0 KB"),
     (["inspect", "{logs}", "--max-bytes", "lots"], "not a size"),
     (["build", "{logs}", "-o", "{tmp}/r.json", "--run", "nothing"], "no run matches --run 'nothing'"),
     (["build", "{logs}"], "required"),
@@ -144,7 +144,7 @@ def test_limits_from_the_config_file(tmp_path, capsys):
     logs = small_logs(tmp_path / "logs")
     (tmp_path / "pyproject.toml").write_text('[tool.reportgen]\nmax_bytes = "1K"\n')
     assert main(["inspect", str(logs)]) == 2
-    assert "more than --max-bytes 1.0 KiB" in capsys.readouterr().err
+    assert "more than --max-bytes 1.0 KB" in capsys.readouterr().err
 
 
 def test_version_and_help_explain_every_option():

@@ -68,7 +68,7 @@ def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
             top = float(positive.max())
             norm = LogNorm(vmin=max(float(positive.min()), top * DYNAMIC_RANGE), vmax=top)
             shown = np.ma.masked_where(~(grid.share > 0), grid.share)
-            # pcolorfast draws the rectilinear grid as one image: 1/10 of pcolormesh's time.
+            # pcolorfast draws the rectilinear grid as one image (~40 ms for 501 x 60 cells; pcolormesh ~65 ms).
             mesh = ax.pcolorfast(grid.step_edges, grid.value_edges, shown.T, cmap=colormap(color), norm=norm)
             bar = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.05)
             bar.set_label("share of values in bin", fontsize=7.5)

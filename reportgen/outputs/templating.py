@@ -17,6 +17,8 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from reportgen.config import format_size
+
 
 def templates_dir() -> str:
     """`reportgen/templates` in an installed wheel; the repository's `templates/` when editable."""
@@ -59,14 +61,6 @@ def number(value: Any) -> str:
     return f"{value:.4g}"
 
 
-def size(n_bytes: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n_bytes < 1024 or unit == "MB":
-            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
-        n_bytes /= 1024
-    return f"{n_bytes} B"
-
-
 def steps(first: int | None, last: int | None) -> str:
     if first is None:
         return "none"
@@ -92,7 +86,7 @@ def _raw(value: str) -> markupsafe.Markup:  # noqa: D401 - used by Markdown temp
     return markupsafe.Markup(value)
 
 
-FILTERS = {"when": when, "duration": duration, "number": number, "size": size}
+FILTERS = {"when": when, "duration": duration, "number": number, "size": format_size}
 GLOBALS = {"steps": steps}
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reportgen import histmath
+from reportgen.config import format_size
 from reportgen.errors import UserError
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
@@ -493,18 +494,8 @@ def _check_limits(found: list[tuple[str, list[str]]], logdirs: list[str], max_ru
         size = _total_bytes(found)
         if size > max_bytes:
             files = sum(len(f) for _, f in found)
-            raise InputError(f"{where} holds {_human(size)} of event files ({files} files), more than "
-                             f"--max-bytes {_human(max_bytes)}: choose runs with --run REGEX or raise --max-bytes")
-
-
-def _human(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        size /= 1024
-        if size < 1024 or unit == "TiB":
-            break
-    return f"{size:.1f} {unit}"
+            raise InputError(f"{where} holds {format_size(size)} of event files ({files} files), more than "
+                             f"--max-bytes {format_size(max_bytes)}: choose runs with --run REGEX or raise --max-bytes")
 
 
 def _total_bytes(found: list[tuple[str, list[str]]]) -> int:
@@ -525,14 +516,9 @@ def _total_bytes(found: list[tuple[str, list[str]]]) -> int:
 
 
 def _local_bytes(found: list[tuple[str, list[str]]]) -> int:
-    total = 0
-    for _, files in found:
-        for path in files:
-            if is_url(path):
-                return 0  # sizes unknown without a round trip each; read remote runs in turn
-            with contextlib.suppress(OSError):
-                total += os.path.getsize(path)
-    return total
+    if any(is_url(path) for _, files in found for path in files):
+        return 0  # sizes unknown without a round trip each; read remote runs in turn
+    return _total_bytes(found)
 
 
 def _read_in_pool(found: list[tuple[str, list[str]]], keep: int, light: bool, workers: int) -> list[Run]:
