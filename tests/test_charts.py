@@ -358,3 +358,17 @@ def test_layer_panel_titles_drop_the_layer_scope_and_fit_their_panel():
     cut = shorten("gradients: encoder.block.11.attention.weight.grad", 23)
     assert len(cut) == 23 and cut.startswith("gradients") and cut.endswith("weight.grad") and "…" in cut
     assert shorten("short", 23) == "short"
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (1e-4, 0.3, [1e-4, 1e-3, 1e-2, 1e-1]),  # every decade inside, as plain percentages
+    (0.015, 0.02, [0.015, 0.017, 0.02]),  # a near-uniform layer: no decade fits, still labelled
+    (0.05, 0.4, [0.05, 0.14, 0.4]),  # one decade inside is not enough for a scale
+])
+def test_heatmap_colour_bar_is_labelled_however_narrow_its_range(low, high, expected):
+    from reportgen.charts.heatmap import percent, share_ticks
+
+    ticks = share_ticks(low, high)
+    assert ticks == pytest.approx(expected)
+    assert all(low * 0.99 <= t <= high * 1.01 for t in ticks)
+    assert [percent(t) for t in (1e-4, 0.015, 1.0)] == ["0.01%", "1.5%", "100%"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from reportgen import histmath
 from reportgen.charts import color as colors
@@ -54,6 +55,21 @@ def colormap(color: str) -> LinearSegmentedColormap:
     return LinearSegmentedColormap.from_list("run", [colors.shade(color, 30), color, colors.shade(color, -25)])
 
 
+def share_ticks(low: float, high: float) -> list[float]:
+    """Colour-bar ticks: the powers of ten in [low, high]; when fewer than two fit, three
+    log-spaced values rounded to two digits, so a narrow scale is still labelled."""
+    decades = [10.0 ** e for e in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)]
+    inside = [d for d in decades if low * (1 - 1e-9) <= d <= high * (1 + 1e-9)]
+    if len(inside) >= 2:
+        return inside
+    return sorted({float(f"{v:.2g}") for v in np.geomspace(low, high, 3)})
+
+
+def percent(share: float, _position=None) -> str:
+    """A share as a percentage with no needless digits: 0.001 -> "0.1%", 1 -> "100%"."""
+    return f"{share * 100:.3g}%"
+
+
 def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
     grid = heatmap_grid(series)
     positive = grid.share[np.isfinite(grid.share) & (grid.share > 0)]
@@ -73,6 +89,11 @@ def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
             bar = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.05)
             bar.set_label("share of values in bin", fontsize=7.5)
             bar.ax.tick_params(labelsize=7)
+            # Decades as plain percentages ("0.1%", not mathtext "10^-3", whose parsing and the
+            # log axis' minor ticks cost more than the rest of the chart).
+            bar.ax.yaxis.set_major_locator(FixedLocator(share_ticks(norm.vmin, norm.vmax)))
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(percent))
+            bar.ax.yaxis.set_minor_locator(NullLocator())
             ax.set_xlabel("step")
             step_axis(ax)
             ax.set_ylabel("value")
