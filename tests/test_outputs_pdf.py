@@ -91,3 +91,63 @@ def test_pdf_fetcher_refuses_every_url_but_data():
     finally:
         server.shutdown()
     assert hits == []
+
+
+def _palette_png(width: int, height: int, seed: int, colours: int = 40) -> bytes:
+    """An 8-bit palette PNG as the charts write it, with CR and LF bytes in its colour table."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, colours, (height, width), dtype=np.uint8)
+    image = Image.fromarray(pixels, mode="P")
+    table = rng.integers(0, 256, 3 * colours)
+    table[:6] = (13, 10, 40, 92, 13, 10)
+    image.putpalette([int(v) for v in table])
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
+
+
+def test_chart_images_keep_their_exact_pixels_and_palette_pngs_are_not_re_encoded():
+    """pypdf decodes each PDF image independently of us (/Indexed, /FlateDecode, PNG
+    predictors): every one must equal its PNG as Pillow decodes it. Palette PNGs must be in the
+    file byte for byte (their IDAT); the RGB ones (outputs_factory) go through WeasyPrint."""
+    from PIL import Image
+
+    from reportgen.outputs.pdfimages import png_chunks
+
+    palette = [_palette_png(40 + i, 30, i) for i in range(3)]
+    report = make_report(n_runs=1, layer_names=("dense1",))
+    section = report.runs[0].layers[0]
+    for chart, image in zip(section.charts, palette):
+        chart.png = image
+    data = pdf.render(report, Options())
+    for image in palette:
+        assert b"".join(d for k, d in png_chunks(image) if k == b"IDAT") in data
+    wanted = {c.png: Image.open(io.BytesIO(c.png)).convert("RGB") for run in report.runs
+              for layer in run.layers for c in layer.charts}
+    found = [img.image.convert("RGB") for page in pypdf.PdfReader(io.BytesIO(data)).pages for img in page.images]
+    for expected in wanted.values():
+        assert any(f.size == expected.size and f.tobytes() == expected.tobytes() for f in found)
+    assert len([c for c in section.charts if c.png in palette]) == 3
+
+
+def test_png_the_pdf_cannot_take_as_is_is_left_to_weasyprint():
+    from reportgen.outputs.pdfimages import PaletteImage
+
+    good = _palette_png(8, 8, 0)
+    assert PaletteImage.from_png(good, "x") is not None
+    assert PaletteImage.from_png(_palette_png(8, 8, 0, colours=7), "x") is None  # packed 4 bits per pixel
+    from tests.outputs_factory import png as rgb_png
+
+    assert PaletteImage.from_png(rgb_png(), "x") is None  # colour type 2
+    assert PaletteImage.from_png(good[:-20], "x") is None  # cut short
+    broken = bytearray(good)
+    broken[40] ^= 0xFF  # inside a chunk: CRC mismatch
+    assert PaletteImage.from_png(bytes(broken), "x") is None
+    from PIL import Image
+
+    transparent = io.BytesIO()
+    Image.open(io.BytesIO(good)).save(transparent, format="PNG", transparency=0)
+    assert PaletteImage.from_png(transparent.getvalue(), "x") is None  # tRNS: needs a soft mask

@@ -89,6 +89,7 @@ def context(report: Report, options: Options, medium: str = "screen", image_src:
     )
 
 
-def render(report: Report, options: Options, medium: str = "screen") -> bytes:
-    page: dict[str, Any] = dict(context(report, options, medium))
+def render(report: Report, options: Options, medium: str = "screen",
+           image_src: Callable[[bytes], str] = data_uri) -> bytes:
+    page: dict[str, Any] = dict(context(report, options, medium, image_src))
     return environment().get_template("report.html").render(page).encode("utf-8")

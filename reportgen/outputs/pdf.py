@@ -2,8 +2,9 @@
 `templates/pdf.css`: page size, "n / N" page numbers, report and run titles in the page header,
 an outline with one entry per run and per layer, charts never split across pages.
 
-Charts are PNG (WeasyPrint lays out SVG slowly); the only URLs in the document are `data:` ones,
-and the fetcher refuses anything else, so building a PDF never touches the network.
+Charts are PNG (WeasyPrint lays out SVG slowly). Palette PNGs go into the PDF unchanged
+through WeasyPrint's image cache (see `pdfimages`); any other image is a `data:` URL. The
+fetcher refuses every other URL, so building a PDF never touches the network.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 from reportgen.config import Options
 from reportgen.outputs import html
+from reportgen.outputs.pdfimages import PaletteImage
 from reportgen.report import Report
 
 
@@ -34,5 +36,22 @@ def render(report: Report, options: Options) -> bytes:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    document = html.render(report, options, medium="print").decode("utf-8")
-    return weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf()
+    images: dict[str, PaletteImage] = {}
+    document = html.render(report, options, medium="print", image_src=_cached_image_src(images)).decode("utf-8")
+    page = weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher())
+    return page.write_pdf(cache=images)
+
+
+def _cached_image_src(images: dict[str, PaletteImage]):
+    """An `image_src` for the templates that puts each palette PNG into `images` under a short
+    URL (the image cache WeasyPrint looks in before fetching) and leaves others as data: URLs."""
+
+    def image_src(png: bytes) -> str:
+        url = f"data:image/png;reportgen-chart-{len(images)},"
+        image = PaletteImage.from_png(png, f"reportgen{len(images)}")
+        if image is None:
+            return html.data_uri(png)
+        images[url] = image
+        return url
+
+    return image_src
