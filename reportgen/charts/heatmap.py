@@ -34,7 +34,7 @@ class Grid:
 def heatmap_grid(series: HistogramSeries, bins: int = VALUE_BINS) -> Grid:
     steps = series.steps[series.kept].astype(float)
     lo, hi = histmath.global_range(series.buckets)
-    counts = np.array([histmath.rebin(b, lo, hi, bins) for b in series.buckets]).reshape(len(steps), bins)
+    counts = histmath.rebin_steps(series.buckets, lo, hi, bins)
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(totals > 0, counts / totals, np.nan)

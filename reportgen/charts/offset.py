@@ -69,7 +69,7 @@ def offset_layout(series: HistogramSeries, color: str, max_steps: int = DEFAULT_
                   mode: str = "offset") -> OffsetLayout:
     steps, buckets = chosen_steps(series, max_steps)
     lo, hi = histmath.global_range(buckets)
-    counts = [histmath.rebin(b, lo, hi) for b in buckets]
+    counts = list(histmath.rebin_steps(buckets, lo, hi))
     count_max = max((float(c.max()) for c in counts), default=0.0)
     centres = histmath.bin_centres(lo, hi)
     xs = np.concatenate(([centres[0]], centres, [centres[-1]]))
