@@ -165,7 +165,7 @@ def _options(args, values: dict):
     return options
 
 
-def _build(args, progress):
+def _build(args, progress, formats: set[str] = frozenset()):
     """Options, logs and the built report, shared by `build` and `send`."""
     from reportgen import pipeline
     from reportgen.reading.loader import load
@@ -179,7 +179,10 @@ def _build(args, progress):
     logs = load(args.logdirs, processes=options.processes, run_pattern=options.run, max_runs=options.max_runs,
                 max_bytes=options.max_bytes)
     _report_warnings(args, logs, progress)
-    built = pipeline.build(logs, options, progress=progress, advance=progress.advance)
+    from reportgen import outputs
+
+    built = pipeline.build(logs, options, progress=progress, advance=progress.advance,
+                           meanwhile=lambda: outputs.prepare(formats))
     if not built.report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
     built.report.report_url = args.report_url or ""
@@ -211,9 +214,9 @@ def cmd_build(args) -> int:
             raise UsageError(f"cannot write {path}: no permission to write in {folder}")
     started = time.monotonic()
     progress = _progress(args)
-    options, report = _build(args, progress)
-    report.artifacts = [os.path.basename(path) for path, _ in targets]
     formats = {fmt for _, fmt in targets}
+    options, report = _build(args, progress, formats | ({"pdf"} if "eml" in formats and args.attach_pdf else set()))
+    report.artifacts = [os.path.basename(path) for path, _ in targets]
     progress.phase("writing", len(targets) + ("pdf" in formats or ("eml" in formats and args.attach_pdf)))
     pdf = None
     if "pdf" in formats or ("eml" in formats and args.attach_pdf):
@@ -251,7 +254,7 @@ def cmd_send(args) -> int:
         options, report = None, None
         message = mail.read_message(args.logdirs[0], sender=args.sender, recipients=recipients)
     else:
-        options, report = _build(args, progress)
+        options, report = _build(args, progress, {"pdf"} if args.attach_pdf else set())
         if args.save:
             report.artifacts = [os.path.basename(args.save)]
         progress.phase("writing")

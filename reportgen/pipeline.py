@@ -6,12 +6,13 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from reportgen import __version__, charts
 from reportgen.charts import ChartJob
 from reportgen.charts.legend import HOW_TO_READ
 from reportgen.config import Options
-from reportgen.diagnosis import Diagnosis, diagnose
+from reportgen.diagnosis import Diagnosis, Layer, check_options, diagnose, layers_of
 from reportgen.diagnosis.finding import SEVERITY_RANK
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, TagInventory
@@ -59,7 +60,7 @@ def compact_charts(logs: Logs, options: Options) -> bool:
     return options.charts == "compact" or (options.charts == "auto" and len(logs.runs) > SWEEP_RUNS)
 
 
-def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict[str, str]) -> list[ChartJob]:
+def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, colors: dict[str, str]) -> list[ChartJob]:
     """Every chart of the report: per histogram tag the offset (or overlay) view, the distribution and
     the heatmap; per layer with several histograms one row of them (tag = the layer's name); per scalar
     tag a line chart; per tag found in several runs one comparison chart (run = the runs' names).
@@ -72,7 +73,7 @@ def plan_charts(logs: Logs, diagnosis: Diagnosis, options: Options, colors: dict
     distribution_only = {"distribution": options.max_distribution_steps}
     for run in logs.runs:
         color = colors[run.name]
-        for layer in diagnosis.layers.get(run.name, []):
+        for layer in layers.get(run.name, []):
             layer_series = [run.histograms[tag] for tag in layer.tags if tag in run.histograms]
             in_row = len(layer_series) >= 2
             if in_row:
@@ -189,13 +190,25 @@ def _no_progress(phase: str, total: int = 0) -> None:
     pass
 
 
-def build(logs: Logs, options: Options, progress=_no_progress, advance=lambda item: None) -> Built:
-    """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it."""
+def build(logs: Logs, options: Options, progress=_no_progress, advance=lambda item: None,
+          meanwhile: Callable[[], None] = lambda: None) -> Built:
+    """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it.
+
+    The diagnosis runs in this process while worker processes draw the charts (the charts need
+    only the layers, which come from the tag names), then `meanwhile` (e.g. importing the PDF
+    writer), instead of waiting for the charts.
+    """
     logs = filter_logs(logs, options)
-    progress("analysing")
-    diagnosis = diagnose(logs, options)
-    jobs = plan_charts(logs, diagnosis, options, run_colors(logs))
-    progress("drawing", len(jobs))
-    rendered = charts.render_jobs(jobs, options.processes, on_done=lambda chart: advance(f"{chart.kind} {chart.tag}"))
+    check_options(options)  # a bad setting fails before any chart is drawn
+    jobs = plan_charts(logs, layers_of(logs, options), options, run_colors(logs))
+    found: list[Diagnosis] = []
+
+    def analyse() -> None:
+        found.append(diagnose(logs, options))
+        meanwhile()
+
+    progress("drawing and analysing", len(jobs))
+    rendered = charts.render_jobs(jobs, options.processes, on_done=lambda chart: advance(f"{chart.kind} {chart.tag}"),
+                                  meanwhile=analyse)
     progress("rendering")
-    return Built(build_report(logs, options, diagnosis, rendered), diagnosis)
+    return Built(build_report(logs, options, found[0], rendered), found[0])

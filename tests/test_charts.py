@@ -236,6 +236,25 @@ def test_process_pool_keeps_order_and_isolates_failures(logs):
     assert [c.png for c in pooled] == [c.png for c in in_process]
 
 
+def test_work_done_meanwhile_runs_once_in_this_process_and_its_error_stops_the_drawing(logs):
+    import os
+    import time
+
+    jobs = [ChartJob("heatmap", "run", "uneven", "uneven (run)", hist(logs, "uneven"), "#ff7043", {})] * 40
+    calls: list[int] = []
+    charts = render_jobs(jobs, processes=2, meanwhile=lambda: calls.append(os.getpid()))
+    assert calls == [os.getpid()] and len(charts) == 40 and not any(c.error for c in charts)
+    assert render_jobs(jobs[:2], processes=2, meanwhile=lambda: calls.append(0)) and calls[-1] == 0  # no pool
+
+    def fail() -> None:
+        raise ValueError("bad setting")
+
+    began = time.monotonic()
+    with pytest.raises(ValueError, match="bad setting"):
+        render_jobs(jobs * 5, processes=2, meanwhile=fail)  # 200 heatmaps: ~20 s if all were drawn
+    assert time.monotonic() - began < 8
+
+
 def test_layer_row_and_compare_render(logs):
     run = logs.runs[0]
     layer = ChartJob("layer", "run", "layer", "Layer layer (run)", [run.histograms["layer/activations"],
@@ -258,7 +277,7 @@ def test_plan_charts_adds_layer_rows_and_multi_run_comparisons(logs):
     layers = [Layer("layer", {"layer/weights": "weights", "layer/activations": "activations"}),
               Layer("uneven", {"uneven": "other"})]
     diagnosis = Diagnosis(layers={run.name: layers, "b": layers})
-    jobs = plan_charts(two, diagnosis, Options(), run_colors(two))
+    jobs = plan_charts(two, diagnosis.layers, Options(), run_colors(two))
     kinds = {(j.run, j.tag, j.kind) for j in jobs}
     assert (run.name, "layer", "layer") in kinds and ("b", "layer", "layer") in kinds
     assert (run.name, "uneven", "offset") in kinds and (run.name, "uneven", "heatmap") in kinds
@@ -269,7 +288,7 @@ def test_plan_charts_adds_layer_rows_and_multi_run_comparisons(logs):
     assert all(j.options["runs"] == [run.name, "b"] for j in compares)
     chart = render_job(next(j for j in compares if j.tag == "loss"))
     assert chart.error is None and "b: last" in chart.alt
-    overlay = plan_charts(two, diagnosis, Options(mode="overlay", max_steps=9), run_colors(two))
+    overlay = plan_charts(two, diagnosis.layers, Options(mode="overlay", max_steps=9), run_colors(two))
     assert {j.options.get("max_steps") for j in overlay if j.kind == "overlay"} == {9}
 
 
@@ -286,17 +305,17 @@ def test_a_sweep_gets_the_compact_chart_set(logs):
     layers = [Layer("layer", {"layer/weights": "weights", "layer/activations": "activations"}),
               Layer("uneven", {"uneven": "other"})]
     diagnosis = Diagnosis(layers={r.name: layers for r in runs})
-    jobs = plan_charts(sweep, diagnosis, Options(), run_colors(sweep))
+    jobs = plan_charts(sweep, diagnosis.layers, Options(), run_colors(sweep))
     for r in runs:
         mine = {(j.tag, j.kind) for j in jobs if j.run == r.name}
         assert mine == {("layer", "layer"), ("uneven", "distribution"), ("loss", "scalar")}, mine
     assert not [j for j in jobs if j.kind in ("compare", "offset", "heatmap")]
 
-    full = plan_charts(sweep, diagnosis, Options(charts="full"), run_colors(sweep))
+    full = plan_charts(sweep, diagnosis.layers, Options(charts="full"), run_colors(sweep))
     assert {j.kind for j in full} >= {"offset", "heatmap", "compare"}
     few = Logs(sources=[], runs=runs[:2])
-    assert {j.kind for j in plan_charts(few, diagnosis, Options(), run_colors(few))} >= {"offset", "compare"}
-    compact = plan_charts(few, diagnosis, Options(charts="compact"), run_colors(few))
+    assert {j.kind for j in plan_charts(few, diagnosis.layers, Options(), run_colors(few))} >= {"offset", "compare"}
+    compact = plan_charts(few, diagnosis.layers, Options(charts="compact"), run_colors(few))
     assert {j.kind for j in compact} == {"layer", "distribution", "scalar"}
 
 

@@ -137,20 +137,35 @@ def worker_count(processes: int) -> int:
 
 
 def render_jobs(jobs: list[ChartJob], processes: int = 0,
-                on_done: Callable[[Chart], None] = lambda chart: None) -> list[Chart]:
+                on_done: Callable[[Chart], None] = lambda chart: None,
+                meanwhile: Callable[[], None] = lambda: None) -> list[Chart]:
     """Render every job; the charts come back in the order of the jobs. processes: 0 = one per
     core, 1 = in this process.
 
-    `on_done` is called with each chart as it is finished (for a progress bar).
+    `on_done` is called with each chart as it is finished (for a progress bar). `meanwhile` is
+    called once in this process while the workers draw (before drawing, without workers): work
+    that does not need the charts fills the time this process would spend waiting.
     """
+    meanwhile = _once(meanwhile)
     workers = min(worker_count(processes), len(jobs))
-    if workers <= 1 or len(jobs) < MIN_JOBS_FOR_POOL:
-        return _reported(enumerate(render_job(job) for job in jobs), len(jobs), on_done)
-    try:
-        return _reported(_render_in_pool(jobs, workers), len(jobs), on_done)
-    except (BrokenProcessPool, OSError):
-        # A worker died (e.g. killed for memory): draw what remains here rather than fail.
-        return _reported(enumerate(render_job(job) for job in jobs), len(jobs), on_done)
+    if workers > 1 and len(jobs) >= MIN_JOBS_FOR_POOL:
+        try:
+            return _reported(_render_in_pool(jobs, workers, meanwhile), len(jobs), on_done)
+        except (BrokenProcessPool, OSError):
+            pass  # a worker died (e.g. killed for memory): draw here rather than fail
+    meanwhile()
+    return _reported(enumerate(render_job(job) for job in jobs), len(jobs), on_done)
+
+
+def _once(function: Callable[[], None]) -> Callable[[], None]:
+    called = []
+
+    def call_once() -> None:
+        if not called:
+            called.append(True)
+            function()
+
+    return call_once
 
 
 def _reported(charts: Iterable[tuple[int, Chart]], count: int, on_done: Callable[[Chart], None]) -> list[Chart]:
@@ -178,18 +193,23 @@ def costliest_first(jobs: list[ChartJob]) -> list[int]:
     return sorted(range(len(jobs)), key=lambda i: -expected_cost(jobs[i]))
 
 
-def _render_in_pool(jobs: list[ChartJob], workers: int) -> Iterator[tuple[int, Chart]]:
+def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], None]) -> Iterator[tuple[int, Chart]]:
     global _INHERITED
     order = costliest_first(jobs)
-    if "fork" in multiprocessing.get_all_start_methods():
-        _INHERITED = jobs
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork") if fork else None
+    _INHERITED = jobs if fork else []
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            if fork:
                 futures = {pool.submit(_render_inherited, i): i for i in order}
-                yield from ((futures[f], f.result()) for f in as_completed(futures))
-        finally:
-            _INHERITED = []
-        return
-    with ProcessPoolExecutor(workers) as pool:
-        futures = {pool.submit(render_job, jobs[i]): i for i in order}
-        yield from ((futures[f], f.result()) for f in as_completed(futures))
+            else:
+                futures = {pool.submit(render_job, jobs[i]): i for i in order}
+            try:
+                meanwhile()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # fail now, not after every chart
+                raise
+            yield from ((futures[f], f.result()) for f in as_completed(futures))
+    finally:
+        _INHERITED = []

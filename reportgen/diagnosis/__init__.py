@@ -14,7 +14,7 @@ from reportgen.diagnosis.layers import Layer, group
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.model import Logs, Run
 
-__all__ = ["Diagnosis", "Finding", "Layer", "diagnose", "run_features"]
+__all__ = ["Diagnosis", "Finding", "Layer", "check_options", "diagnose", "layers_of", "run_features"]
 
 
 @dataclass
@@ -42,15 +42,28 @@ def verdict(findings: list[Finding]) -> str:
     return "critical" if "critical" in severities else "warnings" if "warning" in severities else "healthy"
 
 
-def diagnose(logs: Logs, options: Options) -> Diagnosis:
-    from reportgen import narrative
-    from reportgen.diagnosis.rules import all_rules, run_rules
+def layers_of(logs: Logs, options: Options) -> dict[str, list[Layer]]:
+    """Each run's layers, as `diagnose` groups them (cheap: names only, no data)."""
+    return {run.name: group(list(run.histograms), options.layers) for run in logs.runs}
 
-    thresholds = Thresholds(options.thresholds)
+
+def check_options(options: Options) -> None:
+    """Raise ConfigError for settings `diagnose` cannot use (before any slow work starts)."""
+    from reportgen.diagnosis.rules import all_rules
+
     known = {r.code for r in all_rules()}
     unknown = [code for code in options.ignore if code not in known]
     if unknown:
         raise ConfigError(f"ignore: unknown rule code {unknown[0]!r} (see `reportgen rules`)")
+    Thresholds(options.thresholds)
+
+
+def diagnose(logs: Logs, options: Options) -> Diagnosis:
+    from reportgen import narrative
+    from reportgen.diagnosis.rules import run_rules
+
+    check_options(options)
+    thresholds = Thresholds(options.thresholds)
     result = Diagnosis()
     for run in logs.runs:
         features = run_features(run, options, thresholds)

@@ -50,6 +50,13 @@ WRITERS: dict[str, Callable[..., bytes]] = {
     "html": _html, "pdf": _pdf, "json": _json, "md": _markdown, "eml": _email}
 
 
+def prepare(formats: set[str]) -> None:
+    """Import what the writers of `formats` need ahead of writing: WeasyPrint takes about a
+    second to import, and the build calls this while its chart workers draw."""
+    if "pdf" in formats:
+        import weasyprint  # noqa: F401
+
+
 def format_for(path: str, explicit: str | None = None) -> str:
     fmt = (explicit or os.path.splitext(path)[1].lstrip(".")).lower()
     fmt = {"htm": "html", "markdown": "md", "email": "eml"}.get(fmt, fmt)
