@@ -251,7 +251,7 @@ def test_work_done_meanwhile_runs_once_in_this_process_and_its_error_stops_the_d
 
     began = time.monotonic()
     with pytest.raises(ValueError, match="bad setting"):
-        render_jobs(jobs * 5, processes=2, meanwhile=fail)  # 200 heatmaps: ~20 s if all were drawn
+        render_jobs(jobs * 25, processes=2, meanwhile=fail)  # 1000 heatmaps: a minute if all were drawn
     assert time.monotonic() - began < 8
 
 

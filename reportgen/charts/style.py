@@ -125,8 +125,8 @@ def _drawn_texts(ax: Axes) -> Iterator:
 
 
 def _attached(ax: Axes, other: Axes) -> bool:
-    # A colorbar sits right next to its plot: touching is by design.
-    return getattr(ax, "_colorbar", None) is not None or getattr(other, "_colorbar", None) is not None
+    # A colour bar or key sits right next to its plot: touching is by design.
+    return any(getattr(a, "_colorbar", None) is not None or a.get_label() == "colour key" for a in (ax, other))
 
 
 def _outside(box, width: float, height: float) -> bool:
