@@ -22,6 +22,7 @@ from reportgen.config import format_size
 from reportgen.errors import UserError
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
+from reportgen.reading import halves
 from reportgen.reading.records import FileAccount, iter_spans
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
@@ -341,8 +342,10 @@ class _ScalarBuilder:
                             np.asarray(self.values, dtype=np.float64)[order])
 
 
-def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False) -> Run:
-    """Read one run's files into a Run. Problems become warnings; nothing raises for bad data."""
+def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False, split: bool = False) -> Run:
+    """Read one run's files into a Run. Problems become warnings; nothing raises for bad data.
+
+    `split`: a light read may scan a big file in two processes (see halves.py)."""
     run = Run(name=name, path=_parent(files[0]) if files else "")
     hist: dict[str, _HistogramBuilder] = {}
     scal: dict[str, _ScalarBuilder] = {}
@@ -353,7 +356,7 @@ def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool 
         try:
             with _open(path) as (stream, size):
                 account.size = size
-                _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index)
+                _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index, split)
         except OSError as exc:
             account.problems.append(f"cannot read: {exc.strerror or exc}")
         _file_warnings(account, run)
@@ -387,15 +390,22 @@ def _open(path: str):
         yield stream, size
 
 
-def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index) -> None:
-    plugins: dict[str, str] = {}
-    for offset, buf, start, end in iter_spans(stream, account.size, account):
-        try:
-            _, _, values, problems = scan_event(buf, start, end, plugins, light)
-        except DecodeError as exc:
+def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index, split=False) -> None:
+    if (split and light and index == 0 and account.size >= halves.SPLIT_MIN_BYTES and not is_url(account.path)
+            and halves.can_fork()):
+        _read_in_halves(stream, account, run, hist, scal, first_in_file, keep)
+        return
+    _apply(_decoded(stream, account, {}, light), account, run, hist, scal, first_in_file, keep, light, index)
+
+
+def _apply(records, account, run, hist, scal, first_in_file, keep, light, index) -> None:
+    """Put decoded records into the run: values into their tag's builder, problems into the account."""
+    for offset, decoded in records:
+        if isinstance(decoded, DecodeError):
             account.records_read -= 1
-            account.skip(f"record at byte {offset} skipped: {exc}")
+            account.skip(f"record at byte {offset} skipped: {decoded}")
             continue
+        _, _, values, problems = decoded
         if problems:
             account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
         for value in values:
@@ -417,6 +427,74 @@ def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, ind
                 )
             first_in_file.add(tag)
             builder.add(value)
+
+
+def _decoded(stream, account: FileAccount, plugins: dict[str, str], light: bool, start: int = 0,
+             stop: int | None = None):
+    """(offset, Decoded or DecodeError) of every intact record, in one pass."""
+    for offset, buf, begin, end in iter_spans(stream, account.size, account, start=start, stop=stop):
+        try:
+            yield offset, scan_event(buf, begin, end, plugins, light)
+        except DecodeError as exc:
+            yield offset, exc
+
+
+def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep) -> None:
+    """A light read of a run's first file, its second half scanned by a forked child, with the
+    result of one pass (see halves.py). Only for the first file: later ones may rewrite steps
+    (resumed jobs), which depends on the order in which records are met."""
+    path, size = account.path, account.size
+    middle = halves.boundary_after(path, size, size // 2)
+    plugins: dict[str, str] = {}
+    if middle is None:
+        _apply(_decoded(stream, account, plugins, True), account, run, hist, scal, first_in_file, keep, True, 0)
+        return
+    seed = halves.seed_plugins(path, size)
+
+    def second_half():
+        part, part_account, part_hist, part_scal = Run(name=run.name, path=run.path), FileAccount(path, size), {}, {}
+        watched = halves.WatchedPlugins(seed)
+        with open(path, "rb") as own:
+            own.seek(middle)
+            _apply(_decoded(own, part_account, watched, True, start=middle), part_account, part, part_hist,
+                   part_scal, set(), keep, True, 0)
+        return part, part_account, part_hist, part_scal, watched.assumed
+
+    child = halves.Forked(second_half)
+    _apply(_decoded(stream, account, plugins, True, stop=middle), account, run, hist, scal, first_in_file, keep, True, 0)
+    second = child.result()
+    if account.stopped_at is None:
+        return  # the first half ended at a corrupt header: one pass stops there too
+    if (account.stopped_at == middle and second is not None
+            and all(plugins.get(tag, "") == used for tag, used in second[4].items())):
+        _merge(second, account, run, hist, scal, first_in_file, keep)
+        return
+    # The child read from a false boundary, failed, or decoded a TF2 value with another plugin
+    # than this half ends with: read on from here, in this process.
+    stream.seek(account.stopped_at)
+    _apply(_decoded(stream, account, plugins, True, start=account.stopped_at), account, run, hist, scal,
+           first_in_file, keep, True, 0)
+
+
+def _merge(second, account, run, hist, scal, first_in_file, keep) -> None:
+    """Append the second half's records, read by the child, as if read here."""
+    part, part_account, part_hist, part_scal, _ = second
+    account.records_read += part_account.records_read
+    account.records_skipped += part_account.records_skipped
+    account.problems.extend(part_account.problems)
+    for tag, kind in part.other.items():
+        run.other[tag] = kind
+        run.other_counts[tag] = run.other_counts.get(tag, 0) + part.other_counts[tag]
+    for tag, built in part_hist.items():
+        target = hist.setdefault(tag, _HistogramBuilder(keep, True))
+        target.steps.extend(built.steps)
+        target.wall_times.extend(built.wall_times)
+    for tag, built in part_scal.items():
+        target = scal.setdefault(tag, _ScalarBuilder())
+        target.steps.extend(built.steps)
+        target.wall_times.extend(built.wall_times)
+        target.values.extend(built.values)
+    first_in_file.update(part_hist, part_scal)
 
 
 def _file_warnings(account: FileAccount, run: Run) -> None:
@@ -460,11 +538,12 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
         found = _matching(found, run_pattern)
     _check_limits(found, logdirs, max_runs, max_bytes)
     keep = min(keep, max(MIN_KEEP, KEEP_BUDGET // len(found)))
+    split = processes != 1 and (os.cpu_count() or 1) > 1
     if processes <= 0:
         processes = (os.cpu_count() or 1) if _local_bytes(found) >= POOL_MIN_BYTES else 1
     workers = min(processes, len(found))
     if workers <= 1:
-        runs = [read_run(n, f, keep, light) for n, f in found]
+        runs = [read_run(n, f, keep, light, split) for n, f in found]
     else:
         runs = _read_in_pool(found, keep, light, workers)
     return Logs(sources=list(logdirs), runs=runs)

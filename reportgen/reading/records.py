@@ -40,6 +40,7 @@ class FileAccount:
     records_read: int = 0
     records_skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    stopped_at: int | None = None  # where iter_spans' `stop` ended the reading
 
     def skip(self, reason: str) -> None:
         self.records_skipped += 1
@@ -55,7 +56,8 @@ def iter_records(stream: BinaryIO, size: int, account: FileAccount, chunk: int =
         yield offset, memoryview(buf)[start:end]
 
 
-def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20) -> Iterator[tuple[int, bytearray, int, int]]:
+def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20, *, start: int = 0,
+               stop: int | None = None) -> Iterator[tuple[int, bytearray, int, int]]:
     """Yield (offset, buffer, start, end) for every intact record: its payload is buffer[start:end].
 
     The file is read in chunks into one reused buffer, so memory does not grow with the file
@@ -68,7 +70,7 @@ def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8
     """
     buf = bytearray(chunk)
     filled = 0  # valid bytes in buf
-    base = 0  # file offset of buf[0]
+    base = start  # file offset of buf[0]
     pos = 0  # offset within buf
     eof = False
     crc = crc32c.crc32c
@@ -76,6 +78,9 @@ def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8
     unpack_footer = _FOOTER.unpack_from
     view = memoryview(buf)
     while True:
+        if stop is not None and base + pos >= stop:
+            account.stopped_at = base + pos
+            return
         if filled - pos < 12 and not eof:
             view.release()
             buf, filled, base, pos, eof = _refill(stream, buf, filled, base, pos, 12)

@@ -1,0 +1,122 @@
+"""The parts of reading one big event file with two processes (for `reportgen inspect`).
+
+The loader scans the first half itself while a forked child scans the second half, starting at
+the first record boundary after the middle; see `loader._read_in_halves`, which also makes
+sure the result is exactly what one pass gives. Here: finding that boundary, the plugins the
+child starts with, how the child notes which of them it relied on, and running the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import struct
+from typing import Any, Callable
+
+import crc32c
+
+from reportgen.reading.events import DecodeError, scan_event
+from reportgen.reading.records import FileAccount, iter_spans
+
+SPLIT_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
+BOUNDARY_WINDOW = 1 << 20  # how far past the middle a record boundary is looked for
+SEED_RECORDS = 256  # records at the start whose plugins the child starts with
+_MASK_DELTA = 0xA282EAD8
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _unmask(masked: int) -> int:
+    rotated = (masked - _MASK_DELTA) & 0xFFFFFFFF
+    return ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF
+
+
+def boundary_after(path: str, size: int, middle: int) -> int | None:
+    """The offset of the first record at or after `middle` whose length CRC and payload CRC
+    both check (a false match needs two 32-bit CRCs to agree by chance), within
+    BOUNDARY_WINDOW; None if there is none."""
+    with open(path, "rb") as stream:
+        stream.seek(middle)
+        window = stream.read(BOUNDARY_WINDOW + 12)
+        for i in range(max(len(window) - 12, 0)):
+            length, stored = struct.unpack_from("<QI", window, i)
+            if length > size - middle - i - 16 or crc32c.crc32c(window[i:i + 8]) != _unmask(stored):
+                continue
+            stream.seek(middle + i + 12)
+            body = stream.read(length + 4)
+            if len(body) == length + 4 and crc32c.crc32c(body[:length]) == _unmask(struct.unpack_from("<I", body, length)[0]):
+                return middle + i
+    return None
+
+
+def seed_plugins(path: str, size: int) -> dict[str, str]:
+    """The plugins the file's first records name (TF2 writers name a tag's plugin in its first
+    record only): what the child assumes for tags it meets without one."""
+    plugins: dict[str, str] = {}
+    with open(path, "rb") as stream:
+        for count, (_, buf, begin, end) in enumerate(iter_spans(stream, size, FileAccount(path), chunk=1 << 20)):
+            if count >= SEED_RECORDS:
+                break
+            try:
+                scan_event(buf, begin, end, plugins, light=True)
+            except DecodeError:
+                continue
+    return plugins
+
+
+class WatchedPlugins(dict):
+    """The child's plugins: notes each plugin it used that the second half had not set itself.
+
+    `assumed` maps those tags to what the child used (from the seed, or "" for none). A one-pass
+    read has, at those records, the plugins the whole first half set; where the two agree for
+    every assumed tag, the child decoded every record as a one-pass read does.
+    """
+
+    def __init__(self, seed: dict[str, str]):
+        super().__init__(seed)
+        self.seed = dict(seed)
+        self.set_here: set[str] = set()
+        self.assumed: dict[str, str] = {}
+
+    def get(self, key, default=None):
+        if key not in self.set_here:
+            self.assumed[key] = self.seed.get(key, "")
+        return super().get(key, default)
+
+    def __setitem__(self, key, value):
+        self.set_here.add(key)
+        super().__setitem__(key, value)
+
+    def update(self, other=(), **kw):
+        for key, value in dict(other, **kw).items():
+            self[key] = value
+
+
+class Forked:
+    """`function()` run in a forked child; `result()` is its return value, or None if it failed."""
+
+    def __init__(self, function: Callable[[], Any]):
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+
+        def run() -> None:
+            try:
+                send.send(function())
+            except BaseException:  # noqa: BLE001 - the parent then reads that part itself
+                send.send(None)
+            finally:
+                send.close()
+
+        self._process = context.Process(target=run, daemon=True)
+        self._process.start()
+        send.close()
+
+    def result(self) -> Any:
+        try:
+            return self._receive.recv()
+        except (EOFError, OSError):  # the child died (e.g. killed for memory)
+            return None
+        finally:
+            self._receive.close()
+            self._process.join()
