@@ -261,3 +261,14 @@ def test_batched_step_statistics_equal_the_per_step_ones_bit_for_bit(batch):
     got = [s for start in range(0, len(values), batch) for s in batch_stats(values[start:start + batch])]
     expected = [_step_stats(v) for v in values]
     np.testing.assert_array_equal(np.array(got, float), np.array(expected, float))
+
+
+def test_crc32c_loaded_without_its_package_init_is_the_packages_function():
+    import crc32c
+
+    from reportgen.reading.records import crc32c_of
+
+    assert crc32c_of(b"123456789") == 0xE3069283  # the CRC-32C check value (RFC 3720, B.4)
+    data = np.random.default_rng(1).bytes(100_000)
+    assert all(crc32c_of(data[i:]) == crc32c.crc32c(data[i:]) for i in (0, 1, 7, 4096))
+    assert crc32c_of(memoryview(data)[3:999]) == crc32c.crc32c(data[3:999])
