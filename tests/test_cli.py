@@ -163,3 +163,18 @@ def test_compact_charts_are_said_in_the_report(tmp_path):
     assert "--charts full" in html  # the reader is told what is left out and how to get it
     assert 'data-kind="offset"' not in html and 'data-kind="heatmap"' not in html
     assert 'data-kind="distribution"' in html and 'data-kind="scalar"' in html
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`reportgen inspect LOGDIR | head -1`: the pipe closes while inspect still prints."""
+    logs = small_logs(tmp_path)
+    for i in range(300):
+        with EventWriter(str(logs / f"extra{i:03d}"), wall_time=1.0, hostname="t") as writer:
+            writer.add_scalar("loss", 1.0, 0)
+    proc = subprocess.Popen([sys.executable, "-m", "reportgen", "inspect", str(logs)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO)
+    proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and err == ""
