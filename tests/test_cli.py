@@ -168,9 +168,9 @@ def test_compact_charts_are_said_in_the_report(tmp_path):
 def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
     """`reportgen inspect LOGDIR | head -1`: the pipe closes while inspect still prints."""
     logs = small_logs(tmp_path)
-    for i in range(300):
-        with EventWriter(str(logs / f"extra{i:03d}"), wall_time=1.0, hostname="t") as writer:
-            writer.add_scalar("loss", 1.0, 0)
+    with EventWriter(str(logs / "many_tags"), wall_time=1.0, hostname="t") as writer:
+        for i in range(3000):  # ~250 KB of listing: more than a pipe holds, so a write must fail
+            writer.add_scalar(f"metric/{i:04d}", 1.0, 0)
     proc = subprocess.Popen([sys.executable, "-m", "reportgen", "inspect", str(logs)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=REPO)
     proc.stdout.readline()
