@@ -151,3 +151,17 @@ def test_png_the_pdf_cannot_take_as_is_is_left_to_weasyprint():
     transparent = io.BytesIO()
     Image.open(io.BytesIO(good)).save(transparent, format="PNG", transparency=0)
     assert PaletteImage.from_png(transparent.getvalue(), "x") is None  # tRNS: needs a soft mask
+
+
+def test_a_weasyprint_with_another_image_protocol_still_gets_every_chart(monkeypatch):
+    from reportgen.outputs import pdfimages
+
+    def changed(self, *args):
+        raise AttributeError("'PaletteImage' object has no attribute 'something_new'")
+
+    monkeypatch.setattr(pdfimages.PaletteImage, "get_x_object", changed)
+    report = make_report(n_runs=1, layer_names=("dense1",))
+    for chart in report.runs[0].layers[0].charts:
+        chart.png = _palette_png(40, 30, 1)
+    reader = pypdf.PdfReader(io.BytesIO(pdf.render(report, Options())))
+    assert sum(len(page.images) for page in reader.pages) >= len(report.runs[0].layers[0].charts)

@@ -39,7 +39,13 @@ def render(report: Report, options: Options) -> bytes:
     images: dict[str, PaletteImage] = {}
     document = html.render(report, options, medium="print", image_src=_cached_image_src(images)).decode("utf-8")
     page = weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher())
-    return page.write_pdf(cache=images)
+    try:
+        return page.write_pdf(cache=images)
+    except (AttributeError, TypeError, KeyError):
+        # A WeasyPrint whose image protocol differs from the one PaletteImage follows (60 to
+        # 70 are tested): lay the PDF out again with every chart as a data: URL.
+        document = html.render(report, options, medium="print").decode("utf-8")
+        return weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf()
 
 
 def _cached_image_src(images: dict[str, PaletteImage]):
