@@ -13,14 +13,13 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 
 from reportgen import histmath
 from reportgen.charts import color as colors
-from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
+from reportgen.charts.style import COLOUR_KEY, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 VALUE_BINS = 60  # finer than the offset view's 30: one column per step has room for it
 # Shares below this fraction of the largest share are not coloured: the log scale would
 # otherwise spend most of its range on single stray values.
 DYNAMIC_RANGE = 1e-4
-COLOUR_KEY = "colour key"  # the label of the key's axes (see style.labels_collide)
 
 
 @dataclass(frozen=True)

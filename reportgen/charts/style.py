@@ -51,6 +51,7 @@ STYLE = {
 }
 
 NOTE_COLOR = "#b00020"  # notes about NaN/Inf and failures
+COLOUR_KEY = "colour key"  # the label of an axes that holds a colour scale beside its plot
 GRID_KW = {"visible": True, "which": "major"}
 
 
@@ -126,7 +127,7 @@ def _drawn_texts(ax: Axes) -> Iterator:
 
 def _attached(ax: Axes, other: Axes) -> bool:
     # A colour bar or key sits right next to its plot: touching is by design.
-    return any(getattr(a, "_colorbar", None) is not None or a.get_label() == "colour key" for a in (ax, other))
+    return any(getattr(a, "_colorbar", None) is not None or a.get_label() == COLOUR_KEY for a in (ax, other))
 
 
 def _outside(box, width: float, height: float) -> bool:

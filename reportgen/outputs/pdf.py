@@ -37,15 +37,17 @@ def render(report: Report, options: Options) -> bytes:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     images: dict[str, PaletteImage] = {}
-    document = html.render(report, options, medium="print", image_src=_cached_image_src(images)).decode("utf-8")
-    page = weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher())
     try:
-        return page.write_pdf(cache=images)
+        return _lay_out(weasyprint, report, options, _cached_image_src(images), cache=images)
     except (AttributeError, TypeError, KeyError):
         # A WeasyPrint whose image protocol differs from the one PaletteImage follows (60 to
         # 70 are tested): lay the PDF out again with every chart as a data: URL.
-        document = html.render(report, options, medium="print").decode("utf-8")
-        return weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf()
+        return _lay_out(weasyprint, report, options, html.data_uri)
+
+
+def _lay_out(weasyprint, report: Report, options: Options, image_src, **pdf_options) -> bytes:
+    document = html.render(report, options, medium="print", image_src=image_src).decode("utf-8")
+    return weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf(**pdf_options)
 
 
 def _cached_image_src(images: dict[str, PaletteImage]):

@@ -13,21 +13,15 @@ import struct
 from typing import Any, Callable
 
 from reportgen.reading.events import DecodeError, scan_event
-from reportgen.reading.records import FileAccount, crc32c_of, iter_spans
+from reportgen.reading.records import FileAccount, iter_spans, masked_crc
 
 SPLIT_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
 BOUNDARY_WINDOW = 1 << 20  # how far past the middle a record boundary is looked for
 SEED_RECORDS = 256  # records at the start whose plugins the child starts with
-_MASK_DELTA = 0xA282EAD8
 
 
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
-
-
-def _unmask(masked: int) -> int:
-    rotated = (masked - _MASK_DELTA) & 0xFFFFFFFF
-    return ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF
 
 
 def boundary_after(path: str, size: int, middle: int) -> int | None:
@@ -39,11 +33,11 @@ def boundary_after(path: str, size: int, middle: int) -> int | None:
         window = stream.read(BOUNDARY_WINDOW + 12)
         for i in range(max(len(window) - 12, 0)):
             length, stored = struct.unpack_from("<QI", window, i)
-            if length > size - middle - i - 16 or crc32c_of(window[i:i + 8]) != _unmask(stored):
+            if length > size - middle - i - 16 or masked_crc(window[i:i + 8]) != stored:
                 continue
             stream.seek(middle + i + 12)
             body = stream.read(length + 4)
-            if len(body) == length + 4 and crc32c_of(body[:length]) == _unmask(struct.unpack_from("<I", body, length)[0]):
+            if len(body) == length + 4 and masked_crc(body[:length]) == struct.unpack_from("<I", body, length)[0]:
                 return middle + i
     return None
 

@@ -21,8 +21,8 @@ from reportgen import histmath
 from reportgen.config import format_size
 from reportgen.errors import UserError
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
-from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
 from reportgen.reading import halves
+from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
 from reportgen.reading.records import FileAccount, iter_spans
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
@@ -391,10 +391,14 @@ def _open(path: str):
 
 
 def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index, split=False) -> None:
+    # Only a run's first file: in later ones a resumed job may rewrite steps, which depends on
+    # the order in which records are met.
     if (split and light and index == 0 and account.size >= halves.SPLIT_MIN_BYTES and not is_url(account.path)
             and halves.can_fork()):
-        _read_in_halves(stream, account, run, hist, scal, first_in_file, keep)
-        return
+        middle = halves.boundary_after(account.path, account.size, account.size // 2)
+        if middle is not None:
+            _read_in_halves(stream, account, run, hist, scal, first_in_file, keep, middle)
+            return
     _apply(_decoded(stream, account, {}, light), account, run, hist, scal, first_in_file, keep, light, index)
 
 
@@ -439,16 +443,11 @@ def _decoded(stream, account: FileAccount, plugins: dict[str, str], light: bool,
             yield offset, exc
 
 
-def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep) -> None:
-    """A light read of a run's first file, its second half scanned by a forked child, with the
-    result of one pass (see halves.py). Only for the first file: later ones may rewrite steps
-    (resumed jobs), which depends on the order in which records are met."""
+def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep, middle: int) -> None:
+    """A light read of a run's first file, the records from `middle` on scanned by a forked
+    child, with the result of one pass (see halves.py)."""
     path, size = account.path, account.size
-    middle = halves.boundary_after(path, size, size // 2)
     plugins: dict[str, str] = {}
-    if middle is None:
-        _apply(_decoded(stream, account, plugins, True), account, run, hist, scal, first_in_file, keep, True, 0)
-        return
     seed = halves.seed_plugins(path, size)
 
     def second_half():
@@ -465,10 +464,11 @@ def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep) -> No
     second = child.result()
     if account.stopped_at is None:
         return  # the first half ended at a corrupt header: one pass stops there too
-    if (account.stopped_at == middle and second is not None
-            and all(plugins.get(tag, "") == used for tag, used in second[4].items())):
-        _merge(second, account, run, hist, scal, first_in_file, keep)
-        return
+    if account.stopped_at == middle and second is not None:
+        *part, assumed = second
+        if all(plugins.get(tag, "") == used for tag, used in assumed.items()):
+            _merge(part, account, run, hist, scal, first_in_file, keep)
+            return
     # The child read from a false boundary, failed, or decoded a TF2 value with another plugin
     # than this half ends with: read on from here, in this process.
     stream.seek(account.stopped_at)
@@ -478,7 +478,7 @@ def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep) -> No
 
 def _merge(second, account, run, hist, scal, first_in_file, keep) -> None:
     """Append the second half's records, read by the child, as if read here."""
-    part, part_account, part_hist, part_scal, _ = second
+    part, part_account, part_hist, part_scal = second
     account.records_read += part_account.records_read
     account.records_skipped += part_account.records_skipped
     account.problems.extend(part_account.problems)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
 
-
 def _crc32c_function() -> Callable[[bytes | memoryview], int]:
     """The `crc32c` package's C function, loaded without the package's __init__, which imports
     importlib.metadata (and with it email) only to set __version__: 45 ms of the ~600 ms that
