@@ -366,6 +366,60 @@ def test_fixed_margins_give_way_to_the_constrained_layout_when_labels_do_not_fit
         assert labels_collide(row)  # runs into its neighbour, though inside the figure
 
 
+def test_a_title_is_raised_above_the_y_axis_offset_text():
+    """Titles sit at a fixed height (Matplotlib's automatic placement is slow); values of 1e-7
+    put a "1e-7" offset text above the y axis, where the left-aligned title is: the title must
+    clear it, and stay inside the figure."""
+    from reportgen.charts.style import SINGLE_SIZE, labels_collide, new_figure, styled, to_png
+
+    with styled():
+        fig = new_figure(SINGLE_SIZE)
+        ax = fig.subplots()
+        ax.plot([0, 1, 2], [1e-7, 3e-7, 2e-7])
+        ax.set_title("layer1/weights", loc="left")
+        to_png(fig)
+        renderer = fig.canvas.get_renderer()
+        offset = ax.yaxis.offsetText
+        assert offset.get_text()  # the case under test
+        title_box = ax._left_title.get_window_extent(renderer)
+        assert not title_box.overlaps(offset.get_window_extent(renderer))
+        assert not labels_collide(fig)
+
+        plain = new_figure(SINGLE_SIZE)  # no offset text: the title stays where it was put
+        ax = plain.subplots()
+        ax.plot([0, 1, 2], [1, 3, 2])
+        ax.set_title("layer1/weights", loc="left")
+        to_png(plain)
+        assert ax._left_title.get_position()[1] == 1.0
+
+
+def test_figures_share_a_renderer_without_sharing_pixels():
+    """Figures of one size draw on one renderer (its text measurements are cached); a chart drawn
+    after another must be exactly the chart drawn on a fresh canvas of its own."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, new_figure, styled, to_png
+
+    def chart(values: list[float], fresh: bool = False, size: tuple[float, float] = SINGLE_SIZE) -> bytes:
+        fig = new_figure(size)
+        if fresh:
+            FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.plot(range(len(values)), values, color="#ff7043")
+        ax.set_title(f"{len(values)} values", loc="left")
+        return to_png(fig)
+
+    with styled():
+        first = chart([5, 1, 4, 2, 3])
+        second = chart([0.1, 0.2])
+        taller = chart([0.1, 0.2], size=OFFSET_SIZE)
+        assert first != second
+        assert png_shape(taller) != png_shape(second)
+        assert second == chart([0.1, 0.2], fresh=True)
+        assert taller == chart([0.1, 0.2], fresh=True, size=OFFSET_SIZE)
+        assert first == chart([5, 1, 4, 2, 3], fresh=True)
+
+
 def test_layer_panel_titles_drop_the_layer_scope_and_fit_their_panel():
     from reportgen.charts.layer import shared_prefix, shorten
 

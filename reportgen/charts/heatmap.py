@@ -73,7 +73,7 @@ def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
     grid = heatmap_grid(series)
     positive = grid.share[np.isfinite(grid.share) & (grid.share > 0)]
     with styled():
-        fig = new_figure(SINGLE_SIZE, right=0.62, wspace=0.04)  # the colour key's ticks and label
+        fig = new_figure(SINGLE_SIZE, right=0.7, wspace=0.04)  # the colour key's ticks ("0.031%") and label
         ax, key = fig.subplots(1, 2, width_ratios=[48, 1])
         key.set_label(COLOUR_KEY)
         ax.set_title(title, loc="left")
