@@ -127,10 +127,14 @@ class _HistogramBuilder:
     Buckets are kept for every `stride`-th step; when more than `keep` are held the stride
     doubles and every other one is dropped. The latest step's buckets are always held too.
     The result is deterministic and evenly spread, and memory is bounded by `keep`.
+
+    A builder `continuing` after `offset` values (read by another process) thins its values as
+    one builder of all of them would; `extend` appends such a builder's values to this one.
     """
 
     keep: int
     light: bool
+    offset: int = 0
     steps: list[int] = field(default_factory=list)
     wall_times: list[float] = field(default_factory=list)
     stats: list[np.ndarray] = field(default_factory=list)  # (m, 15) blocks, see _step_stats
@@ -139,8 +143,15 @@ class _HistogramBuilder:
     stride: int = 1
     last: np.ndarray | None = None
 
+    @classmethod
+    def continuing(cls, offset: int, keep: int) -> "_HistogramBuilder":
+        stride = 1
+        while -(-offset // stride) > keep:  # the stride one builder has after `offset` values
+            stride *= 2
+        return cls(keep, False, offset=offset, stride=stride)
+
     def add(self, value: HistogramValue) -> None:
-        position = len(self.steps)
+        position = self.offset + len(self.steps)
         self.steps.append(value.step)
         self.wall_times.append(value.wall_time)
         if self.light:
@@ -151,9 +162,26 @@ class _HistogramBuilder:
         self.last = value.buckets
         if position % self.stride == 0:
             self.held[position] = value.buckets
-            if len(self.held) > self.keep:
+            if len(self.held) + self._held_before() > self.keep:
                 self.stride *= 2
                 self.held = {p: b for p, b in self.held.items() if p % self.stride == 0}
+
+    def _held_before(self) -> int:
+        return -(-self.offset // self.stride)  # the positions below offset that one builder would hold
+
+    def extend(self, later: "_HistogramBuilder") -> None:
+        """Append the values of a builder `continuing` after this one's (later.offset == its count)."""
+        self.flush()
+        later.flush()
+        self.steps.extend(later.steps)
+        self.wall_times.extend(later.wall_times)
+        if self.light or not later.steps:
+            return
+        self.stats.extend(later.stats)
+        self.stride = later.stride
+        self.held = {p: b for p, b in self.held.items() if p % later.stride == 0}
+        self.held.update(later.held)
+        self.last = later.last
 
     def flush(self) -> None:
         """Compute the statistics of the pending steps, many at once."""
@@ -345,7 +373,7 @@ class _ScalarBuilder:
 def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False, split: bool = False) -> Run:
     """Read one run's files into a Run. Problems become warnings; nothing raises for bad data.
 
-    `split`: a light read may scan a big file in two processes (see halves.py)."""
+    `split`: a big first file may be read by two processes (see halves.py)."""
     run = Run(name=name, path=_parent(files[0]) if files else "")
     hist: dict[str, _HistogramBuilder] = {}
     scal: dict[str, _ScalarBuilder] = {}
@@ -393,11 +421,12 @@ def _open(path: str):
 def _read_file(stream, account, run, hist, scal, first_in_file, keep, light, index, split=False) -> None:
     # Only a run's first file: in later ones a resumed job may rewrite steps, which depends on
     # the order in which records are met.
-    if (split and light and index == 0 and account.size >= halves.SPLIT_MIN_BYTES and not is_url(account.path)
+    if (split and index == 0 and account.size >= halves.SPLIT_MIN_BYTES and not is_url(account.path)
             and halves.can_fork()):
-        middle = halves.boundary_after(account.path, account.size, account.size // 2)
+        share = 0.5 if light else halves.FULL_READ_SPLIT
+        middle = halves.boundary_after(account.path, account.size, int(account.size * share))
         if middle is not None:
-            _read_in_halves(stream, account, run, hist, scal, first_in_file, keep, middle)
+            _read_in_halves(stream, account, run, hist, scal, first_in_file, keep, light, middle)
             return
     _apply(_decoded(stream, account, {}, light), account, run, hist, scal, first_in_file, keep, light, index)
 
@@ -443,58 +472,100 @@ def _decoded(stream, account: FileAccount, plugins: dict[str, str], light: bool,
             yield offset, exc
 
 
-def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep, middle: int) -> None:
-    """A light read of a run's first file, the records from `middle` on scanned by a forked
-    child, with the result of one pass (see halves.py)."""
+@dataclass
+class _SecondHalf:
+    """What the child read from the middle on, and what it took for granted about the first half."""
+
+    run: Run
+    account: FileAccount
+    hist: dict[str, _HistogramBuilder]
+    scal: dict[str, _ScalarBuilder]
+    assumed: dict[str, str]  # plugin of each tag it met without a plugin of its own (halves.WatchedPlugins)
+    counts: dict[str, int] | None  # full read: histogram values per tag before the middle
+
+    def fits(self, plugins: dict[str, str], hist: dict[str, _HistogramBuilder]) -> bool:
+        """True when the first half, as this process read it, is what the child assumed."""
+        if any(plugins.get(tag, "") != used for tag, used in self.assumed.items()):
+            return False
+        return self.counts is None or self.counts == {tag: len(b.steps) for tag, b in hist.items()}
+
+
+def _read_in_halves(stream, account, run, hist, scal, first_in_file, keep, light, middle: int) -> None:
+    """A run's first file, the records from `middle` on read by a forked child, with the result
+    of one pass (see halves.py)."""
     path, size = account.path, account.size
+    child = halves.Forked(lambda: _second_half(path, size, keep, light, middle))
     plugins: dict[str, str] = {}
-    seed = halves.seed_plugins(path, size)
-
-    def second_half():
-        part, part_account, part_hist, part_scal = Run(name=run.name, path=run.path), FileAccount(path, size), {}, {}
-        watched = halves.WatchedPlugins(seed)
-        with open(path, "rb") as own:
-            own.seek(middle)
-            _apply(_decoded(own, part_account, watched, True, start=middle), part_account, part, part_hist,
-                   part_scal, set(), keep, True, 0)
-        return part, part_account, part_hist, part_scal, watched.assumed
-
-    child = halves.Forked(second_half)
-    _apply(_decoded(stream, account, plugins, True, stop=middle), account, run, hist, scal, first_in_file, keep, True, 0)
+    _apply(_decoded(stream, account, plugins, light, stop=middle), account, run, hist, scal, first_in_file, keep,
+           light, 0)
     second = child.result()
     if account.stopped_at is None:
         return  # the first half ended at a corrupt header: one pass stops there too
-    if account.stopped_at == middle and second is not None:
-        *part, assumed = second
-        if all(plugins.get(tag, "") == used for tag, used in assumed.items()):
-            _merge(part, account, run, hist, scal, first_in_file, keep)
-            return
-    # The child read from a false boundary, failed, or decoded a TF2 value with another plugin
-    # than this half ends with: read on from here, in this process.
+    if account.stopped_at == middle and second is not None and second.fits(plugins, hist):
+        _merge(second, account, run, hist, scal, first_in_file)
+        return
+    # The child read from a false boundary, failed, or assumed another first half than this one
+    # (a TF2 tag's plugin, or, for a full read, how many values each histogram tag had before
+    # the middle): read on from here, in this process.
     stream.seek(account.stopped_at)
-    _apply(_decoded(stream, account, plugins, True, start=account.stopped_at), account, run, hist, scal,
-           first_in_file, keep, True, 0)
+    _apply(_decoded(stream, account, plugins, light, start=account.stopped_at), account, run, hist, scal,
+           first_in_file, keep, light, 0)
 
 
-def _merge(second, account, run, hist, scal, first_in_file, keep) -> None:
+def _second_half(path: str, size: int, keep: int, light: bool, middle: int) -> _SecondHalf | None:
+    """In the child. A light read starts from the plugins the file's first records name; a full
+    read first counts each histogram tag's values before the middle (a light scan of the first
+    half, a fraction of the cost of decoding it), so that it keeps the buckets of the steps one
+    pass keeps."""
+    with open(path, "rb") as own:
+        if light:
+            seed, counts = halves.seed_plugins(path, size), None
+        else:
+            seed, counts = _first_half_counts(own, path, size, middle)
+            if counts is None:
+                return None
+        own.seek(middle)
+        run, account = Run(name="", path=""), FileAccount(path, size)
+        hist = {tag: _HistogramBuilder.continuing(count, keep) for tag, count in (counts or {}).items()}
+        scal: dict[str, _ScalarBuilder] = {}
+        plugins = halves.WatchedPlugins(seed)
+        _apply(_decoded(own, account, plugins, light, start=middle), account, run, hist, scal, set(), keep, light, 0)
+    for builder in hist.values():
+        builder.flush()
+    return _SecondHalf(run, account, hist, scal, plugins.assumed, counts)
+
+
+def _first_half_counts(stream, path: str, size: int, middle: int) -> tuple[dict[str, str], dict[str, int] | None]:
+    """Plugins at the middle and histogram values per tag before it; None if the records do not
+    end at the middle."""
+    plugins: dict[str, str] = {}
+    account, hist = FileAccount(path, size), {}
+    _apply(_decoded(stream, account, plugins, True, stop=middle), account, Run(name="", path=""), hist, {}, set(),
+           0, True, 0)
+    if account.stopped_at != middle:
+        return plugins, None
+    return plugins, {tag: len(builder.steps) for tag, builder in hist.items()}
+
+
+def _merge(second: _SecondHalf, account, run, hist, scal, first_in_file) -> None:
     """Append the second half's records, read by the child, as if read here."""
-    part, part_account, part_hist, part_scal = second
-    account.records_read += part_account.records_read
-    account.records_skipped += part_account.records_skipped
-    account.problems.extend(part_account.problems)
-    for tag, kind in part.other.items():
+    account.records_read += second.account.records_read
+    account.records_skipped += second.account.records_skipped
+    account.problems.extend(second.account.problems)
+    for tag, kind in second.run.other.items():
         run.other[tag] = kind
-        run.other_counts[tag] = run.other_counts.get(tag, 0) + part.other_counts[tag]
-    for tag, built in part_hist.items():
-        target = hist.setdefault(tag, _HistogramBuilder(keep, True))
-        target.steps.extend(built.steps)
-        target.wall_times.extend(built.wall_times)
-    for tag, built in part_scal.items():
+        run.other_counts[tag] = run.other_counts.get(tag, 0) + second.run.other_counts[tag]
+    for tag, built in second.hist.items():
+        if tag in hist:
+            hist[tag].extend(built)
+        else:
+            hist[tag] = built  # first met in the second half: its positions start at 0
+    for tag, built in second.scal.items():
         target = scal.setdefault(tag, _ScalarBuilder())
         target.steps.extend(built.steps)
         target.wall_times.extend(built.wall_times)
         target.values.extend(built.values)
-    first_in_file.update(part_hist, part_scal)
+    first_in_file.update(second.hist, second.scal)
 
 
 def _file_warnings(account: FileAccount, run: Run) -> None:
@@ -546,7 +617,21 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
         runs = [read_run(n, f, keep, light, split) for n, f in found]
     else:
         runs = _read_in_pool(found, keep, light, workers)
+    _return_free_memory()
     return Logs(sources=list(logdirs), runs=runs)
+
+
+def _return_free_memory() -> None:
+    """Give the heap's free pages back to the system (glibc's malloc_trim).
+
+    Thinning drops buckets all over the heap; the freed memory stays in this process otherwise,
+    and is counted again in every chart worker forked from it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _base_name(logdir: str) -> str:
