@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import textwrap
 
 import pypdf
 import pytest
@@ -165,3 +169,28 @@ def test_a_weasyprint_with_another_image_protocol_still_gets_every_chart(monkeyp
         chart.png = _palette_png(40, 30, 1)
     reader = pypdf.PdfReader(io.BytesIO(pdf.render(report, Options())))
     assert sum(len(page.images) for page in reader.pages) >= len(report.runs[0].layers[0].charts)
+
+
+def test_weasyprint_is_imported_without_a_helper_process_per_library_name():
+    """cffi asks ctypes.util.find_library about every library name WeasyPrint tries in vain,
+    which runs ldconfig, gcc and ld each time (54 processes on Linux). import_weasyprint reads
+    the ldconfig cache once; WeasyPrint must still load its libraries and write a PDF, and
+    find_library must be itself again afterwards."""
+    code = textwrap.dedent("""
+        import ctypes.util, subprocess, sys
+        started = []
+        real_popen, real_find = subprocess.Popen.__init__, ctypes.util.find_library
+        def popen(self, args, *rest, **kw):
+            started.append(args)
+            return real_popen(self, args, *rest, **kw)
+        subprocess.Popen.__init__ = popen
+        from reportgen.outputs.pdf import import_weasyprint
+        weasyprint = import_weasyprint()
+        pdf = weasyprint.HTML(string="<p>hello</p>").write_pdf()
+        print(len(started), pdf[:5] == b"%PDF-", ctypes.util.find_library is real_find)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    processes, is_pdf, restored = out.stdout.split()
+    assert int(processes) <= (1 if sys.platform.startswith("linux") else 60)
+    assert is_pdf == "True" and restored == "True"

@@ -54,7 +54,9 @@ def prepare(formats: set[str]) -> None:
     """Import what the writers of `formats` need ahead of writing: WeasyPrint takes about a
     second to import, and the build calls this while its chart workers draw."""
     if "pdf" in formats:
-        import weasyprint  # noqa: F401
+        from reportgen.outputs.pdf import import_weasyprint
+
+        import_weasyprint()
 
 
 def format_for(path: str, explicit: str | None = None) -> str:
