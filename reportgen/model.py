@@ -7,6 +7,7 @@ the last), which is all that charts and diagnosis need, so memory does not grow 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,10 +29,90 @@ class HistogramSeries:
     quantiles: np.ndarray  # (n, 9) values at histmath.BASIS_POINTS
     nonfinite: np.ndarray  # (n,) bool: NaN/Inf in edges, counts or moments of that step
     kept: np.ndarray  # (m,) int64 indices into `steps` whose buckets are kept
-    buckets: list[np.ndarray]  # m arrays (k, 3): left, right, count
+    buckets: Sequence[np.ndarray]  # m arrays (k, 3): left, right, count (a list, or BucketRows)
 
     def kept_steps(self) -> np.ndarray:
         return self.steps[self.kept]
+
+
+@dataclass(frozen=True, slots=True)
+class PackedRows:
+    """One step's contiguous bucket rows as their counts, the first left and last right edge,
+    and a slice of an edge table shared by the steps of the tag: 8 bytes a row instead of 24.
+
+    Torch and TF1 write every step's bucket limits from one fixed series, so the steps of a
+    tag share their inner edges; the raw buckets of the kept steps were most of a build's
+    memory (190 MB of the benchmark log's 300), and 60% of their rows are empty buckets."""
+
+    table: np.ndarray  # inner edges, shared; rows[1:, 0] == rows[:-1, 1] == table[start:start + k - 1]
+    start: int
+    lo: float
+    hi: float
+    counts: np.ndarray
+
+    def unpack(self) -> np.ndarray:
+        k = len(self.counts)
+        rows = np.empty((k, 3))
+        rows[0, 0], rows[-1, 1] = self.lo, self.hi
+        rows[1:, 0] = rows[:-1, 1] = self.table[self.start : self.start + k - 1]
+        rows[:, 2] = self.counts
+        return rows
+
+
+class EdgeTable:
+    """Packs the bucket rows of one tag's steps (`pack`) against its growing table of inner edges.
+
+    A step is packed only when its rows are contiguous and its inner edges are, bit for bit, a
+    run of the table (after adding them to it, if need be); anything else is kept as it is.
+    Each packed step holds the table it was packed against, so growing the table never
+    changes a step packed before."""
+
+    def __init__(self) -> None:
+        self.table = np.zeros(0)
+
+    def pack(self, rows: np.ndarray) -> PackedRows | np.ndarray:
+        if rows.ndim != 2 or rows.shape[0] < 3 or rows.shape[1] != 3:
+            return rows
+        inner = rows[1:, 0]
+        if not _same_bits(inner, rows[:-1, 1]):
+            return rows
+        start = _find(self.table, inner)
+        if start is None:
+            # Grown only when this step then packs: steps with edges of their own (TF2's 30 equal
+            # buckets) are kept as they are, and the table stays small.
+            grown = np.union1d(self.table, inner)  # sorted; NaN or -0.0 will not match below
+            start = _find(grown, inner)
+            if start is None:
+                return rows
+            self.table = grown
+        return PackedRows(self.table, start, float(rows[0, 0]), float(rows[-1, 1]), rows[:, 2].copy())
+
+
+def _find(table: np.ndarray, inner: np.ndarray) -> int | None:
+    """Where `inner` is a run of the sorted `table`, bit for bit; None if it is not."""
+    start = int(np.searchsorted(table, inner[0]))
+    return start if _same_bits(table[start : start + len(inner)], inner) else None
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.tobytes() == b.tobytes()  # memcmp: 5x faster than ==
+
+
+class BucketRows(Sequence):
+    """The kept steps' bucket rows, some packed (`EdgeTable`); each item is the step's (k, 3)
+    array exactly as it was read."""
+
+    def __init__(self, items: list[PackedRows | np.ndarray]):
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        item = self._items[index]
+        return item.unpack() if isinstance(item, PackedRows) else item
 
 
 @dataclass

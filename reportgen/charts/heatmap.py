@@ -32,8 +32,9 @@ class Grid:
 
 def heatmap_grid(series: HistogramSeries, bins: int = VALUE_BINS) -> Grid:
     steps = series.steps[series.kept].astype(float)
-    lo, hi = histmath.global_range(series.buckets)
-    counts = histmath.rebin_steps(series.buckets, lo, hi, bins)
+    buckets = list(series.buckets)  # unpacked once (see model.BucketRows)
+    lo, hi = histmath.global_range(buckets)
+    counts = histmath.rebin_steps(buckets, lo, hi, bins)
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(totals > 0, counts / totals, np.nan)

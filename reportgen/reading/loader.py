@@ -20,7 +20,8 @@ import numpy as np
 from reportgen import histmath
 from reportgen.config import format_size
 from reportgen.errors import UserError
-from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
+from reportgen.memory import return_free_memory
+from reportgen.model import BucketRows, EdgeTable, HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.reading import halves
 from reportgen.reading.events import DecodeError, HistogramValue, OtherValue, ScalarValue, scan_event
 from reportgen.reading.records import FileAccount, iter_spans
@@ -142,6 +143,7 @@ class _HistogramBuilder:
     held: dict[int, np.ndarray] = field(default_factory=dict)
     stride: int = 1
     last: np.ndarray | None = None
+    edges: EdgeTable = field(default_factory=EdgeTable)  # packs the held buckets
 
     @classmethod
     def continuing(cls, offset: int, keep: int) -> "_HistogramBuilder":
@@ -161,7 +163,7 @@ class _HistogramBuilder:
             self.flush()
         self.last = value.buckets
         if position % self.stride == 0:
-            self.held[position] = value.buckets
+            self.held[position] = self.edges.pack(value.buckets)
             if len(self.held) + self._held_before() > self.keep:
                 self.stride *= 2
                 self.held = {p: b for p, b in self.held.items() if p % self.stride == 0}
@@ -232,10 +234,10 @@ class _HistogramBuilder:
             kept_sorted = rank[kept]
             by_rank = sorted(zip(kept_sorted, (held[k] for k in kept)), key=lambda kv: kv[0])
             kept = np.array([k for k, _ in by_rank], dtype=np.int64)
-            buckets = [b for _, b in by_rank]
+            buckets = BucketRows([b for _, b in by_rank])
         else:
             wall = np.asarray(self.wall_times)
-            buckets = [held[k] for k in kept]
+            buckets = BucketRows([held[k] for k in kept])
         return HistogramSeries(
             run=run, tag=tag, steps=steps, wall_times=wall,
             count=stats[:, 0], min=stats[:, 1], max=stats[:, 2], mean=stats[:, 3], std=stats[:, 4],
@@ -617,21 +619,8 @@ def load(logdirs: list[str], keep: int = DEFAULT_KEEP, light: bool = False, proc
         runs = [read_run(n, f, keep, light, split) for n, f in found]
     else:
         runs = _read_in_pool(found, keep, light, workers)
-    _return_free_memory()
+    return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
     return Logs(sources=list(logdirs), runs=runs)
-
-
-def _return_free_memory() -> None:
-    """Give the heap's free pages back to the system (glibc's malloc_trim).
-
-    Thinning drops buckets all over the heap; the freed memory stays in this process otherwise,
-    and is counted again in every chart worker forked from it."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def _base_name(logdir: str) -> str:
