@@ -2,7 +2,8 @@
 
 Plain dataclasses of numpy arrays. Every step read is kept in the per-step statistics; raw
 buckets are kept only for a deterministic, evenly spread subset of steps (always the first and
-the last), which is all that charts and diagnosis need, so memory does not grow with the log.
+the last), which is all that charts and diagnosis need, so memory does not grow with the log;
+they are stored packed (`EdgeTable`, `BucketRows`) and read back exactly as they were read.
 """
 
 from __future__ import annotations
