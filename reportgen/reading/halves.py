@@ -1,7 +1,7 @@
-"""The parts of reading one big event file with two processes (for `reportgen inspect`).
+"""The parts of reading one big event file with two processes (`inspect` and `build`).
 
-The loader scans the first half itself while a forked child scans the second half, starting at
-the first record boundary after the middle; see `loader._read_in_halves`, which also makes
+The loader reads the first part itself while a forked child reads the rest, starting at the
+first record boundary after the split point; see `loader._read_in_halves`, which also makes
 sure the result is exactly what one pass gives. Here: finding that boundary, the plugins the
 child starts with, how the child notes which of them it relied on, and running the child.
 """
