@@ -194,3 +194,22 @@ def test_weasyprint_is_imported_without_a_helper_process_per_library_name():
     processes, is_pdf, restored = out.stdout.split()
     assert int(processes) <= (1 if sys.platform.startswith("linux") else 60)
     assert is_pdf == "True" and restored == "True"
+
+
+def test_without_an_ldconfig_listing_ctypes_keeps_its_own_library_look_up(monkeypatch):
+    """Where ldconfig cannot be run (e.g. NixOS), answering from an empty listing would lose
+    libraries that ctypes finds with the compiler: its own find_library stays in place."""
+    import ctypes.util
+
+    def no_ldconfig(*args, **kwargs):
+        raise FileNotFoundError("ldconfig")
+
+    monkeypatch.setattr(pdf.subprocess, "run", no_ldconfig)
+    real = ctypes.util.find_library
+    with pdf._find_library_from_ldconfig_cache():
+        assert ctypes.util.find_library is real
+    with monkeypatch.context() as patched:
+        patched.setattr(pdf.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "\tlibz.so.1 (libc6,x86-64) => /lib/libz.so.1\n"))
+        with pdf._find_library_from_ldconfig_cache():
+            assert ctypes.util.find_library is not real and ctypes.util.find_library("z") == "libz.so.1"
+    assert ctypes.util.find_library is real

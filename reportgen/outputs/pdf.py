@@ -49,6 +49,9 @@ def _find_library_from_ldconfig_cache() -> Iterator[None]:
                                  env={"LC_ALL": "C", "PATH": "/sbin:/usr/sbin:/bin:/usr/bin"}).stdout
     except (OSError, subprocess.SubprocessError):
         listing = ""
+    if not listing:  # no ldconfig here (e.g. NixOS): ctypes' own look-up, compiler and all
+        yield
+        return
 
     def find_library(name: str) -> str | None:  # what ctypes' ldconfig look-up returns: a soname
         found = re.search(r"\s(lib%s\.[^\s]+)\s+\(" % re.escape(name), listing)
