@@ -135,9 +135,44 @@ def rebin_steps(bucket_list: list[np.ndarray], lo: float, hi: float, bins: int =
     filled = sizes > 0
     ordered[filled] = np.logical_and.reduceat(fine & in_order, starts[filled])
     ordered &= sizes > 1
-    for i, buckets in enumerate(bucket_list):
-        out[i] = _rebin_ordered(buckets, edges) if ordered[i] else rebin(buckets, lo, hi, bins)
+    if ordered.all():
+        out[:] = _rebin_ordered_many(rows, sizes, edges)
+    elif ordered.any():
+        out[ordered] = _rebin_ordered_many(rows[np.repeat(ordered, sizes)], sizes[ordered], edges)
+    for i in np.flatnonzero(~ordered):
+        out[i] = rebin(bucket_list[i], lo, hi, bins)
     return out
+
+
+def _rebin_ordered_many(rows: np.ndarray, sizes: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """`_rebin_ordered` of many steps at once: `rows` are their buckets one step after the
+    other, `sizes` how many each step has (at least 2).
+
+    One np.interp per step cost ~70 us of numpy calls, 35 ms of a 501-step heatmap. Here the
+    bucket each bin edge falls in is counted for all steps together, and the cumulative count at
+    the edge is then what np.interp computes: (after - before) / (right - left) * (edge - left)
+    + before inside the bucket, `after` at or past its right edge (a gap), 0 before the first.
+    The cumulative counts are one running sum less the steps before: exactly each step's own
+    running sum when counts are whole numbers, as every writer's are. A bin with no count in
+    it gets exactly 0 either way (a blank heatmap cell, not a faint one).
+    """
+    steps, bins = len(sizes), len(edges) - 1
+    starts = np.cumsum(sizes) - sizes
+    step_of_row = np.repeat(np.arange(steps), sizes)
+    running = np.cumsum(rows[:, 2])
+    earlier = np.concatenate(([0.0], running))[starts]  # the count of the steps before each step
+    # A left edge is at or below edges[b] when fewer than b + 1 bin edges lie strictly below it.
+    below = np.searchsorted(edges, rows[:, 0], side="left")
+    per_step = np.bincount(step_of_row * (bins + 2) + below, minlength=steps * (bins + 2)).reshape(steps, bins + 2)
+    bucket = np.cumsum(per_step, axis=1)[:, : bins + 1] - 1  # (steps, bins + 1): -1 before the first bucket
+    at = starts[:, None] + np.maximum(bucket, 0)
+    left, right = rows[at, 0], rows[at, 1]
+    done = running[at] - earlier[:, None]
+    before = np.where(bucket > 0, running[at - 1] - earlier[:, None], 0.0)
+    with np.errstate(invalid="ignore"):
+        cumulative = np.where(edges >= right, done, (done - before) / (right - left) * (edges - left) + before)
+    cumulative[bucket < 0] = 0.0
+    return np.maximum(np.diff(cumulative, axis=1), 0.0)
 
 
 def _rebin_ordered(b: np.ndarray, edges: np.ndarray) -> np.ndarray:
