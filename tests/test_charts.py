@@ -420,6 +420,65 @@ def test_figures_share_a_renderer_without_sharing_pixels():
         assert first == chart([5, 1, 4, 2, 3], fresh=True)
 
 
+def test_a_chart_drawn_on_a_reused_figure_is_the_chart_drawn_on_a_new_one(logs, tmp_path):
+    """Each chart kind keeps its figure for the next chart of that kind (building axes and ticks
+    was a quarter of the drawing time). Whatever came before, every chart must be, byte for byte,
+    the chart drawn on a new figure: all kinds, with values and without, NaN notes, titles lifted
+    over an offset text, layer rows with an empty panel, comparisons, and the real writers'
+    fixtures, drawn in a shuffled order so that each follows charts of other shapes."""
+    from reportgen.charts.style import POOL
+
+    run = logs.runs[0]
+    tags = ("uneven", "long", "constant", "empty", "with_nan")
+    jobs = [ChartJob(kind, "run", tag, f"{tag} (run)", hist(logs, tag), "#ff7043", {})
+            for tag in tags for kind in ("offset", "overlay", "distribution", "heatmap")]
+    jobs += [ChartJob("layer", "run", "layer", "Layer (run)", [hist(logs, a), hist(logs, b)], "#0077bb",
+                      {"kinds": {a: "weights", b: "activations"}})
+             for a, b in (("layer/weights", "layer/activations"), ("empty", "uneven"), ("long", "constant"))]
+    jobs += [ChartJob("compare", "a, b", a, a, [hist(logs, a), hist(logs, b)], ["#ff7043", "#0077bb"], {})
+             for a, b in (("uneven", "long"), ("empty", "empty"), ("constant", "with_nan"))]
+    jobs += [ChartJob("scalar", "run", "loss", "loss (run)", run.scalars["loss"], color, {}) for color in ("#ff7043", "#0077bb")]
+    jobs.append(ChartJob("compare", "a, b", "loss", "loss", [run.scalars["loss"]] * 2, ["#ff7043", "#0077bb"], {}))
+    with EventWriter(str(tmp_path), wall_time=1_700_000_000) as writer:  # tiny values: a "1e-7" lifts the title
+        for step in range(3):
+            writer.add_histogram("tiny", np.random.default_rng(step).normal(1e-7, 1e-8, 200), step)
+    tiny = load([str(tmp_path)]).runs[0].histograms["tiny"]
+    jobs += [ChartJob(kind, "run", "tiny", "tiny (run)", tiny, "#ff7043", {}) for kind in ("distribution", "heatmap")]
+    for name in ("tf1_graph", "torch_writer"):
+        fixture = load([str(fixture_path(name))])
+        jobs += plan_charts(fixture, Diagnosis().layers, Options(), run_colors(fixture))
+    order = np.random.default_rng(5).permutation(len(jobs))
+    jobs = [jobs[i] for i in order]
+
+    POOL.clear()
+    hits = POOL.hits
+    reused = [render_job(job) for job in jobs]
+    assert POOL.hits - hits > len(jobs) // 2  # the case under test: most charts reuse a figure
+    for job, chart in zip(jobs, reused):
+        POOL.clear()
+        assert chart.error is None
+        assert chart.png == render_job(job).png, (job.kind, job.tag)
+
+
+def test_a_figure_goes_back_to_the_pool_only_when_its_chart_was_drawn_as_planned():
+    """A chart that raised, or whose figure fell back to the constrained layout, leaves its figure
+    out of the pool: its state is not the one the next chart of its kind expects."""
+    from reportgen.charts.style import POOL, SINGLE_SIZE, one_axes, styled
+
+    POOL.clear()
+    with styled():
+        with pytest.raises(ValueError):
+            with POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as failed:
+                raise ValueError("chart failed")
+        with POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as relaid:
+            assert relaid is not failed
+            relaid.set_layout_engine("constrained")
+        with POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as kept:
+            assert kept is not relaid
+        with POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as again:
+            assert again is kept
+
+
 def test_layer_panel_titles_drop_the_layer_scope_and_fit_their_panel():
     from reportgen.charts.layer import shared_prefix, shorten
 

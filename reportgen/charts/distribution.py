@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen import histmath
-from reportgen.charts.style import SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
+from reportgen.charts.style import POOL, SINGLE_SIZE, fmt, no_data, note, one_axes, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 # TensorBoard's band opacities, outer to inner, mirrored around the median.
@@ -77,11 +77,11 @@ def alt_text(bands: Bands, tag: str, run: str) -> str:
 
 def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
     bands = distribution_bands(series, max_steps)
-    with styled():
-        fig = new_figure(SINGLE_SIZE)
-        ax = fig.subplots()
+    empty = not np.isfinite(bands.quantiles).all(axis=1).any()
+    with styled(), POOL.reused(("distribution", empty), lambda: one_axes(SINGLE_SIZE)) as fig:
+        ax = fig.axes[0]
         ax.set_title(title, loc="left")
-        if not np.isfinite(bands.quantiles).all(axis=1).any():
+        if empty:
             no_data(ax, "No values recorded (the count is 0 at every step)")
         else:
             paint_bands(ax, bands, color)
@@ -101,9 +101,8 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAU
 def draw_compare(series_list: list[HistogramSeries], color_list: list[str], title: str,
                  max_steps: int = DEFAULT_MAX_STEPS, runs: list[str] | None = None) -> tuple[bytes, str]:
     """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
-    with styled():
-        fig = new_figure(SINGLE_SIZE)
-        ax = fig.subplots()
+    with styled(), POOL.reused("distribution compare", lambda: one_axes(SINGLE_SIZE)) as fig:
+        ax = fig.axes[0]
         ax.set_title(title, loc="left")
         described = []
         names = runs or [s.run for s in series_list]

@@ -13,7 +13,7 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 
 from reportgen import histmath
 from reportgen.charts import color as colors
-from reportgen.charts.style import COLOUR_KEY, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
+from reportgen.charts.style import COLOUR_KEY, POOL, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 VALUE_BINS = 60  # finer than the offset view's 30: one column per step has room for it
@@ -70,13 +70,18 @@ def percent(share: float, _position=None) -> str:
     return f"{share * 100:.3g}%"
 
 
+def _figure():
+    fig = new_figure(SINGLE_SIZE, right=0.7, wspace=0.04)  # the colour key's ticks ("0.031%") and label
+    _, key = fig.subplots(1, 2, width_ratios=[48, 1])
+    key.set_label(COLOUR_KEY)
+    return fig
+
+
 def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
     grid = heatmap_grid(series)
     positive = grid.share[np.isfinite(grid.share) & (grid.share > 0)]
-    with styled():
-        fig = new_figure(SINGLE_SIZE, right=0.7, wspace=0.04)  # the colour key's ticks ("0.031%") and label
-        ax, key = fig.subplots(1, 2, width_ratios=[48, 1])
-        key.set_label(COLOUR_KEY)
+    with styled(), POOL.reused(("heatmap", not positive.size), _figure) as fig:
+        ax, key = fig.axes
         ax.set_title(title, loc="left")
         if not positive.size:
             key.set_visible(False)

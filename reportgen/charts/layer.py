@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from reportgen.charts import distribution
-from reportgen.charts.style import ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, step_axis, styled, to_png
+from reportgen.charts.style import POOL, ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, step_axis, styled, to_png
 from reportgen.model import HistogramSeries
 
 PANELS_PER_ROW = 4  # more panels than this wrap to a second row, to stay readable on A4
@@ -45,6 +45,13 @@ def shorten(text: str, limit: int) -> str:
     return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
+def _figure(rows: int, columns: int):
+    fig = new_figure((SINGLE_SIZE[0], ROW_HEIGHT * rows + 0.3), left=0.62, right=0.22, top=0.62, bottom=0.4,
+                     wspace=0.5, hspace=0.62)  # room for the row title and each panel's own
+    fig.subplots(rows, columns, sharex=True, squeeze=False)
+    return fig
+
+
 def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict[str, str] | None = None,
          max_steps: int = distribution.DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
     kinds = kinds or {}
@@ -52,14 +59,14 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
     columns = max(1, min(PANELS_PER_ROW, len(panels)))
     rows = max(1, math.ceil(len(panels) / columns))
     described = []
-    with styled():
-        fig = new_figure((SINGLE_SIZE[0], ROW_HEIGHT * rows + 0.3), left=0.62, right=0.22, top=0.62, bottom=0.4,
-                         wspace=0.5, hspace=0.62)  # room for the row title and each panel's own
-        axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, squeeze=False)).ravel()
+    bands_list = [distribution.distribution_bands(series, max_steps) for series in panels]
+    drawn = tuple(bool(np.isfinite(b.quantiles).all(axis=1).any()) for b in bands_list)
+    with styled(), POOL.reused(("layer", rows, columns, drawn), lambda: _figure(rows, columns)) as fig:
+        axes = fig.axes
         fig.suptitle(title, x=0.01, ha="left", fontsize=9.5, fontweight="bold")
         prefix = shared_prefix([s.tag for s in panels])  # the layer's name, already in the row's title
         title_chars = int(SINGLE_SIZE[0] / columns * 72 / (7.5 * 0.55))  # what fits over a panel at 7.5 pt
-        for ax, series in zip(axes, panels):
+        for ax, series, bands, has_values in zip(axes, panels, bands_list, drawn):
             kind = kinds.get(series.tag, "")
             name = series.tag[len(prefix):]
             if not kind or kind == "other":
@@ -69,8 +76,7 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
             else:
                 label = f"{kind}: {name}"
             ax.set_title(shorten(label, title_chars), fontsize=7.5, fontweight="normal", loc="left")
-            bands = distribution.distribution_bands(series, max_steps)
-            if np.isfinite(bands.quantiles).all(axis=1).any():
+            if has_values:
                 distribution.paint_bands(ax, bands, color)
                 described.append(f"{series.tag} median {fmt(bands.quantiles[-1, 4])} at step {bands.steps[-1]}")
             else:

@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from reportgen import histmath
 from reportgen.charts import color as colors
-from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, fmt, new_figure, no_data, note, styled, to_png
+from reportgen.charts.style import OFFSET_SIZE, POOL, SINGLE_SIZE, fmt, no_data, note, one_axes, styled, to_png
 from reportgen.model import HistogramSeries
 
 # TensorBoard: histogramHeight = content height / 2.5; the step axis takes the rest.
@@ -103,18 +103,18 @@ def alt_text(layout: OffsetLayout, tag: str, run: str) -> str:
 def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAULT_MAX_STEPS,
          mode: str = "offset") -> tuple[bytes, str]:
     layout = offset_layout(series, color, max_steps, mode)
-    with styled():
-        # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
-        fig = new_figure(OFFSET_SIZE if mode == "offset" else SINGLE_SIZE, left=0.25, right=0.7)
-        ax = fig.subplots()
+    # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
+    empty = not layout.slices or layout.count_max <= 0
+    with styled(), POOL.reused((mode, empty), lambda: one_axes(OFFSET_SIZE if mode == "offset" else SINGLE_SIZE, left=0.25, right=0.7)) as fig:
+        ax = fig.axes[0]
         ax.set_title(title, loc="left")
-        if not layout.slices or layout.count_max <= 0:
+        if empty:
             no_data(ax, "No values recorded (the count is 0 at every step shown)")
         elif mode == "offset":
             _paint_offset(ax, layout)
         else:
             _paint_overlay(ax, layout)
-        if layout.slices and layout.count_max > 0:
+        if not empty:
             ax.set_xlim(*layout.value_range)
             ax.set_xlabel("value")
             ax.text(1.0, 1.01, f"{len(layout.slices)} of {layout.total_steps} steps", transform=ax.transAxes,

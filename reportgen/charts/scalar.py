@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
+from reportgen.charts.style import NOTE_COLOR, POOL, SINGLE_SIZE, fmt, no_data, note, one_axes, step_axis, styled, to_png
 from reportgen.model import ScalarSeries
 
 SMOOTHING = 0.6  # TensorBoard's default smoothing weight
@@ -60,9 +60,8 @@ def _nonfinite_note(values: np.ndarray) -> str:
 def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTHING) -> tuple[bytes, str]:
     steps, values = series.steps, series.values
     finite = np.isfinite(values)
-    with styled():
-        fig = new_figure(SINGLE_SIZE)
-        ax = fig.subplots()
+    with styled(), POOL.reused(("scalar", not len(values)), lambda: one_axes(SINGLE_SIZE)) as fig:
+        ax = fig.axes[0]
         ax.set_title(title, loc="left")
         if not len(values):
             no_data(ax, "No values recorded")
@@ -104,9 +103,8 @@ def alt_text(series: ScalarSeries, smoothing: float = SMOOTHING) -> str:
 def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: str,
                  smoothing: float = SMOOTHING, runs: list[str] | None = None) -> tuple[bytes, str]:
     """One scalar tag in several runs: each run's smoothed line over its faint raw line."""
-    with styled():
-        fig = new_figure(SINGLE_SIZE)
-        ax = fig.subplots()
+    with styled(), POOL.reused("scalar compare", lambda: one_axes(SINGLE_SIZE)) as fig:
+        ax = fig.axes[0]
         ax.set_title(title, loc="left")
         marked = 0
         names = runs or [s.run for s in series_list]
