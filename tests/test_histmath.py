@@ -123,8 +123,8 @@ def test_sample_indices_keep_first_and_last_and_respect_the_limit(n, limit):
 def test_ordered_buckets_are_rebinned_like_the_general_overlap_split():
     """rebin takes a shortcut (interpolated cumulative counts) for ordered, non-overlapping
     buckets; it must give what splitting each bucket by overlap gives, including empty
-    buckets, gaps between buckets, bins finer and coarser than the buckets, and exactly 0 where
-    no bucket reaches."""
+    buckets, gaps between buckets, zero-width buckets, a range that ends exactly at the outer
+    buckets, bins finer and coarser than the buckets, and exactly 0 where no bucket reaches."""
     rng = np.random.default_rng(11)
     for _ in range(300):
         k = int(rng.integers(2, 80))
@@ -132,14 +132,29 @@ def test_ordered_buckets_are_rebinned_like_the_general_overlap_split():
         gaps = np.where(rng.random(k) < 0.3, rng.uniform(0, 0.5, k), 0.0)
         left = rng.normal(0, 3) + np.cumsum(gaps + np.concatenate(([0.0], widths[:-1])))
         rows = np.column_stack([left, left + widths, np.where(rng.random(k) < 0.2, 0.0, rng.integers(1, 1000, k))])
+        points = np.flatnonzero(rng.random(k) < 0.1)  # zero-width buckets (ReLU's exact zeros) before some
+        rows = np.insert(rows, points, np.column_stack([left[points], left[points], rng.integers(1, 500, len(points))]), axis=0)
         lo, hi = histmath.global_range([rows])
-        lo, hi = lo - rng.uniform(0, 2), hi + rng.uniform(0, 2)
+        if rng.random() < 0.5:
+            lo, hi = lo - rng.uniform(0, 2), hi + rng.uniform(0, 2)
         bins = int(rng.choice([3, 30, 60, 200]))
         edges = np.linspace(lo, hi, bins + 1)
         fast = histmath.rebin(rows, lo, hi, bins)
         np.testing.assert_allclose(fast, histmath._rebin_by_overlap(rows, edges), rtol=1e-9, atol=1e-9 * rows[:, 2].sum())
         outside = (edges[1:] <= rows[0, 0]) | (edges[:-1] >= rows[-1, 1])
         assert (fast[outside] == 0).all()
+
+
+def test_a_zero_width_bucket_on_a_bin_edge_goes_into_the_bin_that_starts_there():
+    """ReLU activations: all exact zeros in a zero-width bucket at 0, the lower edge of the range,
+    then buckets from 0 up. The zeros belong to the first bin; a zero-width bucket on an inner
+    edge to the bin above it (TensorBoard's rule), at the upper edge to the last bin."""
+    relu = np.array([[0.0, 0.0, 2048.0], [0.0, 0.5, 10.0], [0.5, 2.0, 30.0]])
+    np.testing.assert_allclose(histmath.rebin(relu, 0.0, 2.0, 4), [2048.0 + 10.0, 10.0, 10.0, 10.0])
+    inner = np.array([[0.0, 1.0, 4.0], [1.0, 1.0, 7.0], [1.0, 2.0, 4.0]])
+    np.testing.assert_allclose(histmath.rebin(inner, 0.0, 2.0, 2), [4.0, 7.0 + 4.0])
+    top = np.array([[0.0, 2.0, 4.0], [2.0, 2.0, 9.0]])
+    np.testing.assert_allclose(histmath.rebin(top, 0.0, 2.0, 2), [2.0, 2.0 + 9.0])
 
 
 def test_rebinning_many_steps_at_once_equals_rebinning_each():
@@ -169,9 +184,17 @@ def test_rebinning_many_steps_at_once_equals_rebinning_each():
         np.testing.assert_array_equal(row, histmath.rebin(buckets, lo, hi, 30))
 
 
+def _interpolated(buckets: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The oracle: each bin as the difference of np.interp of the step's cumulative count."""
+    xs = buckets[:, :2].ravel()
+    cumulative = np.concatenate(([0.0], np.cumsum(buckets[:, 2])))
+    ys = np.column_stack([cumulative[:-1], cumulative[1:]]).ravel()
+    return np.maximum(np.diff(np.interp(edges, xs, ys)), 0.0)
+
+
 def test_ordered_steps_rebinned_together_equal_each_step_alone_bit_for_bit():
     """rebin_steps re-bins all ordered steps in one pass; each row must be, bit for bit, what
-    _rebin_ordered (np.interp of the cumulative count) gives for that step alone. The buckets
+    np.interp of the step's cumulative count gives for that step alone. The buckets
     here often start or end exactly on a bin edge, leave gaps, hold zero counts, or reach past
     the range of other steps: the cases where finding the right bucket for an edge matters."""
     rng = np.random.default_rng(17)
@@ -193,4 +216,4 @@ def test_ordered_steps_rebinned_together_equal_each_step_alone_bit_for_bit():
         steps.append(np.column_stack([left, right, count]))
     many = histmath.rebin_steps(steps, lo, hi, bins)
     for row, buckets in zip(many, steps):
-        assert row.tobytes() == histmath._rebin_ordered(buckets, edges).tobytes()
+        assert row.tobytes() == _interpolated(buckets, edges).tobytes()
