@@ -504,3 +504,54 @@ def test_heatmap_colour_bar_is_labelled_however_narrow_its_range(low, high, expe
     assert ticks == pytest.approx(expected)
     assert all(low * 0.99 <= t <= high * 1.01 for t in ticks)
     assert [percent(t) for t in (1e-4, 0.015, 1.0)] == ["0.01%", "1.5%", "100%"]
+
+
+def test_a_comparison_legend_sits_in_a_strip_of_its_own_above_the_bands():
+    """The ±1σ bands of a comparison fill the whole plot: the legend gets a strip above them
+    instead of covering them, however many runs it lists."""
+    from reportgen.charts.distribution import legend_above_the_bands
+    from reportgen.charts.style import SINGLE_SIZE, one_axes, styled
+
+    for runs in (2, 5, 12):
+        with styled():
+            fig = one_axes(SINGLE_SIZE)
+            ax = fig.axes[0]
+            steps = np.arange(100)
+            for i in range(runs):
+                ax.fill_between(steps, -1 - 0.01 * i, 1 + 0.01 * i, alpha=0.2)
+                ax.plot(steps, np.sin(steps / 10) + 0.01 * i, label=f"run {i}")
+            legend_above_the_bands(ax, "run: median and ±1σ band")
+            fig.canvas.draw()
+            legend = ax.get_legend().get_window_extent()
+            band_top = ax.transData.transform((0, 1 + 0.01 * (runs - 1)))[1]
+            assert legend.y0 >= band_top, runs
+            assert legend.y1 <= ax.bbox.y1 + 1  # inside the plot, under the title
+            assert len(ax.get_legend().get_texts()) == runs
+
+
+def test_a_scalar_constant_but_for_rounding_is_drawn_flat_with_a_note():
+    """TF1's Q is 1/3 to float32 rounding (0.33333331 to 0.33333334). Scaled to fill the plot that
+    noise looked like a swing, labelled with an unreadable offset text; it is drawn flat instead,
+    with a note giving the exact range. A series that really changes keeps its own range."""
+    from reportgen.charts.scalar import flatten_rounding_noise
+    from reportgen.charts.style import SINGLE_SIZE, one_axes, styled
+
+    with styled():
+        fig = one_axes(SINGLE_SIZE)
+        ax = fig.axes[0]
+        values = np.array([0.33333331, 0.33333334, 0.33333331, 0.33333334], dtype=np.float32).astype(float)
+        ax.plot(range(4), values)
+        notes = flatten_rounding_noise(ax, values)
+        fig.canvas.draw()
+        assert notes and "0.33333331" in notes[0] and "0.33333334" in notes[0]
+        assert ax.yaxis.offsetText.get_text() == ""
+        low, high = ax.get_ylim()
+        assert low < values.min() and values.max() < high and (high - low) > 100 * np.ptp(values)
+
+        fig = one_axes(SINGLE_SIZE)
+        ax = fig.axes[0]
+        changing = np.array([0.3333, 0.3334, 0.3332])
+        ax.plot(range(3), changing)
+        before = ax.get_ylim()
+        assert flatten_rounding_noise(ax, changing) == [] and ax.get_ylim() == before
+        assert flatten_rounding_noise(ax, np.full(3, 0.5)) == []  # exactly constant: Matplotlib's own range

@@ -19,6 +19,7 @@ from reportgen.model import HistogramSeries
 # TensorBoard's band opacities, outer to inner, mirrored around the median.
 BAND_OPACITIES = (0.09, 0.54, 0.60, 0.77, 0.77, 0.60, 0.54, 0.09)
 DEFAULT_MAX_STEPS = 501  # TensorBoard's distribution dashboard samples 501 steps
+LEGEND_COLUMNS = 4  # runs per legend row in comparison charts
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,21 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAU
     return png, alt_text(bands, series.tag, series.run)
 
 
+def legend_above_the_bands(ax, title: str) -> None:
+    """The legend in the upper right, in rows of up to four runs, with the y range raised to
+    leave it a strip of its own: the bands fill the whole plot, so there is no free corner for
+    Matplotlib's "best" placement to find, and a legend over the bands hides them."""
+    entries = len([line for line in ax.lines if not line.get_label().startswith("_")])
+    columns = min(entries, LEGEND_COLUMNS)
+    lines = 1 + -(-entries // columns)  # the title, then the rows of runs
+    plot_height_points = ax.bbox.height / ax.figure.dpi * 72
+    strip = (lines * 7.5 * 1.45 + 6) / plot_height_points  # 7.5 pt text, its line spacing and a gap
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + (high - low) * strip / (1 - strip))
+    ax.legend(loc="upper right", ncols=columns, frameon=False, title=title, title_fontsize=7.5,
+              borderaxespad=0.3, columnspacing=1.2, handlelength=1.8)
+
+
 def draw_compare(series_list: list[HistogramSeries], color_list: list[str], title: str,
                  max_steps: int = DEFAULT_MAX_STEPS, runs: list[str] | None = None) -> tuple[bytes, str]:
     """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
@@ -128,7 +144,7 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
             step_axis(ax)
             ax.set_ylabel("value")
             ax.grid(visible=True)
-            ax.legend(loc="best", frameon=False, title="run: median and ±1σ band", title_fontsize=7.5)
+            legend_above_the_bands(ax, "run: median and ±1σ band")
         else:
             no_data(ax, "No values recorded in any run")
         png = to_png(fig)

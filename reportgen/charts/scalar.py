@@ -13,6 +13,9 @@ from reportgen.model import ScalarSeries
 
 SMOOTHING = 0.6  # TensorBoard's default smoothing weight
 RAW_ALPHA = 0.3  # TensorBoard draws the raw series faint behind the smoothed one
+# A series whose values differ by less than this fraction of their size differs only by float32
+# rounding (its machine epsilon is 1.2e-7: this is about 8 steps of the last digit).
+ROUNDING_NOISE = 1e-6
 
 
 def smooth(values: np.ndarray, weight: float = SMOOTHING) -> np.ndarray:
@@ -49,6 +52,21 @@ def _mark_nonfinite(ax, steps: np.ndarray, values: np.ndarray) -> int:
     return int(bad.sum())
 
 
+def flatten_rounding_noise(ax, values: np.ndarray) -> list[str]:
+    """For a series that is constant but for rounding, a y range of +-0.1% around it and the note
+    that says so; otherwise nothing. Scaled to fill the plot, 1e-8 of noise on 0.3333 looked
+    like a wild swing, labelled with an offset ("1e-8+3.333333e-1") that nobody can read."""
+    if not values.size:
+        return []
+    low, high = float(values.min()), float(values.max())
+    size = max(abs(low), abs(high))
+    if not 0 < high - low <= ROUNDING_NOISE * size:
+        return []
+    middle = (low + high) / 2
+    ax.set_ylim(middle - size * 1e-3, middle + size * 1e-3)
+    return [f"constant but for rounding: {low:.9g} to {high:.9g}"]
+
+
 def _nonfinite_note(values: np.ndarray) -> str:
     nan = int(np.isnan(values).sum())
     pos = int((values == np.inf).sum())
@@ -79,9 +97,11 @@ def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTH
             step_axis(ax)
             ax.set_ylabel("value")
             ax.grid(visible=True)
-            ax.legend(loc="upper right", frameon=False)
-            if _mark_nonfinite(ax, steps, values):
-                note(ax, _nonfinite_note(values))
+            ax.legend(loc="best", frameon=False)
+            notes = [_nonfinite_note(values)] if _mark_nonfinite(ax, steps, values) else []
+            notes += flatten_rounding_noise(ax, values[finite])
+            if notes:
+                note(ax, "; ".join(notes))
         png = to_png(fig)
     return png, alt_text(series, smoothing)
 
@@ -119,8 +139,11 @@ def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: 
         ax.set_ylabel("value")
         ax.grid(visible=True)
         ax.legend(loc="best", frameon=False, title=f"run (smoothed {smoothing})", title_fontsize=7.5)
-        if marked:
-            note(ax, f"{marked} NaN/Inf values marked x")
+        notes = [f"{marked} NaN/Inf values marked x"] if marked else []
+        every = [s.values[np.isfinite(s.values)] for s in series_list]
+        notes += flatten_rounding_noise(ax, np.concatenate(every) if every else np.zeros(0))
+        if notes:
+            note(ax, "; ".join(notes))
         png = to_png(fig)
     tag = series_list[0].tag if series_list else ""
     names = runs or [s.run for s in series_list]
