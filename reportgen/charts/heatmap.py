@@ -13,7 +13,8 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 
 from reportgen import histmath
 from reportgen.charts import color as colors
-from reportgen.charts.style import COLOUR_KEY, POOL, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled, to_png
+from reportgen.charts.style import (COLOUR_KEY, POOL, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled,
+                                    to_png)
 from reportgen.model import HistogramSeries
 
 VALUE_BINS = 60  # finer than the offset view's 30: one column per step has room for it

@@ -12,7 +12,8 @@ import os
 import numpy as np
 
 from reportgen.charts import distribution
-from reportgen.charts.style import POOL, ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, step_axis, styled, to_png
+from reportgen.charts.style import (POOL, ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, step_axis, styled,
+                                    to_png)
 from reportgen.model import HistogramSeries
 
 PANELS_PER_ROW = 4  # more panels than this wrap to a second row, to stay readable on A4

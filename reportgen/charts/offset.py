@@ -103,9 +103,10 @@ def alt_text(layout: OffsetLayout, tag: str, run: str) -> str:
 def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAULT_MAX_STEPS,
          mode: str = "offset") -> tuple[bytes, str]:
     layout = offset_layout(series, color, max_steps, mode)
-    # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
     empty = not layout.slices or layout.count_max <= 0
-    with styled(), POOL.reused((mode, empty), lambda: one_axes(OFFSET_SIZE if mode == "offset" else SINGLE_SIZE, left=0.25, right=0.7)) as fig:
+    size = OFFSET_SIZE if mode == "offset" else SINGLE_SIZE
+    # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
+    with styled(), POOL.reused((mode, empty), lambda: one_axes(size, left=0.25, right=0.7)) as fig:
         ax = fig.axes[0]
         ax.set_title(title, loc="left")
         if empty:
