@@ -126,3 +126,28 @@ def test_print_medium_adds_paged_rules_only_for_pdf():
     printed = html.render(make_report(), Options(page_size="letter"), medium="print").decode("utf-8")
     assert "@page" not in screen.split("@media print")[0] and "bookmark-level" not in screen
     assert "size: letter" in printed and "bookmark-level" in printed
+
+
+def test_a_sweep_summary_names_the_runs_that_need_a_look_and_counts_the_healthy_ones():
+    """A sweep of many runs: the summary lists the runs with findings and counts the healthy
+    ones (each keeps its summary in its own section and its row in "Runs compared"); the
+    contents list the runs without their layers. Without the compact set, every run is named."""
+    from dataclasses import replace
+
+    report = make_report(n_runs=14)
+    for run in report.runs[2:]:
+        run.verdict, run.top_findings = "healthy", []
+    report.findings = [f for f in report.findings if f.run in ("baseline", "lr=0.1")]
+    doc = html.render(replace(report, compact=True), Options()).decode("utf-8")
+    summary = doc[doc.index('id="summary"'):doc.index('id="contents"')]
+    contents = doc[doc.index('id="contents"'):doc.index('id="comparison"')]
+    assert "<strong>baseline</strong>" in summary and "<strong>lr=0.1</strong>" in summary
+    assert "<strong>run5</strong>" not in summary
+    assert "The other 12 runs are healthy" in summary
+    assert 'href="#run-5"' in contents and 'href="#layer-5-0"' not in contents
+    assert f'id="{report.runs[5].anchor}"' in doc and report.runs[5].summary in doc  # still in its section
+
+    full = html.render(report, Options()).decode("utf-8")
+    summary = full[full.index('id="summary"'):full.index('id="contents"')]
+    assert "<strong>run5</strong>" in summary and "runs are healthy" not in summary
+    assert 'href="#layer-5-0"' in full[full.index('id="contents"'):full.index('id="comparison"')]
