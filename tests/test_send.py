@@ -145,3 +145,76 @@ def test_a_file_that_is_not_our_email_is_a_usage_error(smtp, tmp_path, capsys):
     bogus.write_text("hello\n")
     assert send(bogus, port) == cli.EXIT_USAGE
     assert "not an email that reportgen wrote" in capsys.readouterr().err and inbox.envelopes == []
+
+
+def _self_signed_certificate(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as files: the server's identity for STARTTLS."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def smtp_starttls(tmp_path):
+    """A server that offers STARTTLS and takes a login only over TLS, as a mail provider does."""
+    import ssl
+
+    cert_file, key_file = _self_signed_certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_file, key_file)
+    inbox, logins = Inbox(), []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login.decode(), session.ssl is not None))
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+                            tls_context=server_context, require_starttls=True, auth_require_tls=True)
+    controller.start()
+    try:
+        yield controller.port, inbox, logins, cert_file
+    finally:
+        controller.stop()
+
+
+def test_starttls_sends_the_login_and_the_report_encrypted(smtp_starttls, logdir, monkeypatch):
+    port, inbox, logins, cert_file = smtp_starttls
+    monkeypatch.setenv("SSL_CERT_FILE", cert_file)  # the test server's certificate is the one trusted
+    monkeypatch.setenv("REPORTGEN_SMTP_USER", "ci-bot")
+    monkeypatch.setenv("REPORTGEN_SMTP_PASSWORD", "s3cret")
+    assert send(logdir, port, "--starttls") == cli.EXIT_OK
+    assert logins == [("ci-bot", True)]  # logged in after the TLS handshake
+    (envelope,) = inbox.envelopes
+    assert envelope.rcpt_tos == ["team@example.com", "lead@example.com"]
+
+
+def test_starttls_refuses_a_server_whose_certificate_it_cannot_verify(smtp_starttls, logdir, monkeypatch, capsys):
+    """No trust for the test server's self-signed certificate: nothing is sent, the password
+    included, and the reason is one line."""
+    port, inbox, logins, _ = smtp_starttls
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the system's CAs only
+    monkeypatch.setenv("REPORTGEN_SMTP_USER", "ci-bot")
+    monkeypatch.setenv("REPORTGEN_SMTP_PASSWORD", "s3cret")
+    assert send(logdir, port, "--starttls") == cli.EXIT_NOT_SENT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "certificate" in err[0].lower() and "Traceback" not in err[0]
+    assert logins == [] and inbox.envelopes == []
