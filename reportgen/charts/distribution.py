@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 
 from reportgen import histmath
@@ -107,10 +108,11 @@ def legend_above_the_bands(ax, title: str) -> None:
     columns = min(entries, LEGEND_COLUMNS)
     lines = 1 + -(-entries // columns)  # the title, then the rows of runs
     plot_height_points = ax.bbox.height / ax.figure.dpi * 72
-    strip = (lines * 7.5 * 1.45 + 6) / plot_height_points  # 7.5 pt text, its line spacing and a gap
+    text_points = matplotlib.rcParams["legend.fontsize"]  # the style's, as is the title's below
+    strip = (lines * text_points * 1.45 + 6) / plot_height_points  # the text, its line spacing and a gap
     low, high = ax.get_ylim()
     ax.set_ylim(low, high + (high - low) * strip / (1 - strip))
-    ax.legend(loc="upper right", ncols=columns, frameon=False, title=title, title_fontsize=7.5,
+    ax.legend(loc="upper right", ncols=columns, frameon=False, title=title, title_fontsize=text_points,
               borderaxespad=0.3, columnspacing=1.2, handlelength=1.8)
 
 
