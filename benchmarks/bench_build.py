@@ -212,8 +212,9 @@ def _linearity(rows) -> None:
 def section_processes(root: str) -> None:
     print("== 200 runs: 1 vs 2 processes")
     sweep = ensure(os.path.join(root, "sweep200"), "--runs", "200")
-    code = ("import time; from reportgen.reading.loader import load; t = time.perf_counter(); "
-            f"load([{sweep!r}], processes=%d); print(time.perf_counter() - t)")
+    code = ("import time; from reportgen.config import Options; from reportgen.reading.loader import load; "
+            "settings = Options(processes=%d).read_settings(); t = time.perf_counter(); "
+            f"load([{sweep!r}], settings); print(time.perf_counter() - t)")
     load_times = {}
     for n in (1, 2):
         out = subprocess.run([sys.executable, "-c", code % n], cwd=REPO, env=env(), check=True,

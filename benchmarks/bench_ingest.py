@@ -10,7 +10,7 @@ warm-up of each (so both read from the page cache), and the medians are compared
   `--checksum` so that it verifies every CRC as reportgen does (its default, `--no-checksum`,
   checks a CRC only when a record fails to parse; that time is printed too, for reference);
 - reportgen inspect: the wall time of the whole command (interpreter start and imports
-  included), and, for reference, the time `load(..., light=True, processes=0)` (what inspect calls: a big file is scanned by two processes) takes inside Python.
+  included), and, for reference, the time `load(..., Options().read_settings(light=True))` (what inspect calls: a big file is scanned by two processes) takes inside Python.
 
 Target (issue 2): reportgen inspect <= 0.5 x the data server.
 """
@@ -86,8 +86,9 @@ def time_inspect(logdir: str) -> float:
 
 
 def time_load_in_process(logdir: str) -> float:
-    code = ("import time; from reportgen.reading.loader import load; t = time.perf_counter(); "
-            f"load([{logdir!r}], light=True, processes=0); print(time.perf_counter() - t)")
+    code = ("import time; from reportgen.config import Options; from reportgen.reading.loader import load; "
+            f"settings = Options().read_settings(light=True); t = time.perf_counter(); "
+            f"load([{logdir!r}], settings); print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True, env=_env())
     return float(out.stdout.strip())
 

@@ -26,7 +26,7 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a clone
-from reportgen.reading.writer import TF_BUCKET_LIMITS, EventWriter
+from tools.eventwriter import TF_BUCKET_LIMITS, EventWriter
 
 START_WALL_TIME = 1_700_000_000.0
 # Right edges of torch's 'tensorflow' bins: (-DBL_MAX, limit_0], (limit_0, limit_1], ...

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 
 from reportgen import __version__
+from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.errors import UserError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_SENT = 0, 1, 2, 3
@@ -32,11 +32,20 @@ class _Parser(argparse.ArgumentParser):
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("logdirs", nargs="+", metavar="LOGDIR",
                    help="a folder of runs (every folder holding a *tfevents* file is a run) or one event file")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
-    p.add_argument("--verbose", "-v", action="store_true", help="print every warning met while reading")
+    p.add_argument("--quiet", "-q", action="store_true", default=None, help="print nothing but errors")
+    p.add_argument("--verbose", "-v", action="store_true", default=None,
+                   help="print every warning met while reading, and each phase's time")
     p.add_argument("--max-runs", type=int, metavar="N", help="refuse logs with more than N runs (default: unlimited)")
     p.add_argument("--max-bytes", metavar="SIZE", help="refuse logs whose event files hold more than SIZE in all, "
                    "e.g. 500M or 2G (default: unlimited)")
+    p.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
+                   "pyproject.toml in or next to the first LOGDIR)")
+
+
+# Options of the command line that a config file cannot set: where the logs and the outputs
+# are, which config to read, and how to reach the mail server (the README says so too).
+NOT_IN_CONFIG = frozenset({"logdirs", "output", "format", "config", "json", "to", "smtp_host", "smtp_port",
+                           "starttls", "ssl", "sender", "save", "help", "version", "command"})
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -78,8 +87,6 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(inspect)
     inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
     inspect.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
-    inspect.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
-                         "pyproject.toml in or next to the first LOGDIR)")
 
     sub.add_parser("rules", help="list the diagnosis rules with their codes and thresholds")
     return parser
@@ -89,34 +96,48 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--title", help="report title (default: from the logdir names)")
     p.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
     p.add_argument("--tag", metavar="REGEX", help="only tags that match REGEX")
-    p.add_argument("--max-steps", type=int, metavar="N", help="slices per offset chart (default 51, always "
-                   "including the first and last step)")
+    p.add_argument("--max-steps", type=int, metavar="N", help=f"slices per offset chart (default {MAX_OFFSET_STEPS}, "
+                   "always including the first and last step)")
     p.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as TensorBoard)")
     p.add_argument("--charts", choices=["auto", "full", "compact"],
                    help="full: offset, distribution and heatmap per histogram, comparison charts; compact: a row "
                    "of distributions per layer and the scalars (for sweeps); auto (default): compact above 12 runs")
     p.add_argument("--page-size", choices=["A4", "letter"], help="PDF page size (default A4)")
-    p.add_argument("--processes", type=int, metavar="N", help="worker processes for charts (default: one per core)")
-    p.add_argument("--attach-pdf", action="store_true", help="attach the full PDF report to the email")
+    p.add_argument("--processes", type=int, metavar="N", help="worker processes (default 0: one per core): N "
+                   "processes draw the charts and read runs (by default only when the logs hold 64 MB or more), "
+                   "and a run's big first file is read by two; 1 does everything in one process")
+    p.add_argument("--attach-pdf", action="store_true", default=None, help="attach the full PDF report to the email")
     p.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the CI run's artifacts "
                    "page), shown in the email and the Markdown summary")
     p.add_argument("--fail-on", choices=["critical", "warning"],
                    help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
-    p.add_argument("--config", metavar="FILE", help="TOML file of options (default: [tool.reportgen] in a "
-                   "pyproject.toml in or next to the first LOGDIR)")
 
 
-def _say(args, message: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(message, file=sys.stderr)
+def _options(args: argparse.Namespace):
+    """Options from the config file and the command line, checked (UsageError / ConfigError)."""
+    from reportgen.config import NAMES, load_options
+    from reportgen.numbers import parse_size
+
+    values = {name: getattr(args, name) for name in NAMES if hasattr(args, name)}
+    if args.max_bytes is not None:
+        try:
+            values["max_bytes"] = parse_size(args.max_bytes)
+        except ValueError as exc:
+            raise UsageError(f"--max-bytes: {exc}") from None
+    return load_options(args.logdirs, args.config, values)
 
 
-def cmd_inspect(args) -> int:
+def _progress(options):
+    from reportgen.progress import Progress
+
+    return Progress(quiet=options.quiet, verbose=options.verbose)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
     from reportgen.reading.loader import load
 
-    options = _options(args, {"run": args.run})
-    logs = load(args.logdirs, light=True, processes=0, run_pattern=options.run, max_runs=options.max_runs,
-                max_bytes=options.max_bytes)
+    options = _options(args)
+    logs = load(args.logdirs, options.read_settings(light=True))
     data = {"runs": [_inspect_run(run) for run in logs.runs]}
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -146,64 +167,28 @@ def _inspect_run(run) -> dict:
                       for f in run.files]}
 
 
-def _options(args, values: dict):
-    """Options from the config file and the command line, checked (UsageError / ConfigError)."""
-    from reportgen.config import load_options, parse_size
-
-    values = dict(values, max_runs=args.max_runs)
-    if args.max_bytes is not None:
-        try:
-            values["max_bytes"] = parse_size(args.max_bytes)
-        except ValueError as exc:
-            raise UsageError(f"--max-bytes: {exc}") from None
-    options = load_options(args.logdirs, getattr(args, "config", None), values)
-    for pattern in (options.run, options.tag):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise UsageError(f"bad regular expression {pattern!r}: {exc}") from None
-    return options
-
-
-def _build(args, progress, formats: set[str] = frozenset()):
-    """Options, logs and the built report, shared by `build` and `send`."""
-    from reportgen import pipeline
+def _build(args: argparse.Namespace, options, progress, formats: set[str] = frozenset()):
+    """The built report, shared by `build` and `send`."""
+    from reportgen import outputs, pipeline
     from reportgen.reading.loader import load
 
-    options = _options(args, {
-        "title": args.title, "run": args.run, "tag": args.tag, "max_steps": args.max_steps, "mode": args.mode,
-        "charts": args.charts, "page_size": args.page_size, "processes": args.processes, "fail_on": args.fail_on})
-    if args.report_url and not re.match(r"https?://[^\s()<>\"']+$", args.report_url):
-        raise UsageError(f"--report-url should be an http(s) URL, not {args.report_url!r}")
+    settings = options.diagnosis_settings()  # a bad setting fails before anything is read
     progress("loading")
-    logs = load(args.logdirs, processes=options.processes, run_pattern=options.run, max_runs=options.max_runs,
-                max_bytes=options.max_bytes)
-    _report_warnings(args, logs, progress)
-    from reportgen import outputs
-
-    built = pipeline.build(logs, options, progress=progress, advance=progress.advance,
-                           meanwhile=lambda: outputs.prepare(formats))
-    if not built.report.runs:
+    logs = load(args.logdirs, options.read_settings())
+    _report_warnings(options, logs, progress)
+    report = pipeline.build(logs, options, progress=progress, advance=progress.advance,
+                            meanwhile=lambda: outputs.prepare(formats), settings=settings)
+    if not report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
-    built.report.report_url = args.report_url or ""
-    return options, built.report
+    return report
 
 
 def _failing(options, report) -> bool:
-    from reportgen.diagnosis.finding import at_or_above
-
-    return bool(options.fail_on) and any(at_or_above(f, options.fail_on) for f in report.findings)
+    return bool(options.fail_on) and any(f.at_or_above(options.fail_on) for f in report.findings)
 
 
-def _progress(args):
-    from reportgen.progress import Progress
-
-    return Progress(quiet=args.quiet, verbose=args.verbose)
-
-
-def cmd_build(args) -> int:
+def cmd_build(args: argparse.Namespace) -> int:
     from reportgen import outputs
-    from reportgen.outputs.atomic import write_atomic
 
     targets = [(path, outputs.format_for(path, args.format)) for path in args.output]
     for path, _ in targets:
@@ -213,28 +198,28 @@ def cmd_build(args) -> int:
         if not os.access(folder, os.W_OK):
             raise UsageError(f"cannot write {path}: no permission to write in {folder}")
     started = time.monotonic()
-    progress = _progress(args)
+    options = _options(args)
+    progress = _progress(options)
     formats = {fmt for _, fmt in targets}
-    options, report = _build(args, progress, formats | ({"pdf"} if "eml" in formats and args.attach_pdf else set()))
+    pdf_needed = outputs.needs_pdf(formats, options.attach_pdf)
+    report = _build(args, options, progress, formats | ({"pdf"} if pdf_needed else set()))
     report.artifacts = [os.path.basename(path) for path, _ in targets]
-    progress.phase("writing", len(targets) + ("pdf" in formats or ("eml" in formats and args.attach_pdf)))
-    pdf = None
-    if "pdf" in formats or ("eml" in formats and args.attach_pdf):
-        pdf = outputs.render(report, "pdf", options)  # laid out once, written and attached as is
-        progress.advance("PDF laid out")
-    for path, fmt in targets:
-        write_atomic(path, outputs.render(report, fmt, options, pdf if fmt == "pdf" or args.attach_pdf else None))
+    progress.phase("writing", len(targets) + pdf_needed)
+
+    def written(path: str) -> None:
         progress.advance(path)
         progress.say(f"reportgen: wrote {path}")
+
+    outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: progress.advance("PDF laid out"),
+                      written=written)
     progress.close()
     progress.say(f"reportgen: {len(report.runs)} runs, {len(report.findings)} findings, verdict {report.verdict} "
                  f"({time.monotonic() - started:.1f}s)")
     return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
 
 
-def cmd_send(args) -> int:
-    from reportgen import outputs
-    from reportgen.outputs import mail
+def cmd_send(args: argparse.Namespace) -> int:
+    from reportgen.outputs import mail, pdf
     from reportgen.outputs.atomic import write_atomic
 
     recipients = [a.strip() for item in args.to for a in item.split(",") if a.strip()]
@@ -248,18 +233,19 @@ def cmd_send(args) -> int:
     encrypted = args.starttls or args.ssl
     if user and not encrypted and args.smtp_host not in ("localhost", "127.0.0.1", "::1"):
         raise UsageError("refusing to send the SMTP password unencrypted: use --starttls or --ssl")
-    progress = _progress(args)
+    options = _options(args)
+    progress = _progress(options)
+    report = None
     if len(args.logdirs) == 1 and args.logdirs[0].lower().endswith(".eml") and os.path.isfile(args.logdirs[0]):
         # A message `build -o report.eml` already wrote: send it as is, without building again.
-        options, report = None, None
         message = mail.read_message(args.logdirs[0], sender=args.sender, recipients=recipients)
     else:
-        options, report = _build(args, progress, {"pdf"} if args.attach_pdf else set())
+        report = _build(args, options, progress, {"pdf"} if options.attach_pdf else set())
         if args.save:
             report.artifacts = [os.path.basename(args.save)]
         progress.phase("writing")
-        pdf = outputs.render(report, "pdf", options) if args.attach_pdf else None
-        message = mail.message(report, options, pdf, sender=args.sender or mail.DEFAULT_SENDER, recipients=recipients)
+        attached = pdf.render(report) if options.attach_pdf else None
+        message = mail.message(report, attached, sender=args.sender or mail.DEFAULT_SENDER, recipients=recipients)
         if args.save:
             write_atomic(args.save, message.as_bytes())
     progress.phase("sending")
@@ -275,23 +261,22 @@ def cmd_send(args) -> int:
     return EXIT_FINDINGS if report is not None and _failing(options, report) else EXIT_OK
 
 
-def _report_warnings(args, logs, progress) -> None:
+def _report_warnings(options, logs, progress) -> None:
     warnings = [w for run in logs.runs for w in run.warnings] + logs.warnings
     if not warnings:
         return
-    if args.verbose:
+    if options.verbose:
         for warning in warnings:
             progress.say(f"reportgen: warning: {warning}")
     else:
         progress.say(f"reportgen: {len(warnings)} warnings while reading (listed in the report; --verbose prints them)")
 
 
-def cmd_rules(args) -> int:
-    from reportgen.diagnosis import rules
-
+def cmd_rules(args: argparse.Namespace) -> int:
+    from reportgen.diagnosis import all_rules
     from reportgen.diagnosis.thresholds import DEFAULTS
 
-    for rule in rules.all_rules():
+    for rule in all_rules():
         limits = ", ".join(f"{name}={DEFAULTS[name].value:g}" for name in rule.thresholds)
         print(f"{rule.code:<22} {rule.severity:<9} {rule.summary}" + (f"  [{limits}]" if limits else ""))
     return EXIT_OK

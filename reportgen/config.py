@@ -1,5 +1,9 @@
 """Options of a build: defaults, then `[tool.reportgen]` in a pyproject.toml next to the logs
-(or a `--config` TOML file), then the command line, each overriding the one before."""
+(or a `--config` TOML file), then the command line, each overriding the one before.
+
+`Options` is what the user sets; each stage gets the typed settings it needs from it
+(`read_settings`, `diagnosis_settings`, `workers`), made and checked once per build.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,18 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from reportgen.errors import UserError
+from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS, MAX_OFFSET_STEPS
+from reportgen.diagnosis import DiagnosisSettings
+from reportgen.errors import ConfigError
+from reportgen.numbers import parse_size
+from reportgen.reading.loader import ReadSettings
 
+__all__ = ["NAMES", "ConfigError", "Options", "Workers", "load_options"]
 
-class ConfigError(UserError):
-    """A config file that cannot be used. The CLI exits with 2."""
+MODES = ("offset", "overlay")
+CHART_SETS = ("auto", "full", "compact")
+PAGE_SIZES = ("A4", "letter")
+FAIL_ON = ("critical", "warning")
 
 
 @dataclass
@@ -21,15 +32,19 @@ class Options:
     title: str = ""
     run: str = ""  # regex: only runs whose name matches
     tag: str = ""  # regex: only tags that match
-    max_steps: int = 51  # slices per offset chart (TensorBoard's default)
-    max_distribution_steps: int = 501  # x positions per distribution chart (TensorBoard's)
+    max_steps: int = MAX_OFFSET_STEPS  # slices per offset chart
+    max_distribution_steps: int = MAX_DISTRIBUTION_STEPS  # x positions per distribution chart
     mode: str = "offset"  # offset | overlay
     charts: str = "auto"  # auto | full | compact (layer rows and scalars only; auto: compact for sweeps)
     page_size: str = "A4"  # A4 | letter
-    processes: int = 0  # 0: one per core
+    processes: int = 0  # 0: one per core (see Workers)
     fail_on: str = ""  # "" | critical | warning
     max_bytes: int = 0  # refuse logs larger than this many bytes in all (0: unlimited); "500M", "2G" accepted
     max_runs: int = 0  # refuse more runs than this (0: unlimited)
+    attach_pdf: bool = False  # attach the full PDF to the email
+    report_url: str = ""  # link to the full report, shown in the email and the Markdown summary
+    quiet: bool = False  # print nothing but errors
+    verbose: bool = False  # print every warning met while reading, and each phase's time
     # Grouping overrides: list of {"pattern": regex, "layer": "...", "kind": "..."};
     # the layer may use regex groups as \1.
     layers: list[dict[str, str]] = field(default_factory=list)
@@ -38,8 +53,42 @@ class Options:
     # Rule codes to leave out, like ruff's `ignore`.
     ignore: list[str] = field(default_factory=list)
 
+    def workers(self, cores: int | None = None) -> Workers:
+        return Workers.resolve(self.processes, os.cpu_count() or 1 if cores is None else cores)
 
-_NAMES = {f.name: f for f in fields(Options)}
+    def read_settings(self, light: bool = False, cores: int | None = None) -> ReadSettings:
+        workers = self.workers(cores)
+        return ReadSettings(light=light, readers=workers.readers, split_big_files=workers.split_big_files,
+                            run_pattern=self.run, max_runs=self.max_runs, max_bytes=self.max_bytes)
+
+    def diagnosis_settings(self) -> DiagnosisSettings:
+        return DiagnosisSettings.create(self.thresholds, self.ignore, self.layers)
+
+
+@dataclass(frozen=True)
+class Workers:
+    """What `--processes N` means for each stage, resolved once.
+
+    - readers: processes reading runs (0: one per core, but only when the runs hold enough
+      local data to repay starting them; the loader decides);
+    - split_big_files: a run's big first file read by two processes (needs two cores);
+    - charts: processes drawing charts.
+    N = 0 (the default) uses every core; N = 1 does everything in one process.
+    """
+
+    readers: int
+    split_big_files: bool
+    charts: int
+
+    @classmethod
+    def resolve(cls, processes: int, cores: int) -> Workers:
+        if processes == 1:
+            return cls(readers=1, split_big_files=False, charts=1)
+        return cls(readers=processes if processes > 0 else 0, split_big_files=cores > 1,
+                   charts=processes if processes > 0 else cores)
+
+
+NAMES = frozenset(f.name for f in fields(Options))
 
 
 def _read_toml(path: str, section_only: bool) -> dict[str, Any]:
@@ -66,31 +115,10 @@ def find_pyproject(logdirs: list[str]) -> str | None:
     return None
 
 
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def parse_size(text: str) -> int:
-    """Bytes from '123', '500M', '2G', '1.5GB', '64KiB' (binary units). Raises ValueError."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.I)
-    if not match:
-        raise ValueError(f"not a size: {text!r} (examples: 500M, 2G)")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
-
-
-def format_size(n_bytes: float) -> str:
-    """'512 B', '1.0 KB', '267.0 MB', '2.6 GB': binary units, as parse_size reads them."""
-    size, unit = float(n_bytes), "B"
-    for larger in ("KB", "MB", "GB", "TB"):
-        if size < 1024:
-            break
-        size, unit = size / 1024, larger
-    return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
-
-
 def apply(options: Options, values: dict[str, Any], source: str) -> Options:
     for key, value in values.items():
         name = key.replace("-", "_")
-        if name not in _NAMES:
+        if name not in NAMES:
             raise ConfigError(f"{source}: unknown option {key!r}")
         if name == "max_bytes" and isinstance(value, str):
             try:
@@ -112,14 +140,27 @@ def load_options(logdirs: list[str], config_path: str | None, cli_values: dict[s
     if path:
         apply(options, _read_toml(path, False), path)
     apply(options, {k: v for k, v in cli_values.items() if v is not None}, "command line")
-    if options.mode not in ("offset", "overlay"):
+    _check(options)
+    return options
+
+
+def _check(options: Options) -> None:
+    if options.mode not in MODES:
         raise ConfigError(f"mode must be offset or overlay, not {options.mode!r}")
-    if options.charts not in ("auto", "full", "compact"):
+    if options.charts not in CHART_SETS:
         raise ConfigError(f"charts must be auto, full or compact, not {options.charts!r}")
     if options.page_size.lower() not in ("a4", "letter"):
         raise ConfigError(f"page size must be A4 or letter, not {options.page_size!r}")
+    if options.fail_on not in ("", *FAIL_ON):
+        raise ConfigError(f"fail-on must be critical or warning, not {options.fail_on!r}")
     if options.max_bytes < 0 or options.max_runs < 0:
         raise ConfigError("max-bytes and max-runs must be 0 (unlimited) or more")
     if options.max_steps < 2:
         raise ConfigError("max-steps must be at least 2 (the first and the last step)")
-    return options
+    if options.report_url and not re.match(r"https?://[^\s()<>\"']+$", options.report_url):
+        raise ConfigError(f"--report-url (report-url in a config) should be an http(s) URL, not {options.report_url!r}")
+    for pattern in (options.run, options.tag):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"bad regular expression {pattern!r}: {exc}") from None

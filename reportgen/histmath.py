@@ -27,37 +27,61 @@ def quantiles(buckets: np.ndarray, bps: np.ndarray = BASIS_POINTS) -> np.ndarray
     Same result as tensorboard's `compressor.compress_histogram` (tested against it): the
     cumulative counts are scaled to 10000, each basis point is found with a right-sided search,
     empty buckets are stepped over, and basis points past the last non-empty bucket take the
-    right edge of the last bucket. Vectorised over the basis points.
+    right edge of the last bucket. Zeros for a step with no buckets.
     """
     if not buckets.size:
         return np.zeros(len(bps))
-    minmin, maxmax = buckets[0, 0], buckets[-1, 1]
-    counts = buckets[:, 2]
-    rights = buckets[:, 1]
-    weights = (counts * bps[-1] / (counts.sum() or 1.0)).cumsum()
-    prev = np.concatenate(([0.0], weights[:-1]))
-    n = len(weights)
+    return quantiles_many([buckets], bps)[0]
+
+
+def quantiles_many(rows: list[np.ndarray], bps: np.ndarray = BASIS_POINTS) -> np.ndarray:
+    """`quantiles` of many steps at once: row i holds the values of step i at `bps`.
+
+    The steps' buckets go into one (steps, buckets) matrix, each padded with empty buckets on
+    the right: the same element-wise operations and the same left-to-right cumulative sums as
+    one step at a time, so the same numbers; only the search stays per step. A step without
+    buckets gets its (missing) edges, NaN. Reading computes every step's quantiles this way:
+    one numpy call per step cost more than the whole decode.
+    """
+    sizes = np.array([len(b) for b in rows], dtype=np.int64)
+    totals = np.array([float(b[:, 2].sum()) if b.size else 0.0 for b in rows])
+    width = int(sizes.max(initial=0))
+    m = len(rows)
+    counts = np.zeros((m, width))
+    rights = np.zeros((m, width))
+    firsts = np.full(m, np.nan)
+    lasts = np.full(m, np.nan)
+    for r, b in enumerate(rows):
+        if b.size:
+            counts[r, : len(b)] = b[:, 2]
+            rights[r, : len(b)] = b[:, 1]
+            firsts[r], lasts[r] = b[0, 0], b[-1, 1]
+    with np.errstate(all="ignore"):  # overflow to inf where one step at a time would overflow
+        weights = (counts * bps[-1] / np.where(totals == 0, 1.0, totals)[:, None]).cumsum(axis=1)
+    prev = np.zeros_like(weights)
+    prev[:, 1:] = weights[:, :-1]
+    column = np.arange(width)
+    inside = column[None, :] < sizes[:, None]
+    grows = (weights != prev) & inside
     # For each bucket, the first bucket at or after it whose cumulative weight grows.
-    grows = weights != prev
-    next_growing = np.full(n + 1, n)
-    idx = np.flatnonzero(grows)
-    if idx.size:
-        positions = np.searchsorted(idx, np.arange(n))
-        valid = positions < idx.size
-        next_growing[:n][valid] = idx[positions[valid]]
-    i = next_growing[np.searchsorted(weights, bps, side="right")]
-    out = np.full(len(bps), maxmax, dtype=np.float64)
-    ok = i < n
-    # Once one basis point runs off the end, compress_histogram fills the rest with maxmax.
-    if not ok.all():
-        ok[np.argmin(ok) :] = False
-    j = i[ok]
-    cum, cum_prev = weights[j], prev[j]
-    lhs = np.where((j == 0) | (cum_prev == 0), minmin, np.maximum(rights[np.maximum(j - 1, 0)], minmin))
-    rhs = np.minimum(rights[j], maxmax)
-    with np.errstate(invalid="ignore", over="ignore"):  # infinite edges give NaN/Inf, as in TensorBoard
-        out[ok] = lhs + (bps[ok] - cum_prev) * (rhs - lhs) / (cum - cum_prev)
-    return out
+    candidates = np.where(grows, column[None, :], width)
+    next_growing = np.minimum.accumulate(candidates[:, ::-1], axis=1)[:, ::-1] if width else candidates
+    found = np.array([np.searchsorted(weights[r, : sizes[r]], bps, side="right") for r in range(m)]).reshape(m, len(bps))
+    i = np.where(found < sizes[:, None], np.take_along_axis(next_growing, np.minimum(found, max(width - 1, 0)), axis=1)
+                 if width else width, width)
+    ok = i < sizes[:, None]
+    ok = np.logical_and.accumulate(ok, axis=1)  # once one basis point runs off the end, the rest do
+    j = np.where(ok, i, 0)
+    cum = np.take_along_axis(weights, j, axis=1) if width else np.zeros((m, len(bps)))
+    cum_prev = np.take_along_axis(prev, j, axis=1) if width else np.zeros((m, len(bps)))
+    right_before = np.take_along_axis(rights, np.maximum(j - 1, 0), axis=1) if width else np.zeros((m, len(bps)))
+    right_here = np.take_along_axis(rights, j, axis=1) if width else np.zeros((m, len(bps)))
+    minmin, maxmax = firsts[:, None], lasts[:, None]
+    with np.errstate(all="ignore"):  # infinite edges give NaN/Inf, as in TensorBoard
+        lhs = np.where((j == 0) | (cum_prev == 0), minmin, np.maximum(right_before, minmin))
+        rhs = np.minimum(right_here, maxmax)
+        interpolated = lhs + (bps[None, :] - cum_prev) * (rhs - lhs) / (cum - cum_prev)
+    return np.where(ok, interpolated, maxmax)
 
 
 def moments(buckets: np.ndarray) -> tuple[float, float]:

@@ -13,7 +13,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reportgen.reading.records import FileAccount
+
+
+# What a histogram tag holds, in the order a reader expects it within a layer: what the layer
+# holds, then what flows through it, then its gradients. The diagnosis classifies tags into
+# these kinds; charts and words list a layer's tags in this order.
+TAG_KINDS = ("weights", "bias", "pre-activations", "activations", "outputs", "gradients", "other")
+
+
+@dataclass
+class FileAccount:
+    """What reading one file yielded: records read, records skipped and why."""
+
+    path: str
+    size: int = 0
+    records_read: int = 0
+    records_skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    stopped_at: int | None = None  # where reading was asked to stop (the two-process split)
+
+    def skip(self, reason: str) -> None:
+        self.records_skipped += 1
+        self.problems.append(reason)
 
 
 @dataclass
@@ -136,8 +157,11 @@ class Run:
     files: list[FileAccount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def series(self) -> list[HistogramSeries | ScalarSeries]:
+        return [*self.histograms.values(), *self.scalars.values()]
+
     def wall_span(self) -> tuple[float, float] | None:
-        times = [s.wall_times for s in [*self.histograms.values(), *self.scalars.values()] if s.wall_times.size]
+        times = [s.wall_times for s in self.series() if s.wall_times.size]
         if not times:
             return None
         return float(min(t.min() for t in times)), float(max(t.max() for t in times))

@@ -2,19 +2,22 @@
 
 `layer_paragraph` reads one layer's charts the way a careful person would (shape, range, how it
 moved, what it means); `run_summary` gives the verdict, the most important findings and the
-loss trend.
+loss trend. The pipeline calls both after the diagnosis; "barely moved" uses the diagnosis'
+own `not_learning_change`, so the words and the findings agree.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reportgen.diagnosis.features import ScalarFeatures, SeriesFeatures
-from reportgen.diagnosis.finding import Finding
-from reportgen.diagnosis.rules import pct as _threshold_pct
-
-BARELY = 0.015  # the default not_learning_change: words and findings agree
-_KIND_ORDER = ("weights", "bias", "pre-activations", "activations", "gradients", "outputs", "other")
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures, ScalarFeatures, SeriesFeatures
+from reportgen.diagnosis.thresholds import Thresholds
+from reportgen.findings import Finding, Severity, Verdict
+from reportgen.model import TAG_KINDS
+from reportgen.numbers import count as _count
+from reportgen.numbers import pct as _threshold_pct
+from reportgen.numbers import readable as num
+from reportgen.numbers import share as pct
 _KIND_NAME = {"weights": "Weights", "bias": "Biases", "pre-activations": "Pre-activations",
               "activations": "Activations", "gradients": "Gradients", "outputs": "Outputs", "other": "Values"}
 _SHAPE_WORDS = {
@@ -25,32 +28,11 @@ _SHAPE_WORDS = {
 }
 
 
-def num(x: float) -> str:
-    """A short, readable number: 0.15, -0.0023, 1.2e+03."""
-    x = float(x)
-    if not np.isfinite(x):
-        return "NaN" if np.isnan(x) else ("Inf" if x > 0 else "-Inf")
-    if x == 0:
-        return "0"
-    if abs(x) >= 1e4 or abs(x) < 1e-3:
-        return f"{x:.2g}"
-    return f"{x:.2g}" if abs(x) < 1 else f"{x:.3g}"
-
-
-def pct(x: float) -> str:
-    v = 100 * x
-    return f"{v:.1f}%" if 0 < v < 1 else f"{v:.0f}%"
-
-
-def _count(n: float) -> str:
-    return f"{int(n):,}"
-
-
 def _range_words(s: SeriesFeatures, q: np.ndarray) -> str:
     return f"mostly between {num(q[1])} and {num(q[7])} (full range {num(q[0])} to {num(q[8])})"
 
 
-def _weights_sentence(s: SeriesFeatures) -> str:
+def _weights_sentence(s: SeriesFeatures, barely: float) -> str:
     first, last = int(s.steps[0]), int(s.steps[-1])
     shape = s.shape_first
     words = [f"{_KIND_NAME[s.kind]} ({s.tag}, {_count(s.count)} values)"]
@@ -68,10 +50,10 @@ def _weights_sentence(s: SeriesFeatures) -> str:
     text += ". "
     if len(s.steps) < 2:
         return text + "Only one step was logged, so how it moved is unknown."
-    return text + _movement(s, first, last)
+    return text + _movement(s, first, last, barely)
 
 
-def _movement(s: SeriesFeatures, first: int, last: int) -> str:
+def _movement(s: SeriesFeatures, first: int, last: int, barely: float) -> str:
     if not np.isfinite(s.change):
         return f"By step {last} it holds non-finite values."
     growth = s.growth()
@@ -82,8 +64,8 @@ def _movement(s: SeriesFeatures, first: int, last: int) -> str:
             return f"By step {last} they all equal {num(s.mean[-1])}."
         return f"By step {last} they have spread out, now {_range_words(s, s.q_last)}."
     still_init = " and still look like that initialisation" if s.init and s.shape_last == s.shape_first else ""
-    if s.change < BARELY:
-        return f"By step {last} they have barely changed ({_threshold_pct(s.change, BARELY)} of their spread){still_init}."
+    if s.change < barely:
+        return f"By step {last} they have barely changed ({_threshold_pct(s.change, barely)} of their spread){still_init}."
     if s.change < 0.05:
         moved = f"By step {last} they have moved a little ({pct(s.change)} of their spread)"
     else:
@@ -146,20 +128,20 @@ def _gradient_sentence(s: SeriesFeatures) -> str:
             f"(from {num(finite[0])} at step {int(s.steps[0])}).")
 
 
-def series_sentence(s: SeriesFeatures) -> str:
+def series_sentence(s: SeriesFeatures, barely: float) -> str:
     if not s.steps.size:
         return f"{s.tag} has no steps."
     if s.kind in ("weights", "bias"):
-        return _weights_sentence(s)
+        return _weights_sentence(s, barely)
     if s.kind == "gradients":
         return _gradient_sentence(s)
     return _activity_sentence(s)
 
 
-def layer_paragraph(layer) -> str:
-    """One paragraph for one layer (a `rules.LayerFeatures`), series in a fixed kind order."""
-    ordered = sorted(layer.series.values(), key=lambda s: (_KIND_ORDER.index(s.kind), s.tag))
-    return " ".join(series_sentence(s) for s in ordered)
+def layer_paragraph(layer: LayerFeatures, t: Thresholds) -> str:
+    """One paragraph for one layer, its series in the order of model.TAG_KINDS."""
+    ordered = sorted(layer.series.values(), key=lambda s: (TAG_KINDS.index(s.kind), s.tag))
+    return " ".join(series_sentence(s, t.not_learning_change) for s in ordered)
 
 
 def _trend(s: ScalarFeatures) -> str:
@@ -183,27 +165,27 @@ def _trend(s: ScalarFeatures) -> str:
     return f"{s.tag} {word} from {start} to {end} over steps {int(s.finite_steps[0])}..{int(s.finite_steps[-1])}{best}"
 
 
-_VERDICT_WORDS = {"healthy": "Healthy: no rule found a problem.",
-                  "warnings": "Warnings: training runs, but something holds it back.",
-                  "critical": "Critical: training is broken."}
+_VERDICT_WORDS = {Verdict.HEALTHY: "Healthy: no rule found a problem.",
+                  Verdict.WARNINGS: "Warnings: training runs, but something holds it back.",
+                  Verdict.CRITICAL: "Critical: training is broken."}
 
 
-def run_summary(run, findings: list[Finding], verdict: str) -> str:
+def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds) -> str:
     """Verdict, the (up to) three most important problems, what to try first, and the loss trend.
 
     Findings of one code are told once (the first message, then the other layers), and
     not_learning is told as the contrast between the layers that learn and those that do not.
     """
     parts = [_VERDICT_WORDS[verdict]]
-    if verdict == "healthy" and findings:
+    if verdict is Verdict.HEALTHY and findings:
         parts = ["Healthy: nothing needs fixing."]
-    severe = [f for f in findings if f.severity != "info"]
-    told = _told_by_code(run, severe, limit=3)
+    severe = [f for f in findings if f.severity is not Severity.INFO]
+    told = _told_by_code(run, severe, 3, t.not_learning_change)
     if told:
         parts.append("Most important: " + " ".join(f"({i}) {text}" for i, text in enumerate(told, 1)))
         if severe[0].recommendation:
             parts.append(f"Try first: {severe[0].recommendation[0]}")
-    notes = _told_by_code(run, [f for f in findings if f.severity == "info"], limit=2)
+    notes = _told_by_code(run, [f for f in findings if f.severity is Severity.INFO], 2, t.not_learning_change)
     if notes:
         parts.append(("Note: " if len(notes) == 1 else "Notes: ") + " ".join(notes))
     trends = [s for s in run.scalars.values() if s.role in ("loss", "accuracy", "reward")]
@@ -214,7 +196,7 @@ def run_summary(run, findings: list[Finding], verdict: str) -> str:
     return " ".join(parts)
 
 
-def _told_by_code(run, findings: list[Finding], limit: int) -> list[str]:
+def _told_by_code(run: RunFeatures, findings: list[Finding], limit: int, barely: float) -> list[str]:
     """One text per code, worst first, at most `limit`."""
     codes: list[str] = []
     for f in findings:
@@ -224,7 +206,7 @@ def _told_by_code(run, findings: list[Finding], limit: int) -> list[str]:
     for code in codes[:limit]:
         same = [f for f in findings if f.code == code]
         if code == "not_learning":
-            texts.append(_learning_contrast(run, same))
+            texts.append(_learning_contrast(run, same, barely))
             continue
         text = same[0].message
         others = sorted({f.layer for f in same[1:]} - {same[0].layer})
@@ -238,11 +220,11 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _learning_contrast(run, still: list[Finding]) -> str:
+def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) -> str:
     """Which layers learn and which do not, with the numbers, in one or two sentences."""
     layers = list(dict.fromkeys(f.layer for f in still))
     change = {f.layer: f.evidence.get("relative_change", 0.0) for f in still}
-    threshold = still[0].evidence.get("threshold", BARELY)
+    threshold = still[0].evidence.get("threshold", barely)
     steps = (min(f.steps[0] for f in still), max(f.steps[1] for f in still))
     frozen = all(change[name] == 0 for name in layers)
     how = "are identical" if frozen else "barely moved"

@@ -1,21 +1,32 @@
-"""read -> model -> analyse -> draw -> render, as one straight function per step."""
+"""read -> model -> analyse -> draw -> render, as one straight function per step.
+
+`build(logs, options)` is the whole build after reading: filter, group tags into layers, plan
+the charts, draw them in worker processes while this process diagnoses and writes the words,
+then assemble the `Report` every output writer formats. Only this module (and the CLI) knows
+every stage.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from reportgen import __version__, charts
-from reportgen.charts import ChartJob
-from reportgen.charts.legend import HOW_TO_READ
+from reportgen import __version__, charts, narrative
+from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
+from reportgen.charts.render import render_jobs
 from reportgen.config import Options
-from reportgen.diagnosis import Diagnosis, Layer, check_options, diagnose, layers_of
-from reportgen.diagnosis.finding import SEVERITY_RANK
+from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
+from reportgen.findings import Verdict, worst_first
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, TagInventory
+
+# Above this many runs the report is a sweep: per-tag charts for every run would run to
+# thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
+# scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
+SWEEP_RUNS = 12
 
 
 def generated_at() -> str:
@@ -49,12 +60,6 @@ def _inventory(series: HistogramSeries | ScalarSeries) -> TagInventory:
     return TagInventory(series.tag, kind, n, int(series.steps[0]) if n else None, int(series.steps[-1]) if n else None)
 
 
-# Above this many runs the report is a sweep: per-tag charts for every run would run to
-# thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
-# scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
-SWEEP_RUNS = 12
-
-
 def compact_charts(logs: Logs, options: Options) -> bool:
     """Whether the report draws the compact chart set (see SWEEP_RUNS and --charts)."""
     return options.charts == "compact" or (options.charts == "auto" and len(logs.runs) > SWEEP_RUNS)
@@ -69,8 +74,8 @@ def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, co
     histogram that is not in any row, and no comparison charts."""
     compact = compact_charts(logs, options)
     jobs: list[ChartJob] = []
-    every_view = {options.mode: options.max_steps, "distribution": options.max_distribution_steps, "heatmap": None}
-    distribution_only = {"distribution": options.max_distribution_steps}
+    steps = {"offset": options.max_steps, "overlay": options.max_steps, "distribution": options.max_distribution_steps}
+    every_view = [kind for kind in PER_TAG_KINDS if kind != ("overlay" if options.mode == "offset" else "offset")]
     for run in logs.runs:
         color = colors[run.name]
         for layer in layers.get(run.name, []):
@@ -78,17 +83,17 @@ def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, co
             in_row = len(layer_series) >= 2
             if in_row:
                 jobs.append(ChartJob("layer", run.name, layer.name, f"Layer {layer.name} ({run.name})", layer_series,
-                                     color, {"kinds": dict(layer.tags), "max_steps": options.max_distribution_steps}))
+                                     color, max_steps=options.max_distribution_steps, tag_kinds=dict(layer.tags)))
             if not compact:
                 kinds = every_view
             else:  # the layer's row shows each histogram; a histogram alone gets its distribution
-                kinds = {} if in_row else distribution_only
+                kinds = [] if in_row else ["distribution"]
             for series in layer_series:
-                for kind, max_steps in kinds.items():
+                for kind in kinds:
                     jobs.append(ChartJob(kind, run.name, series.tag, f"{series.tag} ({run.name})", series, color,
-                                         {} if max_steps is None else {"max_steps": max_steps}))
-        for tag, series in run.scalars.items():
-            jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", series, color, {}))
+                                         max_steps=steps.get(kind)))
+        for tag, scalar in run.scalars.items():
+            jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", scalar, color))
     if not compact:
         jobs.extend(_comparison_jobs(logs, options, colors))
     return jobs
@@ -97,43 +102,72 @@ def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, co
 def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> list[ChartJob]:
     """One comparison chart per tag that several runs have, in each run's colour."""
     jobs = []
-    for attribute in ("histograms", "scalars"):
-        by_tag: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
-        for run in logs.runs:
-            for tag, series in getattr(run, attribute).items():
+    groups: list[dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]]] = [{}, {}]
+    for run in logs.runs:
+        for by_tag, series_of in zip(groups, (run.histograms, run.scalars)):
+            for tag, series in series_of.items():
                 by_tag.setdefault(tag, []).append((run.name, series))
+    for by_tag in groups:
         for tag, group in by_tag.items():
             if len(group) >= 2:
                 names = [name for name, _ in group]
                 jobs.append(ChartJob("compare", ", ".join(names), tag, f"{tag}: " + " vs ".join(n or "." for n in names),
                                      [s for _, s in group], [colors[n] for n in names],
-                                     {"max_steps": options.max_distribution_steps, "runs": names}))
+                                     max_steps=options.max_distribution_steps, runs=names))
     return jobs
 
 
-def build_report(logs: Logs, options: Options, diagnosis: Diagnosis, rendered: list[Chart]) -> Report:
+@dataclass
+class Analysis:
+    """The diagnosis and the words that explain it."""
+
+    diagnosis: Diagnosis
+    layer_text: dict[tuple[str, str], str]  # (run, layer) -> paragraph
+    run_summary: dict[str, str]  # run -> paragraph
+
+
+def analyse(logs: Logs, settings: DiagnosisSettings | Options = DiagnosisSettings(),
+            layers: dict[str, list[Layer]] | None = None) -> Analysis:
+    """Diagnose, then write the words (narrative) for every layer and run."""
+    if isinstance(settings, Options):
+        settings = settings.diagnosis_settings()
+    diagnosis = diagnose(logs, settings, layers)
+    t = settings.thresholds
+    layer_text, run_summary = {}, {}
+    for name, features in diagnosis.features.items():
+        for lf in features.layers:
+            layer_text[(name, lf.layer.name)] = narrative.layer_paragraph(lf, t)
+        findings = [f for f in diagnosis.findings if f.run == name]
+        run_summary[name] = narrative.run_summary(features, findings, diagnosis.run_verdict[name], t)
+    return Analysis(diagnosis, layer_text, run_summary)
+
+
+def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[ChartJob], drawn: list[Drawn]) -> Report:
+    rendered = [Chart(run=job.run, tag=job.tag, kind=job.kind, title=job.title, png=d.png, alt=d.alt, error=d.error,
+                      width_px=d.width_px, height_px=d.height_px) for job, d in zip(jobs, drawn)]
     by_key: dict[tuple[str, str, str], Chart] = {(c.run, c.tag, c.kind): c for c in rendered}
     colors = run_colors(logs)
-    runs = [_run_section(i, run, diagnosis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
-    findings = sorted(diagnosis.findings, key=lambda f: SEVERITY_RANK[f.severity])
-    verdicts = [r.verdict for r in runs] or ["healthy"]
-    verdict = "critical" if "critical" in verdicts else "warnings" if "warnings" in verdicts else "healthy"
+    runs = [_run_section(i, run, analysis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
+    findings = worst_first(analysis.diagnosis.findings)
     return Report(
         title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s for s in logs.sources),
-        generated_at=generated_at(), version=__version__, sources=logs.sources, verdict=verdict,
+        generated_at=generated_at(), version=__version__, sources=logs.sources,
+        verdict=Verdict.of(f.severity for f in findings),
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
-        how_to_read=_how_to_read(rendered),
+        how_to_read=_how_to_read(rendered), report_url=options.report_url, page_size=options.page_size,
     )
 
 
 def _how_to_read(rendered: list[Chart]) -> dict[str, str]:
-    """The reading notes for the chart kinds this report shows, in a fixed order."""
+    """The reading notes for the chart kinds this report shows, in the registry's order."""
     shown = {c.kind for c in rendered}
-    return {kind: text for kind, text in HOW_TO_READ.items() if kind in shown}
+    return {name: kind.how_to_read for name, kind in KINDS.items() if name in shown}
 
 
-def _run_section(index: int, run: Run, diagnosis: Diagnosis, charts_by_key, color: str) -> RunSection:
+def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[tuple[str, str, str], Chart],
+                 color: str) -> RunSection:
+    diagnosis = analysis.diagnosis
     run_findings = [f for f in diagnosis.findings if f.run == run.name]
     layers = []
     for j, layer in enumerate(diagnosis.layers.get(run.name, [])):
@@ -141,18 +175,18 @@ def _run_section(index: int, run: Run, diagnosis: Diagnosis, charts_by_key, colo
         row = charts_by_key.get((run.name, layer.name, "layer"))
         layer_charts = ([row] if row else []) + [
             charts_by_key[(run.name, tag, kind)] for tag in layer.tags
-            for kind in ("offset", "overlay", "distribution", "heatmap") if (run.name, tag, kind) in charts_by_key]
+            for kind in PER_TAG_KINDS if (run.name, tag, kind) in charts_by_key]
         layers.append(LayerSection(
             run=run.name, name=layer.name, anchor=_anchor("layer", index, j), tags=layer.tags,
-            paragraph=diagnosis.layer_text.get((run.name, layer.name), ""),
+            paragraph=analysis.layer_text.get((run.name, layer.name), ""),
             findings=[f for f in run_findings if f.layer == layer.name], charts=layer_charts,
         ))
-    all_steps = [s.steps for s in [*run.histograms.values(), *run.scalars.values()] if len(s.steps)]
+    all_steps = [s.steps for s in run.series() if len(s.steps)]
     span = run.wall_span()
     return RunSection(
         name=run.name, anchor=_anchor("run", index), color=color, path=run.path,
-        verdict=diagnosis.run_verdict.get(run.name, "healthy"), summary=diagnosis.run_summary.get(run.name, ""),
-        top_findings=sorted(run_findings, key=lambda f: SEVERITY_RANK[f.severity])[:3], layers=layers,
+        verdict=diagnosis.run_verdict.get(run.name, Verdict.HEALTHY), summary=analysis.run_summary.get(run.name, ""),
+        top_findings=worst_first(run_findings)[:3], layers=layers,
         scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars if (run.name, t, "scalar") in charts_by_key],
         histograms=[_inventory(s) for s in run.histograms.values()],
         scalars=[_inventory(s) for s in run.scalars.values()],
@@ -180,35 +214,32 @@ def run_colors(logs: Logs) -> dict[str, str]:
     return {run.name: charts.run_color(i) for i, run in enumerate(logs.runs)}
 
 
-@dataclass
-class Built:
-    report: Report
-    diagnosis: Diagnosis
-
-
 def _no_progress(phase: str, total: int = 0) -> None:
     pass
 
 
-def build(logs: Logs, options: Options, progress=_no_progress, advance=lambda item: None,
-          meanwhile: Callable[[], None] = lambda: None) -> Built:
+def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _no_progress,
+          advance: Callable[[str], None] = lambda item: None, meanwhile: Callable[[], None] = lambda: None,
+          settings: DiagnosisSettings | None = None) -> Report:
     """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it.
 
     The diagnosis runs in this process while worker processes draw the charts (the charts need
     only the layers, which come from the tag names), then `meanwhile` (e.g. importing the PDF
-    writer), instead of waiting for the charts.
+    writer), instead of waiting for the charts. `settings`: the diagnosis settings when the
+    caller made them already (they are checked when made, before any slow work).
     """
+    settings = settings or options.diagnosis_settings()
     logs = filter_logs(logs, options)
-    check_options(options)  # a bad setting fails before any chart is drawn
-    jobs = plan_charts(logs, layers_of(logs, options), options, run_colors(logs))
-    found: list[Diagnosis] = []
+    layers = layers_of(logs, settings)
+    jobs = plan_charts(logs, layers, options, run_colors(logs))
+    found: list[Analysis] = []
 
-    def analyse() -> None:
-        found.append(diagnose(logs, options))
+    def analyse_meanwhile() -> None:
+        found.append(analyse(logs, settings, layers))
         meanwhile()
 
     progress("drawing and analysing", len(jobs))
-    rendered = charts.render_jobs(jobs, options.processes, on_done=lambda chart: advance(f"{chart.kind} {chart.tag}"),
-                                  meanwhile=analyse)
-    progress("rendering")
-    return Built(build_report(logs, options, found[0], rendered), found[0])
+    drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(f"{job.kind} {job.tag}"),
+                        meanwhile=analyse_meanwhile)
+    progress("rendering", 0)
+    return build_report(logs, options, found[0], jobs, drawn)

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reportgen.diagnosis.finding import Finding
-
-CHART_KINDS = ("offset", "overlay", "distribution", "heatmap", "scalar", "layer", "compare")
+from reportgen.findings import SEVERITY_ORDER, Finding, Severity, Verdict
 
 
 @dataclass
 class Chart:
     run: str
     tag: str
-    kind: str  # one of CHART_KINDS
+    kind: str  # a name in charts.kinds.KINDS
     title: str
     png: bytes  # PNG at charts.DPI; a placeholder image when rendering failed
     alt: str  # text alternative: what the chart shows
@@ -61,7 +59,7 @@ class RunSection:
     anchor: str
     color: str  # the run's colour, the same in every chart
     path: str
-    verdict: str  # "healthy" | "warnings" | "critical"
+    verdict: Verdict
     summary: str  # plain-words summary: verdict, top findings, loss trend
     top_findings: list[Finding]
     layers: list[LayerSection]
@@ -79,13 +77,25 @@ class RunSection:
     final_loss: float | None = None  # its value at the last step
 
 
+@dataclass(frozen=True)
+class Overview:
+    """The report at a glance: what the header, the summary and the digests show first."""
+
+    runs: int
+    first_step: int | None
+    last_step: int | None
+    wall_start: float | None
+    wall_end: float | None
+    severity_counts: dict[Severity, int]
+
+
 @dataclass
 class Report:
     title: str
     generated_at: str  # ISO 8601, honours SOURCE_DATE_EPOCH
     version: str
     sources: list[str]
-    verdict: str
+    verdict: Verdict
     runs: list[RunSection]
     findings: list[Finding]  # every finding, worst first
     comparison_charts: list[Chart] = field(default_factory=list)  # one tag across runs
@@ -94,3 +104,16 @@ class Report:
     warnings: list[str] = field(default_factory=list)  # not tied to one run
     artifacts: list[str] = field(default_factory=list)  # file names of the other outputs of this build
     report_url: str = ""  # where people can fetch the full report (e.g. the CI run's artifacts page)
+    page_size: str = "A4"  # A4 | letter, for the PDF
+
+    @property
+    def overview(self) -> Overview:
+        firsts = [r.first_step for r in self.runs if r.first_step is not None]
+        lasts = [r.last_step for r in self.runs if r.last_step is not None]
+        starts = [r.wall_start for r in self.runs if r.wall_start is not None]
+        ends = [r.wall_end for r in self.runs if r.wall_end is not None]
+        return Overview(
+            runs=len(self.runs), first_step=min(firsts, default=None), last_step=max(lasts, default=None),
+            wall_start=min(starts, default=None), wall_end=max(ends, default=None),
+            severity_counts={s: sum(f.severity == s for f in self.findings) for s in SEVERITY_ORDER},
+        )

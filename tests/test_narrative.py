@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 
-from reportgen.config import Options
-from reportgen.diagnosis import diagnose
+from reportgen.pipeline import analyse
 from reportgen.reading.loader import load
-from reportgen.reading.writer import EventWriter
+from tools.eventwriter import EventWriter
 
 
 def _question_like_run(tmp_path):
@@ -27,8 +31,7 @@ def _question_like_run(tmp_path):
 
 def test_layer_paragraph_reads_shape_range_init_and_movement(tmp_path):
     logs = _question_like_run(tmp_path)
-    diagnosis = diagnose(logs, Options())
-    text = diagnosis.layer_text[("question", "layer1")]
+    text = analyse(logs).layer_text[("question", "layer1")]
     assert "flat plateau from -0.15 to 0.15" in text
     assert "Glorot/Xavier uniform initialisation of a 60x200 layer" in text
     assert "identical at step 9" in text
@@ -37,9 +40,9 @@ def test_layer_paragraph_reads_shape_range_init_and_movement(tmp_path):
 
 def test_run_summary_has_verdict_top_findings_contrast_and_trend(tmp_path):
     logs = _question_like_run(tmp_path)
-    diagnosis = diagnose(logs, Options())
-    summary = diagnosis.run_summary["question"]
-    assert diagnosis.run_verdict["question"] == "warnings"
+    analysis = analyse(logs)
+    summary = analysis.run_summary["question"]
+    assert analysis.diagnosis.run_verdict["question"] == "warnings"
     assert summary.startswith("Warnings:")
     assert "The weights of layer1 (0.0%) are identical between step 0 and step 9" in summary
     assert "while layer4 (" in summary and "that layer learns nothing" in summary
@@ -47,11 +50,23 @@ def test_run_summary_has_verdict_top_findings_contrast_and_trend(tmp_path):
     assert "surrogate objective" in summary  # the signed loss is not read as a level
 
 
-def test_words_are_deterministic(tmp_path):
-    logs = _question_like_run(tmp_path)
-    first = diagnose(logs, Options())
-    second = diagnose(logs, Options())
-    assert first.layer_text == second.layer_text and first.run_summary == second.run_summary
+_WORDS = """
+import json, sys
+from reportgen.pipeline import analyse
+from reportgen.reading.loader import load
+analysis = analyse(load([sys.argv[1]]))
+print(json.dumps({"layers": sorted(map(list, analysis.layer_text.items())), "runs": analysis.run_summary}))
+"""
+
+
+def test_words_are_deterministic_across_processes(tmp_path):
+    """Two separate processes, with different hash seeds (set and dict orders of strings differ),
+    write the same words for the same logs."""
+    _question_like_run(tmp_path)
+    outputs = [subprocess.run([sys.executable, "-c", _WORDS, str(tmp_path)], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    assert outputs[0] == outputs[1]
+    assert "flat plateau" in " ".join(text for _, text in json.loads(outputs[0])["layers"])
 
 
 def test_summary_tells_each_code_once_and_a_healthy_run_has_no_most_important(tmp_path):
@@ -63,7 +78,7 @@ def test_summary_tells_each_code_once_and_a_healthy_run_has_no_most_important(tm
                 writer.add_histogram(f"{name}/weights", base, step)
             writer.add_histogram("d/weights", base * (1 + 0.2 * step) + rng.normal(0, 0.02, base.shape), step)
             writer.add_scalar("loss", 1.0, step)
-    summary = diagnose(load([str(tmp_path)]), Options()).run_summary["run"]
+    summary = analyse(load([str(tmp_path)])).run_summary["run"]
     assert summary.count("are identical") == 1 and "a (0.0%), b (0.0%) and c (0.0%)" in summary
     assert summary.count("(1)") == 1 and "(2)" in summary  # not_learning once, then the flat loss
 
@@ -76,5 +91,5 @@ def test_moved_shape_reads_are_now(tmp_path):
         for step in range(6):
             t = step / 5
             writer.add_histogram("fc/weight", start if step == 0 else trained * t + start * (1 - t) * 0.3, step)
-    text = diagnose(load([str(tmp_path)]), Options()).layer_text[("run", "fc")]
+    text = analyse(load([str(tmp_path)])).layer_text[("run", "fc")]
     assert "they are now bell-shaped" in text and "now are" not in text

@@ -21,8 +21,8 @@ with atheris.instrument_imports():
     import numpy as np
 
     from reportgen.reading.loader import read_run
-    from reportgen.reading.records import frame
-    from reportgen.reading.writer import EventWriter
+    from tools.eventwriter import frame
+    from tools.eventwriter import EventWriter
 
 SCRATCH = tempfile.mkdtemp(prefix="rg-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 TARGET = os.path.join(SCRATCH, "events.out.tfevents.0.fuzz")

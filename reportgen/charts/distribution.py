@@ -14,12 +14,16 @@ import matplotlib
 import numpy as np
 
 from reportgen import histmath
-from reportgen.charts.style import POOL, SINGLE_SIZE, fmt, no_data, note, one_axes, step_axis, styled, to_png
+from reportgen.charts import ChartJob
+from reportgen.charts.encode import to_png
+from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
+from reportgen.charts.reuse import POOL
+from reportgen.charts.style import SINGLE_SIZE, no_data, note, one_axes, step_axis, styled
 from reportgen.model import HistogramSeries
+from reportgen.numbers import sig4 as fmt
 
 # TensorBoard's band opacities, outer to inner, mirrored around the median.
 BAND_OPACITIES = (0.09, 0.54, 0.60, 0.77, 0.77, 0.60, 0.54, 0.09)
-DEFAULT_MAX_STEPS = 501  # TensorBoard's distribution dashboard samples 501 steps
 LEGEND_COLUMNS = 4  # runs per legend row in comparison charts
 
 
@@ -32,7 +36,7 @@ class Bands:
     nonfinite_steps: int
 
 
-def distribution_bands(series: HistogramSeries, max_steps: int = DEFAULT_MAX_STEPS) -> Bands:
+def distribution_bands(series: HistogramSeries, max_steps: int = MAX_DISTRIBUTION_STEPS) -> Bands:
     picks = histmath.sample_indices(len(series.steps), max(int(max_steps), 2))
     q = np.array(series.quantiles[picks], dtype=float)
     finite_q = np.isfinite(q).all(axis=1)
@@ -77,7 +81,12 @@ def alt_text(bands: Bands, tag: str, run: str) -> str:
     return text
 
 
-def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """The distribution chart of one histogram series."""
+    return draw(job.data, job.color, job.title, MAX_DISTRIBUTION_STEPS if job.max_steps is None else job.max_steps)
+
+
+def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_DISTRIBUTION_STEPS) -> tuple[bytes, str]:
     bands = distribution_bands(series, max_steps)
     empty = not np.isfinite(bands.quantiles).all(axis=1).any()
     with styled(), POOL.reused(("distribution", empty), lambda: one_axes(SINGLE_SIZE)) as fig:
@@ -117,7 +126,7 @@ def legend_above_the_bands(ax, title: str) -> None:
 
 
 def draw_compare(series_list: list[HistogramSeries], color_list: list[str], title: str,
-                 max_steps: int = DEFAULT_MAX_STEPS, runs: list[str] | None = None) -> tuple[bytes, str]:
+                 max_steps: int = MAX_DISTRIBUTION_STEPS, runs: list[str] | None = None) -> tuple[bytes, str]:
     """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
     with styled(), POOL.reused("distribution compare", lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]

@@ -12,10 +12,14 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, LogNorm
 
 from reportgen import histmath
+from reportgen.charts import ChartJob
 from reportgen.charts import color as colors
-from reportgen.charts.style import (COLOUR_KEY, POOL, SINGLE_SIZE, fmt, new_figure, no_data, note, step_axis, styled,
-                                    to_png)
+from reportgen.charts.encode import to_png
+from reportgen.charts.reuse import POOL
+from reportgen.charts.style import COLOUR_KEY, SINGLE_SIZE, new_figure, no_data, note, step_axis, styled
 from reportgen.model import HistogramSeries
+from reportgen.numbers import percent_label as percent
+from reportgen.numbers import sig4 as fmt
 
 VALUE_BINS = 60  # finer than the offset view's 30: one column per step has room for it
 # Shares below this fraction of the largest share are not coloured: the log scale would
@@ -66,16 +70,16 @@ def share_ticks(low: float, high: float) -> list[float]:
     return sorted({float(f"{v:.2g}") for v in np.geomspace(low, high, 3)})
 
 
-def percent(share: float, _position=None) -> str:
-    """A share as a percentage with no needless digits: 0.001 -> "0.1%", 1 -> "100%"."""
-    return f"{share * 100:.3g}%"
-
-
 def _figure():
     fig = new_figure(SINGLE_SIZE, right=0.7, wspace=0.04)  # the colour key's ticks ("0.031%") and label
     _, key = fig.subplots(1, 2, width_ratios=[48, 1])
     key.set_label(COLOUR_KEY)
     return fig
+
+
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """The step x value heatmap of one histogram series."""
+    return draw(job.data, job.color, job.title)
 
 
 def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:

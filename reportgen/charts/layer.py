@@ -11,21 +11,23 @@ import os
 
 import numpy as np
 
-from reportgen.charts import distribution
-from reportgen.charts.style import (POOL, ROW_HEIGHT, SINGLE_SIZE, fmt, new_figure, no_data, step_axis, styled,
-                                    to_png)
-from reportgen.model import HistogramSeries
+from reportgen.charts import ChartJob, distribution
+from reportgen.charts.encode import to_png
+from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
+from reportgen.charts.reuse import POOL
+from reportgen.charts.style import ROW_HEIGHT, SINGLE_SIZE, new_figure, no_data, step_axis, styled
+from reportgen.model import TAG_KINDS, HistogramSeries
+from reportgen.numbers import sig4 as fmt
 
 PANELS_PER_ROW = 4  # more panels than this wrap to a second row, to stay readable on A4
 
-# The order a reader expects: what the layer holds, then what flows through it, then its gradients.
-KIND_ORDER = ("weights", "bias", "pre-activations", "activations", "outputs", "gradients", "other")
-
 
 def ordered(series_list: list[HistogramSeries], kinds: dict[str, str]) -> list[HistogramSeries]:
+    """The layer's series in the order of model.TAG_KINDS (what the layer holds, then what flows
+    through it, then its gradients); tags of an unknown kind last."""
     def rank(s: HistogramSeries) -> int:
         kind = kinds.get(s.tag, "other")
-        return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+        return TAG_KINDS.index(kind) if kind in TAG_KINDS else len(TAG_KINDS)
     return sorted(series_list, key=rank)
 
 
@@ -53,8 +55,14 @@ def _figure(rows: int, columns: int):
     return fig
 
 
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """The row of distribution panels of one layer's histograms."""
+    return draw(job.data, job.color, job.title, job.tag_kinds,
+                MAX_DISTRIBUTION_STEPS if job.max_steps is None else job.max_steps)
+
+
 def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict[str, str] | None = None,
-         max_steps: int = distribution.DEFAULT_MAX_STEPS) -> tuple[bytes, str]:
+         max_steps: int = MAX_DISTRIBUTION_STEPS) -> tuple[bytes, str]:
     kinds = kinds or {}
     panels = ordered(series_list, kinds)
     columns = max(1, min(PANELS_PER_ROW, len(panels)))

@@ -15,14 +15,18 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.ticker import MaxNLocator
 
 from reportgen import histmath
+from reportgen.charts import ChartJob
 from reportgen.charts import color as colors
-from reportgen.charts.style import OFFSET_SIZE, POOL, SINGLE_SIZE, fmt, no_data, note, one_axes, styled, to_png
+from reportgen.charts.encode import to_png
+from reportgen.charts.kinds import MAX_OFFSET_STEPS
+from reportgen.charts.reuse import POOL
+from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, no_data, note, one_axes, styled
 from reportgen.model import HistogramSeries
+from reportgen.numbers import sig4 as fmt
 
 # TensorBoard: histogramHeight = content height / 2.5; the step axis takes the rest.
 SLICE_HEIGHT = 1 / 2.5
 OUTLINE_ALPHA = 0.5  # white outline of each offset slice
-DEFAULT_MAX_STEPS = 51  # TensorBoard's default number of histogram steps
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def chosen_steps(series: HistogramSeries, max_steps: int) -> tuple[np.ndarray, l
     return steps[order], [buckets[i] for i in order]
 
 
-def offset_layout(series: HistogramSeries, color: str, max_steps: int = DEFAULT_MAX_STEPS,
+def offset_layout(series: HistogramSeries, color: str, max_steps: int = MAX_OFFSET_STEPS,
                   mode: str = "offset") -> OffsetLayout:
     steps, buckets = chosen_steps(series, max_steps)
     lo, hi = histmath.global_range(buckets)
@@ -100,7 +104,12 @@ def alt_text(layout: OffsetLayout, tag: str, run: str) -> str:
     return text
 
 
-def draw(series: HistogramSeries, color: str, title: str, max_steps: int = DEFAULT_MAX_STEPS,
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """The offset or overlay chart (job.kind) of one histogram series."""
+    return draw(job.data, job.color, job.title, MAX_OFFSET_STEPS if job.max_steps is None else job.max_steps, job.kind)
+
+
+def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_OFFSET_STEPS,
          mode: str = "offset") -> tuple[bytes, str]:
     layout = offset_layout(series, color, max_steps, mode)
     empty = not layout.slices or layout.count_max <= 0

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.charts.style import NOTE_COLOR, POOL, SINGLE_SIZE, fmt, no_data, note, one_axes, step_axis, styled, to_png
+from reportgen.charts import ChartJob
+from reportgen.charts.encode import to_png
+from reportgen.charts.reuse import POOL
+from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, no_data, note, one_axes, step_axis, styled
 from reportgen.model import ScalarSeries
+from reportgen.numbers import sig4 as fmt
 
 SMOOTHING = 0.6  # TensorBoard's default smoothing weight
 RAW_ALPHA = 0.3  # TensorBoard draws the raw series faint behind the smoothed one
@@ -73,6 +77,11 @@ def _nonfinite_note(values: np.ndarray) -> str:
     neg = int((values == -np.inf).sum())
     parts = [f"{n} {name}" for n, name in ((nan, "NaN"), (pos, "+Inf"), (neg, "-Inf")) if n]
     return "marked x: " + ", ".join(parts)
+
+
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """The line chart of one scalar series."""
+    return draw(job.data, job.color, job.title)
 
 
 def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTHING) -> tuple[bytes, str]:

@@ -1,78 +1,70 @@
-"""Diagnosis: group tags into layers, compute features, run the rules, write the words.
+"""Diagnosis: group tags into layers, compute features, run the rules.
 
-`diagnose(logs, options)` is the one entry point the pipeline calls.
+`diagnose(logs, settings)` is the one entry point the pipeline calls; the words that explain
+its result are written by `reportgen.narrative`, which the pipeline calls next.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reportgen.config import ConfigError, Options
-from reportgen.diagnosis.features import scalar_features, series_features
-from reportgen.diagnosis.finding import SEVERITY_RANK, Finding
-from reportgen.diagnosis.layers import Layer, group
+from reportgen.diagnosis import rules as _rules  # noqa: F401  # registers every rule
+from reportgen.diagnosis.features import RunFeatures, run_features
+from reportgen.diagnosis.layers import Layer, compile_overrides, group
+from reportgen.diagnosis.registry import all_rules, run_rules
 from reportgen.diagnosis.thresholds import Thresholds
-from reportgen.model import Logs, Run
+from reportgen.errors import ConfigError
+from reportgen.findings import Finding, Verdict, worst_first
+from reportgen.model import Logs
 
-__all__ = ["Diagnosis", "Finding", "Layer", "check_options", "diagnose", "layers_of", "run_features"]
+__all__ = ["Diagnosis", "DiagnosisSettings", "Finding", "Layer", "diagnose", "layers_of"]
+
+
+@dataclass(frozen=True)
+class DiagnosisSettings:
+    """What the diagnosis needs from the user's settings, checked when made (`create`)."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    ignore: frozenset[str] = frozenset()  # rule codes left out, like ruff's ignore
+    layers: tuple[dict[str, str], ...] = ()  # grouping overrides: {pattern, layer, kind}, first match wins
+
+    @classmethod
+    def create(cls, thresholds: dict[str, float] | None = None, ignore: list[str] | tuple[str, ...] = (),
+               layers: list[dict[str, str]] | tuple[dict[str, str], ...] = ()) -> DiagnosisSettings:
+        """Settings from `[tool.reportgen]` values; ConfigError for any the diagnosis cannot use."""
+        known = {r.code for r in all_rules()}
+        unknown = [code for code in ignore if code not in known]
+        if unknown:
+            raise ConfigError(f"ignore: unknown rule code {unknown[0]!r} (see `reportgen rules`)")
+        compile_overrides(list(layers))
+        return cls(Thresholds(thresholds), frozenset(ignore), tuple(layers))
 
 
 @dataclass
 class Diagnosis:
     layers: dict[str, list[Layer]] = field(default_factory=dict)  # run -> layers, display order
+    features: dict[str, RunFeatures] = field(default_factory=dict)  # run -> what the rules looked at
     findings: list[Finding] = field(default_factory=list)  # worst first
-    layer_text: dict[tuple[str, str], str] = field(default_factory=dict)  # (run, layer) -> paragraph
-    run_summary: dict[str, str] = field(default_factory=dict)  # run -> paragraph
-    run_verdict: dict[str, str] = field(default_factory=dict)  # run -> healthy | warnings | critical
+    run_verdict: dict[str, Verdict] = field(default_factory=dict)
 
 
-def run_features(run: Run, options: Options, thresholds: Thresholds):
-    from reportgen.diagnosis.rules import LayerFeatures, RunFeatures
-
-    layers = group(list(run.histograms), options.layers)
-    zone = thresholds.saturation_zone
-    layer_features = [LayerFeatures(run.name, layer, {tag: series_features(run.histograms[tag], kind, zone, thresholds.linear_range)
-                                                      for tag, kind in layer.tags.items()}) for layer in layers]
-    scalars = {tag: scalar_features(s) for tag, s in run.scalars.items()}
-    return RunFeatures(run.name, layer_features, scalars)
+def layers_of(logs: Logs, settings: DiagnosisSettings) -> dict[str, list[Layer]]:
+    """Each run's layers (cheap: names only, no data)."""
+    return {run.name: group(list(run.histograms), list(settings.layers)) for run in logs.runs}
 
 
-def verdict(findings: list[Finding]) -> str:
-    severities = {f.severity for f in findings}
-    return "critical" if "critical" in severities else "warnings" if "warning" in severities else "healthy"
-
-
-def layers_of(logs: Logs, options: Options) -> dict[str, list[Layer]]:
-    """Each run's layers, as `diagnose` groups them (cheap: names only, no data)."""
-    return {run.name: group(list(run.histograms), options.layers) for run in logs.runs}
-
-
-def check_options(options: Options) -> None:
-    """Raise ConfigError for settings `diagnose` cannot use (before any slow work starts)."""
-    from reportgen.diagnosis.rules import all_rules
-
-    known = {r.code for r in all_rules()}
-    unknown = [code for code in options.ignore if code not in known]
-    if unknown:
-        raise ConfigError(f"ignore: unknown rule code {unknown[0]!r} (see `reportgen rules`)")
-    Thresholds(options.thresholds)
-
-
-def diagnose(logs: Logs, options: Options) -> Diagnosis:
-    from reportgen import narrative
-    from reportgen.diagnosis.rules import run_rules
-
-    check_options(options)
-    thresholds = Thresholds(options.thresholds)
+def diagnose(logs: Logs, settings: DiagnosisSettings = DiagnosisSettings(),
+             layers: dict[str, list[Layer]] | None = None) -> Diagnosis:
+    """Features, findings and a verdict per run. `layers` is `layers_of(logs, settings)` when the
+    caller has it already."""
+    layers = layers if layers is not None else layers_of(logs, settings)
     result = Diagnosis()
     for run in logs.runs:
-        features = run_features(run, options, thresholds)
-        findings = sorted(run_rules(features, thresholds, set(options.ignore)), key=lambda f: SEVERITY_RANK[f.severity])
-        result.layers[run.name] = [lf.layer for lf in features.layers]
+        features = run_features(run.name, run.histograms, run.scalars, layers[run.name], settings.thresholds)
+        findings = worst_first(run_rules(features, settings.thresholds, settings.ignore))
+        result.layers[run.name] = layers[run.name]
+        result.features[run.name] = features
         result.findings.extend(findings)
-        for lf in features.layers:
-            result.layer_text[(run.name, lf.layer.name)] = narrative.layer_paragraph(lf)
-        result.run_verdict[run.name] = verdict(findings)
-        result.run_summary[run.name] = narrative.run_summary(features, findings, result.run_verdict[run.name])
-    result.findings.sort(key=lambda f: SEVERITY_RANK[f.severity])
+        result.run_verdict[run.name] = Verdict.of(f.severity for f in findings)
+    result.findings = worst_first(result.findings)
     return result

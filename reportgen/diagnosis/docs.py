@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
-from reportgen.diagnosis.rules import all_rules
+from reportgen.diagnosis import all_rules
 from reportgen.diagnosis.thresholds import DEFAULTS
 
 HEADINGS = ("## What it does", "## Why is this bad", "## Threshold", "## What to try")
@@ -24,16 +25,38 @@ def render() -> str:
              "| code | severity | what it detects |", "|---|---|---|"]
     lines += [f"| [`{r.code}`](#{r.code}) | {r.severity} | {r.summary} |" for r in all_rules()]
     for r in all_rules():
-        missing = [h for h in HEADINGS if h not in r.doc]
-        if missing:
-            raise ValueError(f"rule {r.code}: docstring lacks {', '.join(missing)}")
+        check_doc(r.code, r.doc, r.thresholds)
         body = r.doc.split("\n", 1)[1].strip().replace("## ", "#### ")
         lines += ["", f"## {r.code}", "", f"*{r.severity}* · {r.summary}", "", body]
         if r.thresholds:
-            lines += ["", "Thresholds: " + ", ".join(f"`{name}` = {DEFAULTS[name].value:g}" for name in r.thresholds)]
+            lines += ["", "| threshold | default | source |", "|---|---|---|"]
+            lines += [f"| `{name}` | {DEFAULTS[name].value:g} | {DEFAULTS[name].source} |" for name in r.thresholds]
     lines += ["", "## Thresholds", "", "| name | default | source | meaning |", "|---|---|---|---|"]
     lines += [f"| `{t.name}` | {t.value:g} | {t.source} | {t.reason} |" for t in DEFAULTS.values()]
     return "\n".join(lines) + "\n"
+
+
+# "`dead_fraction` = 0.70": a value typed into prose, which the table would not keep in step.
+_RETYPED_VALUE = re.compile(r"`(\w+)`\s*=\s*[-+]?[0-9.]")
+
+
+def check_doc(code: str, doc: str, thresholds: tuple[str, ...]) -> None:
+    """Raise ValueError for a docstring the rules page cannot be generated from: a heading
+    missing, a threshold value written into the prose, a threshold named but not registered, or
+    one registered but not named."""
+    missing = [h for h in HEADINGS if h not in doc]
+    if missing:
+        raise ValueError(f"rule {code}: docstring lacks {', '.join(missing)}")
+    retyped = _RETYPED_VALUE.search(doc)
+    if retyped:
+        raise ValueError(f"rule {code}: docstring writes a value for `{retyped.group(1)}`; the page quotes the table")
+    named = set(re.findall(r"`(\w+)`", doc)) & set(DEFAULTS)
+    unregistered = sorted(named - set(thresholds))
+    if unregistered:
+        raise ValueError(f"rule {code}: docstring names {', '.join(unregistered)}, not in its registered thresholds")
+    unnamed = [name for name in thresholds if name not in named]
+    if unnamed:
+        raise ValueError(f"rule {code}: docstring does not say what {', '.join(unnamed)} is for")
 
 
 def main(argv: list[str]) -> int:

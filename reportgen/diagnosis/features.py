@@ -16,17 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reportgen import histmath
+from reportgen.diagnosis.layers import Layer
+from reportgen.diagnosis.shapes import InitMatch, count_peaks, match_init, shape_class
+from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.model import HistogramSeries, ScalarSeries
 
 EXACT_ZERO = 1e-9  # widest bucket around 0 still read as "exactly zero" (legacy: 1e-12)
 _QUANTILE_BPS = np.linspace(50, 9950, 100)  # for Wasserstein distances: 0.5% .. 99.5%
-
-
-@dataclass(frozen=True)
-class InitMatch:
-    family: str  # e.g. "Glorot/Xavier uniform"
-    shape: tuple[int, int] | None  # (fan_in, fan_out) when it is implied (either order for Glorot)
-    scale: float  # the bound of a uniform or the std of a normal
 
 
 @dataclass
@@ -55,7 +51,6 @@ class SeriesFeatures:
     q_first: np.ndarray  # quantiles at histmath.BASIS_POINTS
     q_last: np.ndarray
     init: InitMatch | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def first_step(self) -> int:
@@ -140,138 +135,6 @@ def wasserstein(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.abs(histmath.quantiles(a, _QUANTILE_BPS) - histmath.quantiles(b, _QUANTILE_BPS)).mean())
 
 
-def count_peaks(buckets: np.ndarray, lo: float, hi: float) -> int:
-    """Clear modes in a 30-bin view: maxima that rise and fall by more than counting noise.
-
-    Hysteresis of max(3 * sqrt(count), 25% of the peak) on both sides, with empty space
-    outside [lo, hi], so a flat plateau is one mode and sampling noise makes none.
-    """
-    total = histmath.total_count(buckets)
-    if total <= 0:
-        return 0
-    if hi <= lo or total < 100:
-        return 1
-    smooth = np.convolve(histmath.rebin(buckets, lo, hi), [0.25, 0.5, 0.25], mode="same")
-    values = np.concatenate(([0.0], smooth, [0.0]))
-    margin = lambda x: max(3 * math.sqrt(max(x, 0.0)), 0.25 * x)  # noqa: E731
-    peaks, seeking_peak, top, bottom = 0, True, 0.0, 0.0
-    for value in values:
-        if seeking_peak:
-            top = max(top, value)
-            if top - bottom > margin(top) and value < top - margin(top):
-                peaks, seeking_peak, bottom = peaks + 1, False, value
-        else:
-            bottom = min(bottom, value)
-            if value > bottom + margin(value):
-                seeking_peak, top = True, value
-    return max(peaks, 1)
-
-
-def flat_shoulders(buckets: np.ndarray, lo: float, hi: float) -> bool:
-    """Whether the density near both ends of [lo, hi] is as high as in the middle, as a uniform's is.
-
-    A flat-topped hump (tanh of a normal, trained weights) passes the quantile test for a uniform
-    but falls off over its outer sixth; counts next to the end bins (the end bins themselves hold
-    the exact min/max and are partial) must reach 75% of the middle, allowing counting noise.
-    """
-    bins = histmath.rebin(buckets, lo, hi)
-    if bins.size < 8:
-        return True
-    middle = float(np.median(bins[bins.size // 4: -bins.size // 4]))
-    shoulders = float(bins[1] + bins[2] + bins[-3] + bins[-2])
-    expected = 4 * middle
-    return shoulders >= 0.75 * expected - 2 * math.sqrt(max(expected, 0.0))
-
-
-def shape_class(buckets: np.ndarray, q: np.ndarray, mean: float, std: float, lo: float, hi: float,
-                zeros: float, saturated: float, peaks: int) -> str:
-    """One word for the histogram's shape: empty, constant, spike-at-zero, saturated, uniform, bell, ..."""
-    if histmath.total_count(buckets) <= 0:
-        return "empty"
-    spread = hi - lo
-    if spread <= 1e-9 * max(abs(lo), abs(hi), 1e-12) or std <= 0:
-        return "constant"
-    if zeros >= 0.3:
-        return "spike-at-zero"
-    if saturated >= 0.5:
-        return "saturated"
-    if peaks >= 3:
-        return "multimodal"
-    if peaks == 2:
-        return "bimodal"
-    ratio = spread / std
-    u = (q - lo) / spread
-    if ratio < 3.9 and np.abs(u - histmath.BASIS_POINTS / 10000).max() < 0.05 and flat_shoulders(buckets, lo, hi):
-        return "uniform"
-    inner = (q[1:-1] - mean) / std
-    if np.abs(inner - np.array([-1.5, -1, -0.5, 0, 0.5, 1, 1.5])).max() < 0.25:
-        return "bell"
-    iqr = q[5] - q[3]  # 30.85% .. 69.15%: +-0.5 sigma for a normal
-    if iqr > 0 and std / iqr > 1.6:
-        return "heavy-tailed"
-    return "skewed"
-
-
-_UNIFORM_FAMILIES = (  # name, fan term implied by the bound a
-    ("Glorot/Xavier uniform", "sum", lambda a: 6 / a**2),
-    ("He/Kaiming uniform", "in", lambda a: 6 / a**2),
-    ("LeCun uniform", "in", lambda a: 3 / a**2),
-    ("PyTorch default (kaiming_uniform, a=sqrt(5))", "in", lambda a: 1 / a**2),
-)
-_NORMAL_FAMILIES = (  # name, fan term implied by the std s
-    ("Glorot/Xavier normal", "sum", lambda s: 2 / s**2),
-    ("He/Kaiming normal", "in", lambda s: 2 / s**2),
-    ("LeCun normal", "in", lambda s: 1 / s**2),
-)
-
-
-def _divisor_pairs(count: int):
-    d = 1
-    while d * d <= count:
-        if count % d == 0:
-            yield d, count // d
-        d += 1
-
-
-def _fans(how: str, value: float, count: float) -> tuple[int, int] | None:
-    """(fan_in, fan_out) with fan_in * fan_out == count whose fan term is within 4% of `value`.
-
-    "sum" families (Glorot) imply fan_in + fan_out; "in" families (He, LeCun, PyTorch) imply
-    fan_in. A trained first step (Keras logs at the end of epoch 1) is a little off, hence the
-    tolerance; the closest divisor pair wins.
-    """
-    if not (np.isfinite(value) and value >= 1 and count >= 1 and float(count).is_integer()):
-        return None
-    n = int(count)
-    best, best_error = None, 0.04
-    for small, large in _divisor_pairs(n):
-        options = [(small + large, (small, large))] if how == "sum" else [(small, (small, large)), (large, (large, small))]
-        for term, pair in options:
-            error = abs(term - value) / value
-            if error <= best_error:
-                best, best_error = pair, error
-    return best
-
-
-def match_init(shape: str, q: np.ndarray, mean: float, std: float, lo: float, hi: float, count: float) -> InitMatch | None:
-    """The known initialisation a first-step weight histogram looks like, and the fans it implies."""
-    if shape == "uniform" and abs(mean) < 0.1 * (hi - lo):
-        bound = (hi - lo) / 2
-        families, scale = _UNIFORM_FAMILIES, bound
-    elif shape == "bell" and abs(mean) < 0.2 * std:
-        families, scale = _NORMAL_FAMILIES, std
-    else:
-        return None
-    if scale <= 0:
-        return None
-    for name, how, term in families:
-        fans = _fans(how, term(scale), count)
-        if fans:
-            return InitMatch(name, fans, scale)
-    generic = "a symmetric uniform" if shape == "uniform" else "a zero-mean normal"
-    return InitMatch(generic, None, scale)
-
-
 def beyond(buckets: np.ndarray, limit: float) -> float:
     """Share of the count with |value| > limit."""
     total = histmath.total_count(buckets)
@@ -290,7 +153,8 @@ def _sigmoid_saturated_to_zero(kind: str, buckets: np.ndarray, lo: float, hi: fl
     return total > 0 and histmath.mass_between(buckets, 1 - zone, 1.0) / total >= 0.05
 
 
-def series_features(series: HistogramSeries, kind: str, zone: float, linear_limit: float = 3.0) -> SeriesFeatures:
+def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> SeriesFeatures:
+    zone, linear_limit = t.saturation_zone, t.linear_range
     kept = series.kept
     clipped = [_clip(b, float(series.min[i]), float(series.max[i])) for b, i in zip(series.buckets, kept)]
     zeros = np.array([zero_fraction(b) for b in clipped]) if clipped else np.zeros(0)
@@ -307,12 +171,12 @@ def series_features(series: HistogramSeries, kind: str, zone: float, linear_limi
     peaks = []
     for b, i, z, s in ((first, i0, zeros[:1], bounds[:1]), (last, i1, zeros[-1:], bounds[-1:])):
         lo, hi = float(series.min[i]) if series.min.size else 0.0, float(series.max[i]) if series.max.size else 0.0
-        p = count_peaks(b, lo, hi) if np.isfinite([lo, hi]).all() else 1
+        p = count_peaks(b, lo, hi, t.peaks_min_values) if np.isfinite([lo, hi]).all() else 1
         peaks.append(p)
         shapes.append(shape_class(b, series.quantiles[i] if len(series.quantiles) else np.zeros(9),
                                   float(series.mean[i]) if series.mean.size else 0.0,
                                   float(series.std[i]) if series.std.size else 0.0, lo, hi,
-                                  float(z[0]) if z.size else 0.0, float(s[0]) if s.size else 0.0, p))
+                                  float(z[0]) if z.size else 0.0, float(s[0]) if s.size else 0.0, p, t))
     distance = wasserstein(first, last)
     spread = max(float(series.std[i0]) if series.std.size else 0.0, float(series.std[i1]) if series.std.size else 0.0)
     level = max(abs(float(series.mean[i0])), abs(float(series.mean[i1]))) if series.mean.size else 0.0
@@ -398,3 +262,47 @@ def scalar_features(series: ScalarSeries) -> ScalarFeatures:
     noise = sigma * math.sqrt(2 / quarter) / abs(early) if n and early else 0.0
     return ScalarFeatures(series.run, series.tag, role, series.steps, values, steps, series.steps[~finite],
                           early, late, best, roughness, flips, noise)
+
+
+# Containers the rules get ----------------------------------------------------------------
+
+
+@dataclass
+class LayerFeatures:
+    run: str
+    layer: Layer
+    series: dict[str, SeriesFeatures]  # tag -> features
+
+    def of_kind(self, *kinds: str) -> list[SeriesFeatures]:
+        return [s for s in self.series.values() if s.kind in kinds]
+
+
+@dataclass
+class RunFeatures:
+    name: str
+    layers: list[LayerFeatures]
+    scalars: dict[str, ScalarFeatures] = field(default_factory=dict)
+
+    def losses(self) -> list[ScalarFeatures]:
+        """Loss-named scalars whose level means something (never negative)."""
+        return [s for s in self.scalars.values() if s.role == "loss" and not s.signed]
+
+
+def run_features(name: str, histograms: dict[str, HistogramSeries], scalars: dict[str, ScalarSeries],
+                 layers: list[Layer], t: Thresholds) -> RunFeatures:
+    """The features of one run's series, grouped by its layers."""
+    layer_features = [LayerFeatures(name, layer, {tag: series_features(histograms[tag], kind, t)
+                                                  for tag, kind in layer.tags.items()}) for layer in layers]
+    return RunFeatures(name, layer_features, {tag: scalar_features(s) for tag, s in scalars.items()})
+
+
+def improvement(s: ScalarFeatures) -> float:
+    """Relative improvement from the first to the last part: loss down, accuracy up."""
+    return (s.early - s.late if s.role == "loss" else s.late - s.early) / abs(s.early) if s.early else 0.0
+
+
+def loss_improving(run: RunFeatures, t: Thresholds) -> bool:
+    """Whether some loss (or accuracy) clearly improved: evidence that training works."""
+    scalars = [*run.losses(), *(a for a in run.scalars.values() if a.role == "accuracy")]
+    return any(s.values.size >= t.min_steps and improvement(s) >= max(t.loss_plateau_drop, t.noise_multiple * s.noise)
+               for s in scalars)

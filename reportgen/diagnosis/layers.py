@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from reportgen.config import ConfigError
-
-KINDS = ("weights", "bias", "pre-activations", "activations", "gradients", "outputs", "other")
+from reportgen.errors import ConfigError
+from reportgen.model import TAG_KINDS
 
 # Decorations writers add that say nothing about the layer.
 _SUFFIXES = re.compile(r"(/summaries)?(/histogram|/histograms)$|:\d+$")
@@ -47,7 +46,7 @@ _OUTPUT_WORD = re.compile(r"pred|logit|softmax|prob|output|y_hat|yhat", re.IGNOR
 @dataclass
 class Layer:
     name: str
-    tags: dict[str, str]  # tag -> kind: weights, bias, pre-activations, activations, gradients, outputs, other
+    tags: dict[str, str]  # tag -> kind, one of model.TAG_KINDS
     gradient_of: dict[str, str] = field(default_factory=dict)  # gradient tag -> kind of the parameter
 
 
@@ -114,8 +113,8 @@ def compile_overrides(entries: list[dict[str, str]]) -> list[tuple[re.Pattern, d
     for entry in entries:
         if not isinstance(entry, dict) or "pattern" not in entry:
             raise ConfigError(f"layers: each entry needs a 'pattern' (got {entry!r})")
-        if entry.get("kind") and entry["kind"] not in KINDS:
-            raise ConfigError(f"layers: kind {entry['kind']!r} is not one of {', '.join(KINDS)}")
+        if entry.get("kind") and entry["kind"] not in TAG_KINDS:
+            raise ConfigError(f"layers: kind {entry['kind']!r} is not one of {', '.join(TAG_KINDS)}")
         try:
             compiled.append((re.compile(entry["pattern"]), entry))
         except re.error as exc:

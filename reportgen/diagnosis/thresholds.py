@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportgen.config import ConfigError
+from reportgen.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,31 @@ DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
               "number of separate clusters in a weight histogram that hints at redundant units"),
     Threshold("histogram_stop_intervals", 3, "own: the usual trace of a writer that refused non-finite values",
               "logging intervals a histogram may end before the run's scalars before it counts as stopped"),
+    Threshold("histogram_stop_share", 0.1, "own: a histogram logged less often than the scalars ends up to one interval early",
+              "share of the run a histogram must end early, besides the intervals, before it counts as stopped"),
+    Threshold("histogram_stop_min_steps", 3, "own: fewer steps give no logging interval to measure",
+              "steps a histogram needs before its early end is judged"),
+    Threshold("noise_multiple", 2.0, "two standard errors: a change smaller than that is within the minibatch noise",
+              "how many times its noise a loss must improve by to count as improving"),
+    Threshold("accuracy_ceiling", 0.99, "own: an accuracy that starts this high has no room to rise",
+              "starting accuracy above which a flat accuracy is not a plateau"),
+    Threshold("oscillation_min_steps", 8, "own: the second half needs a few direction changes to count",
+              "values a loss needs before the oscillation rule speaks"),
+    Threshold("oscillation_direction_changes", 0.5, "own: a random walk changes direction half the time",
+              "share of step-to-step changes that reverse direction, at or above which the loss swings"),
+    Threshold("converged_fraction", 0.2, "own: small losses near convergence jitter harmlessly",
+              "late loss over early loss below which the loss has converged and its jitter is not judged"),
+    Threshold("peaks_min_values", 100, "own: fewer values are too few for counting noise to separate modes",
+              "values per step a histogram needs before its modes are counted (below: one mode)"),
+    Threshold("spike_zero_fraction", 0.3, "own: a healthy ReLU layer has about half its activations at 0",
+              "share of exact zeros at or above which a histogram's shape is a spike at zero"),
+    Threshold("saturated_shape_fraction", 0.5, "the same share as saturation_fraction: most values at the bounds",
+              "share near the bounds at or above which a histogram's shape is saturated"),
 )}
 
 
 class Thresholds:
-    """Threshold values by name, defaults overridden by `options.thresholds`."""
+    """Threshold values by name, defaults overridden by `[tool.reportgen] thresholds`."""
 
     def __init__(self, overrides: dict[str, float] | None = None):
         self.values = {name: t.value for name, t in DEFAULTS.items()}

@@ -1,12 +1,18 @@
-"""Output writers: each takes the same Report view-model and returns the file's bytes."""
+"""Output writers: each format is a module whose `render(report, pdf=None)` returns the file's
+bytes from the same Report view-model (the `Writer` protocol); templates hold the markup.
+
+`write_all` writes a build's outputs: the PDF is laid out once, even when the email attaches it.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
+from typing import Protocol
 
-from reportgen.config import Options
 from reportgen.errors import UserError
+from reportgen.outputs import html, jsonreport, mail, markdown, pdf
+from reportgen.outputs.atomic import write_atomic
 from reportgen.report import Report
 
 
@@ -14,59 +20,50 @@ class FormatError(UserError):
     """An output format we do not write. The CLI exits with 2."""
 
 
-def _html(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
-    from reportgen.outputs import html
-
-    return html.render(report, options)
-
-
-def _pdf(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
-    from reportgen.outputs import pdf as pdf_writer
-
-    return pdf if pdf is not None else pdf_writer.render(report, options)
+class Writer(Protocol):
+    def __call__(self, report: Report, pdf: bytes | None = None) -> bytes:
+        """The file's bytes; `pdf`, when this build laid out the PDF already (the email may attach it)."""
+        ...
 
 
-def _json(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
-    from reportgen.outputs import jsonreport
-
-    return jsonreport.render(report)
-
-
-def _markdown(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
-    from reportgen.outputs import markdown
-
-    return markdown.render(report, options)
-
-
-def _email(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
-    from reportgen.outputs import mail
-
-    return mail.render(report, options, pdf)
-
-
-# Each writer gets the PDF bytes when the build already made them (the email attaches them with
-# --attach-pdf; the PDF writer reuses them), so a PDF is laid out at most once per build.
-WRITERS: dict[str, Callable[..., bytes]] = {
-    "html": _html, "pdf": _pdf, "json": _json, "md": _markdown, "eml": _email}
+WRITERS: dict[str, Writer] = {"html": html.render, "pdf": pdf.render, "json": jsonreport.render,
+                              "md": markdown.render, "eml": mail.render}
+_ALIASES = {"htm": "html", "markdown": "md", "email": "eml"}
 
 
 def prepare(formats: set[str]) -> None:
     """Import what the writers of `formats` need ahead of writing: WeasyPrint takes about a
     second to import, and the build calls this while its chart workers draw."""
     if "pdf" in formats:
-        from reportgen.outputs.pdf import import_weasyprint
-
-        import_weasyprint()
+        pdf.import_weasyprint()
 
 
 def format_for(path: str, explicit: str | None = None) -> str:
     fmt = (explicit or os.path.splitext(path)[1].lstrip(".")).lower()
-    fmt = {"htm": "html", "markdown": "md", "email": "eml"}.get(fmt, fmt)
+    fmt = _ALIASES.get(fmt, fmt)
     if fmt not in WRITERS:
         known = ", ".join("." + f for f in WRITERS)
         raise FormatError(f"cannot tell the format of {path!r}: use one of {known} or --format")
     return fmt
 
 
-def render(report: Report, fmt: str, options: Options, pdf: bytes | None = None) -> bytes:
-    return WRITERS[fmt](report, options, pdf)
+def needs_pdf(formats: set[str], attach_pdf: bool) -> bool:
+    return "pdf" in formats or ("eml" in formats and attach_pdf)
+
+
+def render(report: Report, fmt: str, pdf_bytes: bytes | None = None) -> bytes:
+    return WRITERS[fmt](report, pdf_bytes)
+
+
+def write_all(report: Report, targets: list[tuple[str, str]], attach_pdf: bool,
+              laid_out: Callable[[], None] = lambda: None, written: Callable[[str], None] = lambda path: None) -> None:
+    """Write each (path, format) atomically, calling `written(path)` after each. The PDF, when
+    one is needed, is laid out first and once (`laid_out()`), then written and attached as is."""
+    formats = {fmt for _, fmt in targets}
+    document = None
+    if needs_pdf(formats, attach_pdf):
+        document = pdf.render(report)
+        laid_out()
+    for path, fmt in targets:
+        write_atomic(path, render(report, fmt, document if fmt == "pdf" or attach_pdf else None))
+        written(path)

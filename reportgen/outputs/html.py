@@ -8,21 +8,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable, TypedDict
+from collections.abc import Callable
+from typing import Any, TypedDict
 
-from reportgen.config import Options
-from reportgen.diagnosis.finding import SEVERITIES, Finding
+from reportgen.findings import Finding
 from reportgen.outputs.templating import environment, read_static
-from reportgen.report import Report, RunSection
-
-
-class Overview(TypedDict):
-    runs: int
-    first_step: int | None
-    last_step: int | None
-    wall_start: float | None
-    wall_end: float | None
-    severity_counts: dict[str, int]
+from reportgen.report import Overview, Report, RunSection
 
 
 class Context(TypedDict):
@@ -48,18 +39,6 @@ def scalars_anchor(run: RunSection) -> str:
     return run.anchor + "-scalars"
 
 
-def overview(report: Report) -> Overview:
-    firsts = [r.first_step for r in report.runs if r.first_step is not None]
-    lasts = [r.last_step for r in report.runs if r.last_step is not None]
-    starts = [r.wall_start for r in report.runs if r.wall_start is not None]
-    ends = [r.wall_end for r in report.runs if r.wall_end is not None]
-    return Overview(
-        runs=len(report.runs), first_step=min(firsts, default=None), last_step=max(lasts, default=None),
-        wall_start=min(starts, default=None), wall_end=max(ends, default=None),
-        severity_counts={s: sum(f.severity == s for f in report.findings) for s in SEVERITIES},
-    )
-
-
 def finding_anchors(report: Report) -> Callable[[Finding], str]:
     """Where a finding is shown: its layer section, else its run's scalar section, else its run."""
     layers = {(layer.run, layer.name): layer.anchor for run in report.runs for layer in run.layers}
@@ -79,17 +58,17 @@ def run_level_findings(report: Report) -> dict[str, list[Finding]]:
             for run in report.runs}
 
 
-def context(report: Report, options: Options, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri
-            ) -> Context:
+def context(report: Report, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri) -> Context:
     css = read_static("report.css") + ("\n" + read_static("pdf.css") if medium == "print" else "")
     return Context(
-        report=report, overview=overview(report), css=css, medium=medium, page_size=options.page_size,
+        report=report, overview=report.overview, css=css, medium=medium, page_size=report.page_size,
         image_src=image_src, anchor_for=finding_anchors(report), run_level_findings=run_level_findings(report),
         top_findings=report.findings[:TOP_FINDINGS],
     )
 
 
-def render(report: Report, options: Options, medium: str = "screen",
+def render(report: Report, pdf: bytes | None = None, *, medium: str = "screen",
            image_src: Callable[[bytes], str] = data_uri) -> bytes:
-    page: dict[str, Any] = dict(context(report, options, medium, image_src))
+    """The HTML page (`medium="print"` is the PDF writer's); `pdf` is not used (the Writer protocol)."""
+    page: dict[str, Any] = dict(context(report, medium, image_src))
     return environment().get_template("report.html").render(page).encode("utf-8")

@@ -7,7 +7,6 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from reportgen.diagnosis.finding import SEVERITIES
 from reportgen.report import Chart, Report, TagInventory
 
 # Version history:
@@ -61,7 +60,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             for run in report.runs
         ],
         "findings": [f.as_dict() for f in report.findings],
-        "counts": {s: sum(f.severity == s for f in report.findings) for s in SEVERITIES},
+        "counts": {str(s): n for s, n in report.overview.severity_counts.items()},
         "comparison_charts": [_chart(c) for c in report.comparison_charts],
         "warnings": report.warnings,
         "artifacts": report.artifacts,
@@ -81,6 +80,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def render(report: Report) -> bytes:
+def render(report: Report, pdf: bytes | None = None) -> bytes:
+    """The JSON; `pdf` is not used (the Writer protocol)."""
     text = json.dumps(_clean(report_dict(report)), indent=2, allow_nan=False, ensure_ascii=False)
     return (text + "\n").encode("utf-8")

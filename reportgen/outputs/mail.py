@@ -19,16 +19,15 @@ from email.message import EmailMessage
 from functools import lru_cache
 from typing import Any
 
-from reportgen.config import Options
-from reportgen.diagnosis.finding import Finding
-from reportgen.outputs import html
+from reportgen.charts.kinds import email_rank
+from reportgen.findings import Finding
+from reportgen.outputs.atomic import OutputError
 from reportgen.outputs.templating import environment, read_static, text_environment
 from reportgen.report import Chart, Report
 
 HTML_LIMIT = 100_000  # bytes; Gmail clips an HTML body over 102 KB ("[Message clipped]")
 MAX_CHARTS = 4  # attached charts: enough to show what the findings are about, small enough to mail
 MAX_FINDINGS = 20  # findings written out; the rest are counted, and the full report has them
-PREFERRED_KINDS = ("layer", "offset", "overlay", "distribution", "heatmap")  # the most telling first
 DEFAULT_SENDER = "reportgen <reportgen@localhost>"
 
 
@@ -50,15 +49,11 @@ def pick_charts(report: Report, limit: int = MAX_CHARTS) -> list[Chart]:
         if layer is None or (layer.run, layer.name) in seen or not layer.charts:
             continue
         seen.add((layer.run, layer.name))
-        picked.append(min(layer.charts, key=_telling_rank))
+        picked.append(min(layer.charts, key=lambda chart: email_rank(chart.kind)))
     picked += report.comparison_charts[:1]
     for run in report.runs:
         picked += [c for c in run.scalar_charts if c.tag == run.loss_tag][:1]
     return picked[:limit]
-
-
-def _telling_rank(chart: Chart) -> int:
-    return PREFERRED_KINDS.index(chart.kind) if chart.kind in PREFERRED_KINDS else len(PREFERRED_KINDS)
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +75,7 @@ def content_id(chart: Chart, index: int) -> str:
 
 
 def _context(report: Report, digest: Digest, cids: list[str], attached_pdf: str | None) -> dict[str, Any]:
-    return {"report": report, "overview": html.overview(report), "findings": digest.findings,
+    return {"report": report, "overview": report.overview, "findings": digest.findings,
             "hidden_findings": digest.hidden_findings, "charts": list(zip(digest.charts, cids)),
             "artifacts": [a for a in report.artifacts if not a.endswith((".eml", ".md"))],
             "attached_pdf": attached_pdf, "style": style}
@@ -113,8 +108,9 @@ def subject(report: Report) -> str:
     return f"[reportgen] {report.verdict}: {report.title} ({what})"
 
 
-def message(report: Report, options: Options, pdf: bytes | None = None, sender: str = DEFAULT_SENDER,
+def message(report: Report, pdf: bytes | None = None, sender: str = DEFAULT_SENDER,
             recipients: list[str] | tuple[str, ...] = ()) -> EmailMessage:
+    """The digest as an email; `pdf` is attached when given."""
     pdf_name = next((a for a in report.artifacts if a.endswith(".pdf")), "report.pdf") if pdf else None
     digest, cids, _ = make_digest(report)
     msg = EmailMessage(policy=email.policy.SMTP)
@@ -137,8 +133,6 @@ def message(report: Report, options: Options, pdf: bytes | None = None, sender: 
 
 def read_message(path: str, sender: str | None, recipients: list[str]) -> EmailMessage:
     """An .eml written by `build`, addressed for sending (To and, if given, From replaced)."""
-    from reportgen.outputs.atomic import OutputError
-
     try:
         with open(path, "rb") as stream:
             msg = email.message_from_binary_file(stream, policy=email.policy.SMTP)
@@ -161,8 +155,9 @@ def _generated(report: Report) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
 
 
-def render(report: Report, options: Options, pdf: bytes | None = None) -> bytes:
-    return message(report, options, pdf).as_bytes()
+def render(report: Report, pdf: bytes | None = None) -> bytes:
+    """The .eml file; `pdf` is attached when given (--attach-pdf)."""
+    return message(report, pdf).as_bytes()
 
 
 class SendError(Exception):

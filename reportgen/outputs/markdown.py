@@ -6,8 +6,6 @@ the findings table is capped too; the artifact names point to the full report.
 
 from __future__ import annotations
 
-from reportgen.config import Options
-from reportgen.outputs import html
 from reportgen.outputs.templating import markdown_environment
 from reportgen.report import Report
 
@@ -17,11 +15,12 @@ VERDICT_ICON = {"healthy": "🟢", "warnings": "🟡", "critical": "🔴"}
 SEVERITY_ICON = {"critical": "🔴", "warning": "🟡", "info": "🔵"}
 
 
-def render(report: Report, options: Options | None = None) -> bytes:
+def render(report: Report, pdf: bytes | None = None) -> bytes:
+    """The digest; `pdf` is not used (the Writer protocol)."""
     warnings = report.warnings + [f"{run.name}: {w}" for run in report.runs for w in run.warnings]
     findings = report.findings[:MAX_FINDINGS]
     text = markdown_environment().get_template("summary.md").render(
-        report=report, overview=html.overview(report), findings=findings,
+        report=report, overview=report.overview, findings=findings,
         hidden_findings=len(report.findings) - len(findings),
         findings_per_run={run.name: str(sum(f.run == run.name for f in report.findings)) for run in report.runs},
         warnings=warnings[:MAX_WARNINGS], artifacts=[a for a in report.artifacts if a.lower().endswith((".html", ".htm", ".pdf"))],

@@ -16,7 +16,6 @@ import subprocess
 import sys
 from typing import Iterator
 
-from reportgen.config import Options
 from reportgen.outputs import html
 from reportgen.outputs.pdfimages import PaletteImage
 from reportgen.report import Report
@@ -79,22 +78,25 @@ def _data_only_fetcher():
     return fetch
 
 
-def render(report: Report, options: Options) -> bytes:
+def render(report: Report, pdf: bytes | None = None) -> bytes:
+    """The PDF; `pdf` when this build already laid it out (it is returned as it is)."""
+    if pdf is not None:
+        return pdf
     weasyprint = import_weasyprint()
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     images: dict[str, PaletteImage] = {}
     try:
-        return _lay_out(weasyprint, report, options, _cached_image_src(images), cache=images)
+        return _lay_out(weasyprint, report, _cached_image_src(images), cache=images)
     except (AttributeError, TypeError, KeyError):
         # A WeasyPrint whose image protocol differs from the one PaletteImage follows (60 to
         # 70 are tested): lay the PDF out again with every chart as a data: URL.
-        return _lay_out(weasyprint, report, options, html.data_uri)
+        return _lay_out(weasyprint, report, html.data_uri)
 
 
-def _lay_out(weasyprint, report: Report, options: Options, image_src, **pdf_options) -> bytes:
-    document = html.render(report, options, medium="print", image_src=image_src).decode("utf-8")
+def _lay_out(weasyprint, report: Report, image_src, **pdf_options) -> bytes:
+    document = html.render(report, medium="print", image_src=image_src).decode("utf-8")
     return weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf(**pdf_options)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from reportgen.config import format_size
+from reportgen.numbers import format_size, measured
 
 
 def templates_dir() -> str:
@@ -49,18 +49,6 @@ def duration(seconds: float | None) -> str:
     return f"{secs} s"
 
 
-def number(value: Any) -> str:
-    """A measured number with 4 significant digits; "n/a" when missing, NaN/inf spelled out."""
-    if value is None:
-        return "n/a"
-    value = float(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+inf" if value > 0 else "-inf"
-    return f"{value:.4g}"
-
-
 def steps(first: int | None, last: int | None) -> str:
     if first is None:
         return "none"
@@ -86,7 +74,7 @@ def _raw(value: str) -> markupsafe.Markup:  # noqa: D401 - used by Markdown temp
     return markupsafe.Markup(value)
 
 
-FILTERS = {"when": when, "duration": duration, "number": number, "size": format_size}
+FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size}
 GLOBALS = {"steps": steps}
 
 

@@ -1,9 +1,10 @@
-"""The parts of reading one big event file with two processes (`inspect` and `build`).
+"""Reading one big event file with two processes (`inspect` and `build`).
 
 The loader reads the first part itself while a forked child reads the rest, starting at the
-first record boundary after the split point; see `loader._read_in_halves`, which also makes
-sure the result is exactly what one pass gives. Here: finding that boundary, the plugins the
-child starts with, how the child notes which of them it relied on, and running the child.
+first record boundary after the split point (`read_in_halves`), with the result of one pass:
+the parent checks what the child assumed about the first part and reads on itself when that
+does not hold. Here: finding that boundary, the plugins the child starts with, how the child
+notes which of them it relied on, running the child and merging what it read.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ import os
 import pickle
 import struct
 import tempfile
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from reportgen.reading.events import DecodeError, scan_event
-from reportgen.reading.records import FileAccount, iter_spans, masked_crc
+from reportgen.model import FileAccount, Run
+from reportgen.reading.accumulate import HistogramBuilder, RunBuilder, ScalarBuilder, decoded
+from reportgen.reading.events import DecodeError
+from reportgen.reading.records import iter_spans, masked_crc
+from reportgen.reading.sources import is_url
+from reportgen.reading.wire import scan_event
 
 SPLIT_MIN_BYTES = 64 << 20  # below this a second process costs more than it saves
 BOUNDARY_WINDOW = 1 << 20  # how far past the middle a record boundary is looked for
@@ -152,3 +158,112 @@ def _memory_file() -> int:
         return os.memfd_create("reportgen-half", os.MFD_CLOEXEC)
     with tempfile.TemporaryFile() as file:
         return os.dup(file.fileno())
+
+
+def read_big_first_file(stream, account: FileAccount, builder: RunBuilder, first_in_file: set[str]) -> bool:
+    """Read a run's first file in two processes when it is big enough and local; False when it
+    was not (the caller then reads it in one pass). Only a run's first file: in later ones a
+    resumed job may rewrite steps, which depends on the order in which records are met."""
+    if account.size < SPLIT_MIN_BYTES or is_url(account.path) or not can_fork():
+        return False
+    share = 0.5 if builder.light else FULL_READ_SPLIT
+    middle = boundary_after(account.path, account.size, int(account.size * share))
+    if middle is None:
+        return False
+    read_in_halves(stream, account, builder, first_in_file, middle)
+    return True
+
+
+@dataclass
+class _SecondHalf:
+    """What the child read from the middle on, and what it took for granted about the first half."""
+
+    run: Run
+    account: FileAccount
+    hist: dict[str, HistogramBuilder]
+    scal: dict[str, ScalarBuilder]
+    assumed: dict[str, str]  # plugin of each tag it met without a plugin of its own (WatchedPlugins)
+    counts: dict[str, int] | None  # full read: histogram values per tag before the middle
+
+    def fits(self, plugins: dict[str, str], hist: dict[str, HistogramBuilder]) -> bool:
+        """True when the first half, as this process read it, is what the child assumed."""
+        if any(plugins.get(tag, "") != used for tag, used in self.assumed.items()):
+            return False
+        return self.counts is None or self.counts == {tag: len(b.steps) for tag, b in hist.items()}
+
+
+def read_in_halves(stream, account: FileAccount, builder: RunBuilder, first_in_file: set[str], middle: int) -> None:
+    """A run's first file, the records from `middle` on read by a forked child, with the result
+    of one pass."""
+    path, size, keep, light = account.path, account.size, builder.keep, builder.light
+    child = Forked(lambda: _second_half(path, size, keep, light, middle))
+    plugins: dict[str, str] = {}
+    builder.apply(decoded(stream, account, plugins, light, stop=middle), account, 0, first_in_file)
+    second = child.result()
+    if account.stopped_at is None:
+        return  # the first half ended at a corrupt header: one pass stops there too
+    if account.stopped_at == middle and second is not None and second.fits(plugins, builder.hist):
+        _merge(second, account, builder, first_in_file)
+        return
+    # The child read from a false boundary, failed, or assumed another first half than this one
+    # (a TF2 tag's plugin, or, for a full read, how many values each histogram tag had before
+    # the middle): read on from here, in this process.
+    stream.seek(account.stopped_at)
+    builder.apply(decoded(stream, account, plugins, light, start=account.stopped_at), account, 0, first_in_file)
+
+
+def _second_half(path: str, size: int, keep: int, light: bool, middle: int) -> _SecondHalf | None:
+    """In the child. A light read starts from the plugins the file's first records name; a full
+    read first counts each histogram tag's values before the middle (a light scan of the first
+    half, a fraction of the cost of decoding it), so that it keeps the buckets of the steps one
+    pass keeps."""
+    with open(path, "rb") as own:
+        if light:
+            seed, counts = seed_plugins(path, size), None
+        else:
+            seed, counts = _first_half_counts(own, path, size, middle)
+            if counts is None:
+                return None
+        own.seek(middle)
+        account = FileAccount(path, size)
+        builder = RunBuilder(Run(name="", path=""), keep, light,
+                             hist={tag: HistogramBuilder.continuing(count, keep) for tag, count in (counts or {}).items()})
+        plugins = WatchedPlugins(seed)
+        builder.apply(decoded(own, account, plugins, light, start=middle), account, 0, set())
+    for histogram in builder.hist.values():
+        histogram.flush()
+    return _SecondHalf(builder.run, account, builder.hist, builder.scal, plugins.assumed, counts)
+
+
+def _first_half_counts(stream, path: str, size: int, middle: int) -> tuple[dict[str, str], dict[str, int] | None]:
+    """Plugins at the middle and histogram values per tag before it; None if the records do not
+    end at the middle."""
+    plugins: dict[str, str] = {}
+    account = FileAccount(path, size)
+    builder = RunBuilder(Run(name="", path=""), 0, True)
+    builder.apply(decoded(stream, account, plugins, True, stop=middle), account, 0, set())
+    if account.stopped_at != middle:
+        return plugins, None
+    return plugins, {tag: len(histogram.steps) for tag, histogram in builder.hist.items()}
+
+
+def _merge(second: _SecondHalf, account: FileAccount, builder: RunBuilder, first_in_file: set[str]) -> None:
+    """Append the second half's records, read by the child, as if read here."""
+    run, hist, scal = builder.run, builder.hist, builder.scal
+    account.records_read += second.account.records_read
+    account.records_skipped += second.account.records_skipped
+    account.problems.extend(second.account.problems)
+    for tag, kind in second.run.other.items():
+        run.other[tag] = kind
+        run.other_counts[tag] = run.other_counts.get(tag, 0) + second.run.other_counts[tag]
+    for tag, built in second.hist.items():
+        if tag in hist:
+            hist[tag].extend(built)
+        else:
+            hist[tag] = built  # first met in the second half: its positions start at 0
+    for tag, values in second.scal.items():
+        target = scal.setdefault(tag, ScalarBuilder())
+        target.steps.extend(values.steps)
+        target.wall_times.extend(values.wall_times)
+        target.values.extend(values.values)
+    first_in_file.update(second.hist, second.scal)

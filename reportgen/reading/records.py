@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
+
+from reportgen.model import FileAccount
 
 
 def _crc32c_function() -> Callable[[bytes | memoryview], int]:
@@ -49,37 +50,6 @@ def masked_crc(data: bytes | memoryview) -> int:
     """The masked CRC32C that TFRecord stores (see tensorflow/core/lib/hash/crc32c.h)."""
     crc = crc32c_of(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def frame(payload: bytes) -> bytes:
-    """One TFRecord: header, payload and footer (used by the writer)."""
-    length = struct.pack("<Q", len(payload))
-    return length + struct.pack("<I", masked_crc(length)) + payload + struct.pack("<I", masked_crc(payload))
-
-
-@dataclass
-class FileAccount:
-    """What reading one file yielded: records read, records skipped and why."""
-
-    path: str
-    size: int = 0
-    records_read: int = 0
-    records_skipped: int = 0
-    problems: list[str] = field(default_factory=list)
-    stopped_at: int | None = None  # where iter_spans' `stop` ended the reading
-
-    def skip(self, reason: str) -> None:
-        self.records_skipped += 1
-        self.problems.append(reason)
-
-
-def iter_records(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20) -> Iterator[tuple[int, memoryview]]:
-    """Yield (offset, payload) for every intact record of an open event file of `size` bytes.
-
-    A payload is only valid until the next record is requested. See `iter_spans`.
-    """
-    for offset, buf, start, end in iter_spans(stream, size, account, chunk):
-        yield offset, memoryview(buf)[start:end]
 
 
 def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20, *, start: int = 0,

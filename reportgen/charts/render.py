@@ -1,0 +1,175 @@
+"""Drawing many charts: one at a time in this process, or in a pool of forked workers that
+inherit the jobs' data, slowest first, while this process does other work (`meanwhile`).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import multiprocessing
+import struct
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from reportgen.charts import KINDS, ChartJob, Drawn
+from reportgen.charts.encode import to_png
+from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, new_figure, styled
+from reportgen.memory import return_free_memory
+
+# Below this many jobs a process pool costs more (start-up, imports) than it saves.
+MIN_JOBS_FOR_POOL = 6
+
+
+def draw_job(job: ChartJob) -> tuple[bytes, str]:
+    """PNG and alt text of one job, drawn by its kind's module; raises when it cannot be drawn."""
+    if job.kind not in KINDS:
+        raise ValueError(f"unknown chart kind {job.kind!r}")
+    module = importlib.import_module(f"reportgen.charts.{KINDS[job.kind].module}")
+    return module.draw_job(job)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    if len(png) >= 24 and png[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", png[16:24])
+    return 0, 0
+
+
+def render_job(job: ChartJob) -> Drawn:
+    """One chart; any failure becomes a placeholder with `error` set."""
+    try:
+        png, alt = draw_job(job)
+        error = None
+    except Exception as exc:  # noqa: BLE001 - one bad chart must never fail the report
+        error = f"{type(exc).__name__}: {exc}"
+        png = placeholder_png(job.title, error)
+        alt = f"The {job.kind} chart of {job.tag} in run {job.run} could not be drawn: {error}"
+    width, height = png_size(png)
+    return Drawn(png=png, alt=alt, error=error, width_px=width, height_px=height)
+
+
+def placeholder_png(title: str, error: str) -> bytes:
+    """An image that says the chart failed and why. Falls back to a tiny grey PNG."""
+    try:
+        with styled():
+            fig = new_figure((SINGLE_SIZE[0], 1.6))
+            ax = fig.subplots()
+            ax.set_axis_off()
+            ax.set_title(title, loc="left")
+            message = error if len(error) <= 300 else error[:297] + "..."
+            ax.text(0.5, 0.5, "This chart could not be drawn.\n" + message, ha="center", va="center",
+                    wrap=True, fontsize=8.5, color=NOTE_COLOR, transform=ax.transAxes)
+            return to_png(fig)
+    except Exception:  # noqa: BLE001 - the last resort must not raise
+        return _tiny_png()
+
+
+def _tiny_png() -> bytes:
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    width, height = 8, 8
+    rows = b"".join(b"\x00" + b"\xcc" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+# Jobs of the current render_jobs call, inherited by forked workers so that the series data
+# does not have to be pickled to them: a worker gets an index and sends back only the Drawn.
+_INHERITED: list[ChartJob] = []
+
+
+def _render_inherited(index: int) -> Drawn:
+    chart = render_job(_INHERITED[index])
+    return_free_memory()  # a chart's temporaries: ~60 MB of the two workers' memory, ~1 ms
+    return chart
+
+
+def render_jobs(jobs: list[ChartJob], workers: int = 1,
+                on_done: Callable[[ChartJob], None] = lambda job: None,
+                meanwhile: Callable[[], None] = lambda: None) -> list[Drawn]:
+    """Draw every job; the charts come back in the order of the jobs. `workers`: processes that
+    draw (1: all in this process).
+
+    `on_done` is called with each job as its chart is finished (for a progress bar). `meanwhile`
+    is called once in this process while the workers draw (before drawing, without workers):
+    work that does not need the charts fills the time this process would spend waiting.
+    """
+    meanwhile = _once(meanwhile)
+    workers = min(workers, len(jobs))
+    if workers > 1 and len(jobs) >= MIN_JOBS_FOR_POOL:
+        try:
+            return _reported(_render_in_pool(jobs, workers, meanwhile), jobs, on_done)
+        except (BrokenProcessPool, OSError):
+            pass  # a worker died (e.g. killed for memory): draw here rather than fail
+    meanwhile()
+    return _reported(enumerate(render_job(job) for job in jobs), jobs, on_done)
+
+
+def _once(function: Callable[[], None]) -> Callable[[], None]:
+    called: list[bool] = []
+
+    def call_once() -> None:
+        if not called:
+            called.append(True)
+            function()
+
+    return call_once
+
+
+def _reported(charts: Iterable[tuple[int, Drawn]], jobs: list[ChartJob],
+              on_done: Callable[[ChartJob], None]) -> list[Drawn]:
+    done: list[Drawn | None] = [None] * len(jobs)
+    for index, chart in charts:
+        on_done(jobs[index])
+        done[index] = chart
+    missing = [i for i, chart in enumerate(done) if chart is None]
+    if missing:
+        raise RuntimeError(f"charts {missing} were never drawn")
+    return [chart for chart in done if chart is not None]
+
+
+def expected_cost(job: ChartJob) -> float:
+    """Drawing time against a distribution chart (kinds.py); a layer row costs about one
+    distribution per panel."""
+    cost = KINDS[job.kind].relative_cost if job.kind in KINDS else 1.0
+    return cost * max(len(job.data or ()), 1) if job.kind == "layer" else cost
+
+
+def costliest_first(jobs: list[ChartJob]) -> list[int]:
+    """Job indices, the slowest charts first: handed out one at a time, the workers then finish
+    together instead of one drawing a last batch of layer rows while the other waits."""
+    return sorted(range(len(jobs)), key=lambda i: -expected_cost(jobs[i]))
+
+
+def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], None]) -> Iterator[tuple[int, Drawn]]:
+    global _INHERITED
+    order = costliest_first(jobs)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork") if fork else None
+    _INHERITED = jobs if fork else []
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            # Forked workers share this process's memory until they write to it, and a garbage
+            # collection in a worker writes to every object it visits, copying the pages they
+            # are on. Frozen objects are never visited (workers start at the submits). This saved
+            # less than the trim in _render_inherited: ~20 MB of the tree, within the noise.
+            gc.freeze()
+            try:
+                if fork:
+                    futures = {pool.submit(_render_inherited, i): i for i in order}
+                else:
+                    futures = {pool.submit(render_job, jobs[i]): i for i in order}
+            finally:
+                gc.unfreeze()
+            try:
+                meanwhile()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # fail now, not after every chart
+                raise
+            yield from ((futures[f], f.result()) for f in as_completed(futures))
+    finally:
+        _INHERITED = []

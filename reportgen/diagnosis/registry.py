@@ -1,0 +1,103 @@
+"""The rule registry: `@rule` registers a check with its code, severity, scope and thresholds.
+
+A check is a small pure function that yields `Hit`s: where a problem holds and the words and
+numbers that back it. The registry turns each into a `Finding` carrying the rule's code and
+severity (a hit may only soften the severity, e.g. saturation that grew while the loss fell is
+info), so a rule never retypes either.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures
+from reportgen.diagnosis.thresholds import Thresholds
+from reportgen.findings import Finding, Severity
+from reportgen.numbers import evidence as evidence_value
+
+
+class Scope(enum.StrEnum):
+    LAYER = "layer"  # check(layer, run, thresholds): once per layer
+    RUN = "run"  # check(run, thresholds): once per run
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check found: where, and the words and numbers that back it."""
+
+    layer: str  # layer name, or the scalar tag for loss findings
+    tags: Sequence[str]
+    steps: tuple[Any, Any]  # [first, last] step where it holds
+    message: str
+    evidence: dict[str, Any]
+    recommendation: tuple[str, ...]
+    severity: Severity | None = None  # softer than the rule's own, when the evidence says so
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    scope: Scope
+    thresholds: tuple[str, ...]
+    check: Callable[..., Iterable[Hit]] = field(repr=False)
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0]
+
+    def finding(self, run: str, hit: Hit) -> Finding:
+        severity = self.severity if hit.severity is None else hit.severity
+        if severity.rank < self.severity.rank:
+            raise ValueError(f"rule {self.code}: a hit may soften the severity, not raise it")
+        return Finding(self.code, severity, run, hit.layer, tuple(hit.tags), (int(hit.steps[0]), int(hit.steps[1])),
+                       hit.message,
+                       {k: evidence_value(v) if isinstance(v, (float, np.floating)) else v for k, v in hit.evidence.items()},
+                       hit.recommendation)
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def rule(code: str, severity: Severity, scope: Scope, thresholds: tuple[str, ...] = ()):
+    """Register the decorated check under `code`; findings are listed in registration order
+    within a severity, so the order rules are imported in (rules/__init__.py) is the report's."""
+    def register(check: Callable[..., Iterable[Hit]]) -> Callable[..., Iterable[Hit]]:
+        if code in _REGISTRY:
+            raise ValueError(f"rule code {code!r} is registered twice")
+        _REGISTRY[code] = Rule(code, severity, scope, thresholds, check)
+        return check
+    return register
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule (the diagnosis package imports reportgen.diagnosis.rules, which
+    registers them all), in registration order."""
+    return list(_REGISTRY.values())
+
+
+def run_rules(run: RunFeatures, t: Thresholds, ignore: frozenset[str] | set[str] = frozenset()) -> list[Finding]:
+    """Every finding of the rules not in `ignore`, in registration order (layers in order)."""
+    findings: list[Finding] = []
+    for r in all_rules():
+        if r.code in ignore:
+            continue
+        if r.scope is Scope.LAYER:
+            for lf in run.layers:
+                findings.extend(r.finding(run.name, hit) for hit in r.check(lf, run, t))
+        else:
+            findings.extend(r.finding(run.name, hit) for hit in r.check(run, t))
+    return findings
+
+
+__all__ = ["Hit", "LayerFeatures", "Rule", "RunFeatures", "Scope", "all_rules", "rule", "run_rules"]

@@ -1,0 +1,285 @@
+"""Records into series: each tag's values accumulated, with statistics for every step and the
+raw buckets of an evenly thinned subset (see HistogramBuilder).
+
+`apply` puts decoded records into a run's builders; a later file that rewrites steps an
+earlier file had (a resumed job) replaces them from that step on, as TensorBoard's loader
+purges them, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reportgen import histmath
+from reportgen.model import BucketRows, EdgeTable, FileAccount, HistogramSeries, PackedRows, Run, ScalarSeries
+from reportgen.reading.events import DecodeError, Decoded, HistogramValue, OtherValue
+from reportgen.reading.records import iter_spans
+from reportgen.reading.wire import scan_event
+
+# Per-step statistics are computed this many steps at a time (bounded memory, few numpy calls).
+STATS_BATCH = 128
+# count, min, max, mean, std, the 9 quantiles at histmath.BASIS_POINTS, the non-finite flag
+STATS_COLUMNS = 15
+
+
+@dataclass
+class HistogramBuilder:
+    """Accumulates one histogram tag: statistics for every step, buckets for a thinning subset.
+
+    Buckets are kept for every `stride`-th step; when more than `keep` are held the stride
+    doubles and every other one is dropped. The latest step's buckets are always held too.
+    The result is deterministic and evenly spread, and memory is bounded by `keep`.
+
+    A builder `continuing` after `offset` values (read by another process) thins its values as
+    one builder of all of them would; `extend` appends such a builder's values to this one.
+    """
+
+    keep: int
+    light: bool
+    offset: int = 0
+    steps: list[int] = field(default_factory=list)
+    wall_times: list[float] = field(default_factory=list)
+    stats: list[np.ndarray] = field(default_factory=list)  # (m, STATS_COLUMNS) blocks, see step_stats
+    pending: list[HistogramValue] = field(default_factory=list)  # steps whose stats are not computed yet
+    held: dict[int, PackedRows | np.ndarray] = field(default_factory=dict)
+    stride: int = 1
+    last: PackedRows | np.ndarray | None = None
+    edges: EdgeTable = field(default_factory=EdgeTable)  # packs the held buckets
+
+    @classmethod
+    def continuing(cls, offset: int, keep: int) -> "HistogramBuilder":
+        stride = 1
+        while -(-offset // stride) > keep:  # the stride one builder has after `offset` values
+            stride *= 2
+        return cls(keep, False, offset=offset, stride=stride)
+
+    def add(self, value: HistogramValue) -> None:
+        position = self.offset + len(self.steps)
+        self.steps.append(value.step)
+        self.wall_times.append(value.wall_time)
+        if self.light:
+            return
+        self.pending.append(value)
+        if len(self.pending) >= STATS_BATCH:
+            self.flush()
+        self.last = value.buckets
+        if position % self.stride == 0:
+            self.held[position] = self.edges.pack(value.buckets)
+            if len(self.held) + self._held_before() > self.keep:
+                self.stride *= 2
+                self.held = {p: b for p, b in self.held.items() if p % self.stride == 0}
+
+    def _held_before(self) -> int:
+        return -(-self.offset // self.stride)  # the positions below offset that one builder would hold
+
+    def extend(self, later: "HistogramBuilder") -> None:
+        """Append the values of a builder `continuing` after this one's (later.offset == its count)."""
+        self.flush()
+        later.flush()
+        self.steps.extend(later.steps)
+        self.wall_times.extend(later.wall_times)
+        if self.light or not later.steps:
+            return
+        self.stats.extend(later.stats)
+        self.stride = later.stride
+        self.held = {p: b for p, b in self.held.items() if p % later.stride == 0}
+        self.held.update(later.held)
+        self.last = later.last
+
+    def flush(self) -> None:
+        """Compute the statistics of the pending steps, many at once."""
+        if self.pending:
+            self.stats.append(step_stats(self.pending))
+            self.pending = []
+
+    def _stats_matrix(self) -> np.ndarray:
+        return np.concatenate(self.stats) if self.stats else np.zeros((0, STATS_COLUMNS))
+
+    def purge_from(self, step: int) -> int:
+        """Drop every entry at or after `step` (a resumed job rewrites them); returns how many."""
+        self.flush()
+        keep = [i for i, s in enumerate(self.steps) if s < step]
+        dropped = len(self.steps) - len(keep)
+        if dropped:
+            remap = {old: new for new, old in enumerate(keep)}
+            self.steps = [self.steps[i] for i in keep]
+            self.wall_times = [self.wall_times[i] for i in keep]
+            if not self.light:
+                self.stats = [self._stats_matrix()[keep]]
+                self.held = {remap[p]: b for p, b in self.held.items() if p in remap}
+                last_kept = max(self.held, default=None)
+                self.last = self.held[last_kept] if last_kept is not None and last_kept == len(keep) - 1 else None
+        return dropped
+
+    def build(self, run: str, tag: str) -> HistogramSeries:
+        steps = np.asarray(self.steps, dtype=np.int64)
+        n = len(steps)
+        if self.light:
+            nan = np.full(n, np.nan)
+            return HistogramSeries(run, tag, steps, np.asarray(self.wall_times), nan, nan, nan, nan, nan,
+                                   np.full((n, 9), np.nan), np.zeros(n, bool), np.zeros(0, np.int64), [])
+        self.flush()
+        held = dict(self.held)
+        if n and (n - 1) not in held and self.last is not None:
+            held[n - 1] = self.last
+        kept = np.array(sorted(held), dtype=np.int64)
+        stats = self._stats_matrix().reshape(n, STATS_COLUMNS)
+        order = np.argsort(steps, kind="stable")
+        if not np.array_equal(order, np.arange(n)):
+            # Out-of-order steps within a file: present them sorted.
+            rank = np.empty(n, np.int64)
+            rank[order] = np.arange(n)
+            steps, stats = steps[order], stats[order]
+            wall = np.asarray(self.wall_times)[order]
+            kept_sorted = rank[kept]
+            by_rank = sorted(zip(kept_sorted, (held[k] for k in kept)), key=lambda kv: kv[0])
+            kept = np.array([k for k, _ in by_rank], dtype=np.int64)
+            buckets = BucketRows([b for _, b in by_rank])
+        else:
+            wall = np.asarray(self.wall_times)
+            buckets = BucketRows([held[k] for k in kept])
+        return HistogramSeries(
+            run=run, tag=tag, steps=steps, wall_times=wall,
+            count=stats[:, 0], min=stats[:, 1], max=stats[:, 2], mean=stats[:, 3], std=stats[:, 4],
+            quantiles=stats[:, 5:14], nonfinite=stats[:, 14] > 0, kept=kept, buckets=buckets,
+        )
+
+
+def step_stats(values: list[HistogramValue]) -> np.ndarray:
+    """(steps, STATS_COLUMNS) statistics of many steps; quantiles from `histmath.quantiles_many`.
+
+    Kept as floats in one array: a tuple of 15 Python floats per step took four times the memory.
+    """
+    out = np.empty((len(values), STATS_COLUMNS))
+    if not values:
+        return out
+    quantiles = histmath.quantiles_many([v.buckets for v in values])
+    for r, value in enumerate(values):
+        b = value.buckets
+        count = float(b[:, 2].sum()) if b.size else 0.0
+        in_buckets = bool(b.size) and not np.isfinite(b).all()
+        out[r, 0] = count
+        out[r, 1:5] = step_moments(value)
+        out[r, 5:14] = quantiles[r] if count > 0 else np.nan
+        out[r, 14] = float(_nonfinite(value, in_buckets))
+    return out
+
+
+def step_moments(value: HistogramValue) -> tuple[float, float, float, float]:
+    """lo, hi, mean, std of one step: exact from the legacy proto's min/max/num/sum/sum_squares
+    when it has them, else from the buckets (TF2 tensor histograms)."""
+    b = value.buckets
+    if value.exact is not None:
+        lo, hi, num, total, squares = value.exact
+        if num > 0:
+            mean = total / num
+            return lo, hi, mean, float(np.sqrt(max(squares / num - mean * mean, 0.0)))
+        return (float("nan"),) * 4
+    mean, std = histmath.moments(b)
+    lo, hi = (float(b[0, 0]), float(b[-1, 1])) if b.size else (float("nan"), float("nan"))
+    return lo, hi, mean, std
+
+
+def _nonfinite(value: HistogramValue, in_buckets: bool) -> bool:
+    if in_buckets:
+        return True
+    if value.exact is not None:
+        lo, hi, _, total, squares = value.exact
+        return not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(total) and math.isfinite(squares))
+    return False
+
+
+@dataclass
+class ScalarBuilder:
+    steps: list[int] = field(default_factory=list)
+    wall_times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def add(self, value: ScalarValue) -> None:
+        self.steps.append(value.step)
+        self.wall_times.append(value.wall_time)
+        self.values.append(value.value)
+
+    def purge_from(self, step: int) -> int:
+        keep = [i for i, s in enumerate(self.steps) if s < step]
+        dropped = len(self.steps) - len(keep)
+        self.steps = [self.steps[i] for i in keep]
+        self.wall_times = [self.wall_times[i] for i in keep]
+        self.values = [self.values[i] for i in keep]
+        return dropped
+
+    def build(self, run: str, tag: str) -> ScalarSeries:
+        steps = np.asarray(self.steps, dtype=np.int64)
+        order = np.argsort(steps, kind="stable")
+        return ScalarSeries(run, tag, steps[order], np.asarray(self.wall_times)[order],
+                            np.asarray(self.values, dtype=np.float64)[order])
+
+
+@dataclass
+class RunBuilder:
+    """One run being read: its builders by tag, and the settings they are made with."""
+
+    run: Run
+    keep: int
+    light: bool
+    hist: dict[str, HistogramBuilder] = field(default_factory=dict)
+    scal: dict[str, ScalarBuilder] = field(default_factory=dict)
+
+    def apply(self, records: Iterable[tuple[int, Decoded | DecodeError]], account: FileAccount, index: int,
+              first_in_file: set[str]) -> None:
+        """Put decoded records of the run's `index`-th file into their tags' builders, problems
+        into the file's account. `first_in_file` holds the tags this file has already given."""
+        run, hist, scal, keep, light = self.run, self.hist, self.scal, self.keep, self.light
+        for offset, decoded in records:
+            if isinstance(decoded, DecodeError):
+                account.records_read -= 1
+                account.skip(f"record at byte {offset} skipped: {decoded}")
+                continue
+            _, _, values, problems = decoded
+            if problems:
+                account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
+            for value in values:
+                if type(value) is OtherValue:
+                    run.other[value.tag] = value.kind
+                    run.other_counts[value.tag] = run.other_counts.get(value.tag, 0) + 1
+                    continue
+                tag = value.tag
+                builder: HistogramBuilder | ScalarBuilder | None
+                if type(value) is HistogramValue:
+                    builder = hist.get(tag)
+                    if builder is None:
+                        builder = hist[tag] = HistogramBuilder(keep, light)
+                else:
+                    builder = scal.get(tag)
+                    if builder is None:
+                        builder = scal[tag] = ScalarBuilder()
+                if tag not in first_in_file and index > 0 and builder.steps and value.step <= max(builder.steps):
+                    dropped = builder.purge_from(value.step)
+                    run.warnings.append(
+                        f"{os.path.basename(account.path)} rewrites {tag!r} from step {value.step}: "
+                        f"kept its values, dropped {dropped} older ones from earlier files (a resumed job)"
+                    )
+                first_in_file.add(tag)
+                builder.add(value)  # type: ignore[arg-type]  # a histogram builder gets histogram values
+
+    def build(self) -> Run:
+        for tag, builder in self.hist.items():
+            self.run.histograms[tag] = builder.build(self.run.name, tag)
+        for tag, scalar in self.scal.items():
+            self.run.scalars[tag] = scalar.build(self.run.name, tag)
+        return self.run
+
+
+def decoded(stream, account: FileAccount, plugins: dict[str, str], light: bool, start: int = 0,
+            stop: int | None = None) -> Iterator[tuple[int, Decoded | DecodeError]]:
+    """(offset, Decoded or DecodeError) of every intact record, in one pass."""
+    for offset, buf, begin, end in iter_spans(stream, account.size, account, start=start, stop=stop):
+        try:
+            yield offset, scan_event(buf, begin, end, plugins, light)
+        except DecodeError as exc:
+            yield offset, exc

@@ -1,0 +1,151 @@
+"""The single-file HTML report, read back with html.parser as a browser would see it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from html.parser import HTMLParser
+
+import pytest
+
+from reportgen.outputs import html
+from tests.outputs.factory import HOSTILE_TAG, finding, make_report
+
+
+class Page(HTMLParser):
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.styles: list[str] = []
+        self._in_style = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        (self.styles if self._in_style else self.text).append(data)
+
+    def all(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.elements if name == tag]
+
+    @property
+    def ids(self) -> set[str]:
+        return {attrs["id"] for _, attrs in self.elements if attrs.get("id")}
+
+
+@pytest.fixture(scope="module")
+def page() -> Page:
+    return Page(html.render(make_report()).decode("utf-8"))
+
+
+def test_no_script_and_no_network_reference(page):
+    assert not page.all("script") and not page.all("link") and not page.all("iframe")
+    for name, attrs in page.elements:
+        for attr in ("src", "href", "srcset", "action", "poster", "data"):
+            value = attrs.get(attr)
+            if value is not None:
+                assert value.startswith(("#", "data:image/png;base64,")), (name, attr, value[:60])
+        assert not any(a.startswith("on") for a in attrs), (name, attrs)
+    css = "".join(page.styles)
+    assert "@import" not in css and not re.search(r"url\(", css)
+
+
+def test_every_chart_is_a_figure_with_run_tag_kind_and_an_embedded_image(page):
+    report = make_report()
+    expected = [(c.run, c.tag, c.kind) for run in report.runs for layer in run.layers for c in layer.charts]
+    expected += [(c.run, c.tag, c.kind) for run in report.runs for c in run.scalar_charts]
+    expected += [(c.run, c.tag, c.kind) for c in report.comparison_charts]
+    figures = page.all("figure")
+    assert sorted((f["data-run"], f["data-tag"], f["data-kind"]) for f in figures) == sorted(expected)
+    images = page.all("img")
+    assert len(images) == len(expected) and all(i["src"].startswith("data:image/png;base64,") and i["alt"] for i in images)
+
+
+def test_hostile_tag_is_text_not_markup(page):
+    raw = html.render(make_report()).decode("utf-8")
+    assert HOSTILE_TAG not in raw  # only ever escaped
+    assert any(HOSTILE_TAG in t for t in page.text)  # and readable as text
+    assert all(attrs.get("src", "").startswith("data:") for attrs in page.all("img"))
+    assert any(f["data-tag"].startswith(HOSTILE_TAG) for f in page.all("figure"))
+
+
+def test_every_in_page_link_has_a_target(page):
+    links = [a["href"][1:] for a in page.all("a") if a.get("href", "").startswith("#")]
+    assert links and set(links) <= page.ids
+
+
+def test_summary_links_each_top_finding_to_its_layer_section():
+    report = make_report()
+    doc = html.render(report).decode("utf-8")
+    summary = doc[doc.index('id="summary"'):doc.index('id="contents"')]
+    dense1 = report.runs[0].layers[0]
+    assert f'href="#{dense1.anchor}"' in summary
+    # a loss finding has no layer section: it links to the run's scalar section
+    assert f'href="#{report.runs[0].anchor}-scalars"' in summary
+
+
+def test_structure_has_metadata_summary_toc_how_to_read_and_appendix(page):
+    assert {"summary", "contents", "comparison", "how-to-read", "appendix"} <= page.ids
+    text = " ".join(page.text)
+    for needle in ("/logs", "Steps", "0–90", "Wall clock", "1 h 02 min", "2026-01-02T03:04:05Z",
+                   "Lower the learning rate.", "not an event file", "1 record with a bad CRC skipped"):
+        assert needle in text, needle
+    assert "Each slice is one step" in text  # how_to_read text from the report
+
+
+def test_comparison_table_lists_every_run_with_final_loss_and_worst_finding():
+    doc = html.render(make_report()).decode("utf-8")
+    table = doc[doc.index('id="comparison"'):doc.index("</table>", doc.index('id="comparison"'))]
+    rows = Page(table).all("tr")
+    assert len(rows) == 3  # header + 2 runs
+    assert "0.4" in table and "0.5" in table and "dead_units in dense1" in table
+
+
+def test_single_run_has_no_comparison_section():
+    page = Page(html.render(make_report(n_runs=1)).decode("utf-8"))
+    assert "comparison" not in page.ids
+
+
+def test_findings_show_severity_badges_and_recommendations():
+    report = make_report(n_runs=1)
+    report.runs[0].layers[0].findings.append(finding("baseline", "dense1", "info", "still_at_init"))
+    page = Page(html.render(report).decode("utf-8"))
+    badges = [d["class"] for d in page.all("span") if "badge" in (d.get("class") or "")]
+    assert any("badge-critical" in b for b in badges) and any("badge-info" in b for b in badges)
+    assert len(page.all("ol")) > 2
+
+
+def test_print_medium_adds_paged_rules_only_for_pdf():
+    screen = html.render(make_report()).decode("utf-8")
+    printed = html.render(replace(make_report(), page_size="letter"), medium="print").decode("utf-8")
+    assert "@page" not in screen.split("@media print")[0] and "bookmark-level" not in screen
+    assert "size: letter" in printed and "bookmark-level" in printed
+
+
+def test_a_sweep_summary_names_the_runs_that_need_a_look_and_counts_the_healthy_ones():
+    """A sweep of many runs: the summary lists the runs with findings and counts the healthy
+    ones (each keeps its summary in its own section and its row in "Runs compared"); the
+    contents list the runs without their layers. Without the compact set, every run is named."""
+    report = make_report(n_runs=14)
+    for run in report.runs[2:]:
+        run.verdict, run.top_findings = "healthy", []
+    report.findings = [f for f in report.findings if f.run in ("baseline", "lr=0.1")]
+    doc = html.render(replace(report, compact=True)).decode("utf-8")
+    summary = doc[doc.index('id="summary"'):doc.index('id="contents"')]
+    contents = doc[doc.index('id="contents"'):doc.index('id="comparison"')]
+    assert "<strong>baseline</strong>" in summary and "<strong>lr=0.1</strong>" in summary
+    assert "<strong>run5</strong>" not in summary
+    assert "The other 12 runs are healthy" in summary
+    assert 'href="#run-5"' in contents and 'href="#layer-5-0"' not in contents
+    assert f'id="{report.runs[5].anchor}"' in doc and report.runs[5].summary in doc  # still in its section
+
+    full = html.render(report).decode("utf-8")
+    summary = full[full.index('id="summary"'):full.index('id="contents"')]
+    assert "<strong>run5</strong>" in summary and "runs are healthy" not in summary
+    assert 'href="#layer-5-0"' in full[full.index('id="contents"'):full.index('id="comparison"')]

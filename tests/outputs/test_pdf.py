@@ -1,0 +1,215 @@
+"""The PDF, read back with pypdf: pages, page size, outline, page numbers, summary on page 1."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+import os
+import subprocess
+import sys
+import textwrap
+
+import pypdf
+import pytest
+
+from reportgen.outputs import pdf
+from tests.outputs.factory import HOSTILE_TAG, make_report
+
+A4_POINTS = (595.3, 841.9)  # 210 x 297 mm
+LETTER_POINTS = (612.0, 792.0)  # 8.5 x 11 in
+
+
+@pytest.fixture(scope="module")
+def a4() -> pypdf.PdfReader:
+    return pypdf.PdfReader(io.BytesIO(pdf.render(make_report())))
+
+
+def outline_tree(reader: pypdf.PdfReader) -> list[tuple[str, list[str]]]:
+    """[(top-level title, [child titles])]"""
+    tree: list[tuple[str, list[str]]] = []
+    for item in reader.outline:
+        if isinstance(item, list):
+            tree[-1][1].extend(child.title for child in item if not isinstance(child, list))
+        else:
+            tree.append((item.title, []))
+    return tree
+
+
+def test_page_size_a4_by_default_and_letter_on_request(a4):
+    box = a4.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(A4_POINTS, abs=0.5)
+    letter = pypdf.PdfReader(io.BytesIO(pdf.render(replace(make_report(n_runs=1), page_size="letter"))))
+    box = letter.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(LETTER_POINTS, abs=0.5)
+
+
+def test_outline_has_one_entry_per_run_with_its_layers_as_children(a4):
+    report = make_report()
+    tree = dict(outline_tree(a4))
+    for run in report.runs:
+        assert f"Run {run.name}" in tree
+        children = tree[f"Run {run.name}"]
+        assert [layer.name for layer in run.layers] == children[:len(run.layers)]
+    assert HOSTILE_TAG in tree["Run baseline"]  # escaped in HTML, plain text in the outline
+    assert "Summary" in tree and "Appendix: what was read" in tree
+
+
+def test_summary_is_on_page_one_and_pages_are_numbered_n_of_total(a4):
+    total = len(a4.pages)
+    assert total > 3  # every run starts on a new page
+    first = a4.pages[0].extract_text()
+    assert "Nightly training report" in first and "Summary" in first and "Critical" in first
+    for number, page in enumerate(a4.pages, start=1):
+        assert f"{number} / {total}" in page.extract_text()
+
+
+def test_run_title_is_in_the_page_header_of_its_pages(a4):
+    texts = [page.extract_text() for page in a4.pages]
+    run_pages = [t for t in texts if "dense1" in t and "Run baseline" in t]
+    assert run_pages, "the pages of run baseline should carry its title"
+
+
+def test_pdf_fetcher_refuses_every_url_but_data():
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        import weasyprint
+
+        url = f"http://127.0.0.1:{server.server_port}/chart.png"
+        document = f'<p>x</p><img src="{url}"><div style="background: url({url})">y</div>'
+        weasyprint.HTML(string=document, url_fetcher=pdf._data_only_fetcher()).write_pdf()
+    finally:
+        server.shutdown()
+    assert hits == []
+
+
+def _palette_png(width: int, height: int, seed: int, colours: int = 40) -> bytes:
+    """An 8-bit palette PNG as the charts write it, with CR and LF bytes in its colour table."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, colours, (height, width), dtype=np.uint8)
+    image = Image.fromarray(pixels, mode="P")
+    table = rng.integers(0, 256, 3 * colours)
+    table[:6] = (13, 10, 40, 92, 13, 10)
+    image.putpalette([int(v) for v in table])
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
+
+
+def test_chart_images_keep_their_exact_pixels_and_palette_pngs_are_not_re_encoded():
+    """pypdf decodes each PDF image independently of us (/Indexed, /FlateDecode, PNG
+    predictors): every one must equal its PNG as Pillow decodes it. Palette PNGs must be in the
+    file byte for byte (their IDAT); the RGB ones (outputs_factory) go through WeasyPrint."""
+    from PIL import Image
+
+    from reportgen.outputs.pdfimages import png_chunks
+
+    palette = [_palette_png(40 + i, 30, i) for i in range(3)]
+    report = make_report(n_runs=1, layer_names=("dense1",))
+    section = report.runs[0].layers[0]
+    for chart, image in zip(section.charts, palette):
+        chart.png = image
+    data = pdf.render(report)
+    for image in palette:
+        assert b"".join(d for k, d in png_chunks(image) if k == b"IDAT") in data
+    wanted = {c.png: Image.open(io.BytesIO(c.png)).convert("RGB") for run in report.runs
+              for layer in run.layers for c in layer.charts}
+    found = [img.image.convert("RGB") for page in pypdf.PdfReader(io.BytesIO(data)).pages for img in page.images]
+    for expected in wanted.values():
+        assert any(f.size == expected.size and f.tobytes() == expected.tobytes() for f in found)
+    assert len([c for c in section.charts if c.png in palette]) == 3
+
+
+def test_png_the_pdf_cannot_take_as_is_is_left_to_weasyprint():
+    from reportgen.outputs.pdfimages import PaletteImage
+
+    good = _palette_png(8, 8, 0)
+    assert PaletteImage.from_png(good, "x") is not None
+    assert PaletteImage.from_png(_palette_png(8, 8, 0, colours=7), "x") is None  # packed 4 bits per pixel
+    from tests.outputs.factory import png as rgb_png
+
+    assert PaletteImage.from_png(rgb_png(), "x") is None  # colour type 2
+    assert PaletteImage.from_png(good[:-20], "x") is None  # cut short
+    broken = bytearray(good)
+    broken[40] ^= 0xFF  # inside a chunk: CRC mismatch
+    assert PaletteImage.from_png(bytes(broken), "x") is None
+    from PIL import Image
+
+    transparent = io.BytesIO()
+    Image.open(io.BytesIO(good)).save(transparent, format="PNG", transparency=0)
+    assert PaletteImage.from_png(transparent.getvalue(), "x") is None  # tRNS: needs a soft mask
+
+
+def test_a_weasyprint_with_another_image_protocol_still_gets_every_chart(monkeypatch):
+    from reportgen.outputs import pdfimages
+
+    def changed(self, *args):
+        raise AttributeError("'PaletteImage' object has no attribute 'something_new'")
+
+    monkeypatch.setattr(pdfimages.PaletteImage, "get_x_object", changed)
+    report = make_report(n_runs=1, layer_names=("dense1",))
+    for chart in report.runs[0].layers[0].charts:
+        chart.png = _palette_png(40, 30, 1)
+    reader = pypdf.PdfReader(io.BytesIO(pdf.render(report)))
+    assert sum(len(page.images) for page in reader.pages) >= len(report.runs[0].layers[0].charts)
+
+
+def test_weasyprint_is_imported_without_a_helper_process_per_library_name():
+    """cffi asks ctypes.util.find_library about every library name WeasyPrint tries in vain,
+    which runs ldconfig, gcc and ld each time (54 processes on Linux). import_weasyprint reads
+    the ldconfig cache once; WeasyPrint must still load its libraries and write a PDF, and
+    find_library must be itself again afterwards."""
+    code = textwrap.dedent("""
+        import ctypes.util, subprocess, sys
+        started = []
+        real_popen, real_find = subprocess.Popen.__init__, ctypes.util.find_library
+        def popen(self, args, *rest, **kw):
+            started.append(args)
+            return real_popen(self, args, *rest, **kw)
+        subprocess.Popen.__init__ = popen
+        from reportgen.outputs.pdf import import_weasyprint
+        weasyprint = import_weasyprint()
+        pdf = weasyprint.HTML(string="<p>hello</p>").write_pdf()
+        print(len(started), pdf[:5] == b"%PDF-", ctypes.util.find_library is real_find)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    processes, is_pdf, restored = out.stdout.split()
+    assert int(processes) <= (1 if sys.platform.startswith("linux") else 60)
+    assert is_pdf == "True" and restored == "True"
+
+
+def test_without_an_ldconfig_listing_ctypes_keeps_its_own_library_look_up(monkeypatch):
+    """Where ldconfig cannot be run (e.g. NixOS), answering from an empty listing would lose
+    libraries that ctypes finds with the compiler: its own find_library stays in place."""
+    import ctypes.util
+
+    def no_ldconfig(*args, **kwargs):
+        raise FileNotFoundError("ldconfig")
+
+    monkeypatch.setattr(pdf.subprocess, "run", no_ldconfig)
+    real = ctypes.util.find_library
+    with pdf._find_library_from_ldconfig_cache():
+        assert ctypes.util.find_library is real
+    with monkeypatch.context() as patched:
+        patched.setattr(pdf.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "\tlibz.so.1 (libc6,x86-64) => /lib/libz.so.1\n"))
+        with pdf._find_library_from_ldconfig_cache():
+            assert ctypes.util.find_library is not real and ctypes.util.find_library("z") == "libz.so.1"
+    assert ctypes.util.find_library is real

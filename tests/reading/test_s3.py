@@ -1,0 +1,102 @@
+"""Logs in an S3 bucket, read through fsspec/s3fs from a real S3-compatible server (moto's
+server mode, started here on localhost): same runs, tags, steps and buckets as the same files
+read from local disk."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+moto_server = pytest.importorskip("moto.server")
+s3fs = pytest.importorskip("s3fs")
+
+from reportgen.cli import main  # noqa: E402
+from reportgen.reading.loader import load  # noqa: E402
+from reportgen.reading.sources import InputError, discover_runs  # noqa: E402
+from tools.eventwriter import EventWriter  # noqa: E402
+
+BUCKET = "training-logs"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def local_logs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("logs")
+    rng = np.random.default_rng(11)
+    for run, scale in (("baseline", 1.0), ("sweep/lr_0.1", 3.0)):
+        with EventWriter(str(root / run), wall_time=1000.0) as writer:
+            for step in range(0, 60, 5):
+                writer.add_histogram("fc1.weight", rng.normal(0, 0.1 * scale, 300), step)
+                writer.add_tensor_histogram("fc1.out", rng.normal(0, scale, 200), step)
+                writer.add_scalar("loss", 1.0 / (step + 1) * scale, step)
+    return root
+
+
+@pytest.fixture
+def bucket(s3_endpoint, local_logs, monkeypatch):
+    for name, value in (("AWS_ENDPOINT_URL", s3_endpoint), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()
+    fs = s3fs.S3FileSystem()
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+        for folder, _, files in os.walk(local_logs):
+            for f in files:
+                local = os.path.join(folder, f)
+                fs.put_file(local, f"{BUCKET}/logs/{os.path.relpath(local, local_logs)}")
+    yield f"s3://{BUCKET}/logs"
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+def test_runs_are_discovered_in_a_bucket_as_on_disk(bucket, local_logs):
+    remote = discover_runs(bucket)
+    local = discover_runs(str(local_logs))
+    assert [name for name, _ in remote] == [name for name, _ in local] == ["baseline", "sweep/lr_0.1"]
+    assert [[os.path.basename(f) for f in files] for _, files in remote] == \
+           [[os.path.basename(f) for f in files] for _, files in local]
+    assert all(f.startswith(f"{bucket}/") for _, files in remote for f in files)
+
+
+def test_a_bucket_reads_exactly_like_the_same_files_on_disk(bucket, local_logs):
+    remote, local = load([bucket]), load([str(local_logs)])
+    for r, l in zip(remote.runs, local.runs, strict=True):
+        assert r.name == l.name and not r.warnings and r.path.startswith("s3://")
+        assert set(r.histograms) == set(l.histograms) == {"fc1.weight", "fc1.out"}
+        for tag, series in l.histograms.items():
+            np.testing.assert_array_equal(r.histograms[tag].steps, series.steps)
+            np.testing.assert_array_equal(r.histograms[tag].quantiles, series.quantiles)
+            for a, b in zip(r.histograms[tag].buckets, series.buckets, strict=True):
+                np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(r.scalars["loss"].values, l.scalars["loss"].values)
+
+
+def test_cli_inspect_and_build_read_a_bucket(bucket, tmp_path, capsys):
+    assert main(["inspect", bucket, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [run["name"] for run in listed["runs"]] == ["baseline", "sweep/lr_0.1"]
+    assert {t["tag"]: t["steps"] for t in listed["runs"][0]["tags"]} == {"fc1.weight": 12, "fc1.out": 12, "loss": 12}
+    out = tmp_path / "report.json"
+    assert main(["build", bucket, "-o", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text())
+    assert [run["name"] for run in report["runs"]] == ["baseline", "sweep/lr_0.1"]
+
+
+def test_a_missing_bucket_path_is_a_clear_input_error(bucket, capsys):
+    with pytest.raises(InputError, match="no such file or directory"):
+        discover_runs(f"s3://{BUCKET}/not-there")
+    assert main(["inspect", f"s3://{BUCKET}/not-there"]) == 2
+    assert "not-there" in capsys.readouterr().err
