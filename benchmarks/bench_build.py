@@ -124,7 +124,7 @@ def build(logdir: str, out: str, *extra: str, sample_tree: bool = False) -> dict
 
 
 def phase_text(result: dict) -> str:
-    parts, last = [], 0.0
+    parts = []
     marks = result["phases"]
     for (t, name), nxt in zip(marks, [*marks[1:], (result["wall"], "end")]):
         parts.append(f"{name.split(' ')[0]} {nxt[0] - t:.1f}s")
@@ -136,9 +136,9 @@ def event_accumulator_load(logdir: str) -> float:
     code = ("import time\n"
             "from tensorboard.backend.event_processing import event_accumulator as ea\n"
             "t = time.perf_counter()\n"
-            "acc = ea.EventAccumulator(%r, size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})\n"
+            f"acc = ea.EventAccumulator({logdir!r}, size_guidance={{k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE}})\n"
             "acc.Reload()\n"
-            "print(time.perf_counter() - t)\n" % logdir)
+            "print(time.perf_counter() - t)\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
 

@@ -10,7 +10,8 @@ warm-up of each (so both read from the page cache), and the medians are compared
   `--checksum` so that it verifies every CRC as reportgen does (its default, `--no-checksum`,
   checks a CRC only when a record fails to parse; that time is printed too, for reference);
 - reportgen inspect: the wall time of the whole command (interpreter start and imports
-  included), and, for reference, the time `load(..., Options().read_settings(light=True))` (what inspect calls: a big file is scanned by two processes) takes inside Python.
+  included), and, for reference, the time `load(..., Options().read_settings(light=True))` (what
+  inspect calls: a big file is scanned by two processes) takes inside Python.
 
 Target (issue 2): reportgen inspect <= 0.5 x the data server.
 """
@@ -134,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{_fmt(unchecked)})")
     print(f"reportgen inspect (whole command)  : {rg:7.3f} s  ({mb / rg:5.0f} MB/s)  runs: {_fmt(inspect)}")
     print(f"  of which load(light, 2 processes): {load:7.3f} s  ({mb / load:5.0f} MB/s)  runs: {_fmt(inside)}")
-    print(f"ratio inspect / data server        : {rg / ds:7.2f}  (target <= 0.5: {'met' if rg / ds <= 0.5 else 'NOT met'})")
+    verdict = "met" if rg / ds <= 0.5 else "NOT met"
+    print(f"ratio inspect / data server        : {rg / ds:7.2f}  (target <= 0.5: {verdict})")
     print(f"ratio load / data server           : {load / ds:7.2f}")
     print(f"ratio inspect / data server without CRC checks: {rg / ds_unchecked:.2f}  (reportgen still checks them)")
     return 0

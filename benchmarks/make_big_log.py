@@ -93,7 +93,8 @@ def mlp_tags(layers: int, width: int, rng: np.random.Generator, lr: float = 1.0)
             TagModel(f"fc{i}.out", pre, 1.0, 1.0 + lr, 0.1 * lr),
         ]
     for i in range(1, layers):
-        activations = np.sort(np.concatenate((np.zeros(2048), np.abs(rng.standard_normal(2048)) * np.exp(rng.normal(0, 2.2, 2048)))))
+        heavy = np.abs(rng.standard_normal(2048)) * np.exp(rng.normal(0, 2.2, 2048))
+        activations = np.sort(np.concatenate((np.zeros(2048), heavy)))
         tags.append(TagModel(f"relu{i}", activations, 1.0, 1.0 + lr, 0.0))
     return tags
 

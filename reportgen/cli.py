@@ -14,7 +14,14 @@ import time
 
 from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
+from reportgen.config import NAMES, Options, load_options
 from reportgen.errors import UserError
+from reportgen.numbers import parse_size
+from reportgen.progress import Progress
+from reportgen.reading.loader import load
+
+# The build's stages (pipeline, outputs: Matplotlib, Jinja, WeasyPrint) are imported inside the
+# commands that use them, so that `inspect` and `rules` start in a fraction of a build's time.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_SENT = 0, 1, 2, 3
 SMTP_USER_ENV, SMTP_PASSWORD_ENV = "REPORTGEN_SMTP_USER", "REPORTGEN_SMTP_PASSWORD"  # never on the command line
@@ -56,7 +63,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     build = sub.add_parser("build", help="write the report (HTML, PDF, email, Markdown, JSON)",
-                           description="Read LOGDIRs and write the report. The format of each -o follows its extension.")
+                           description="Read LOGDIRs and write the report. The format of each -o follows its "
+                                       "extension.")
     _add_common(build)
     build.add_argument("-o", "--output", action="append", required=True, metavar="OUT",
                        help="output file; repeat for several (.html, .pdf, .eml, .md, .json)")
@@ -72,7 +80,8 @@ def make_parser() -> argparse.ArgumentParser:
                       help="recipient; repeat or separate with commas")
     send.add_argument("--smtp-host", default=os.environ.get("REPORTGEN_SMTP_HOST"), metavar="HOST",
                       help="SMTP server (default: $REPORTGEN_SMTP_HOST)")
-    send.add_argument("--smtp-port", type=int, metavar="PORT", help="default 587 with --starttls, 465 with --ssl, else 25")
+    send.add_argument("--smtp-port", type=int, metavar="PORT", help="default 587 with --starttls, 465 with --ssl, else "
+                                                                    "25")
     security = send.add_mutually_exclusive_group()
     security.add_argument("--starttls", action="store_true", help="upgrade the connection with STARTTLS")
     security.add_argument("--ssl", action="store_true", help="connect with TLS from the start (SMTPS)")
@@ -98,7 +107,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", metavar="REGEX", help="only tags that match REGEX")
     p.add_argument("--max-steps", type=int, metavar="N", help=f"slices per offset chart (default {MAX_OFFSET_STEPS}, "
                    "always including the first and last step)")
-    p.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as TensorBoard)")
+    p.add_argument("--mode", choices=["offset", "overlay"], help="histogram chart mode (default offset, as "
+                                                                 "TensorBoard)")
     p.add_argument("--charts", choices=["auto", "full", "compact"],
                    help="full: offset, distribution and heatmap per histogram, comparison charts; compact: a row "
                    "of distributions per layer and the scalars (for sweeps); auto (default): compact above 12 runs")
@@ -113,11 +123,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
 
 
-def _options(args: argparse.Namespace):
+def _options(args: argparse.Namespace) -> Options:
     """Options from the config file and the command line, checked (UsageError / ConfigError)."""
-    from reportgen.config import NAMES, load_options
-    from reportgen.numbers import parse_size
-
     values = {name: getattr(args, name) for name in NAMES if hasattr(args, name)}
     if args.max_bytes is not None:
         try:
@@ -127,15 +134,11 @@ def _options(args: argparse.Namespace):
     return load_options(args.logdirs, args.config, values)
 
 
-def _progress(options):
-    from reportgen.progress import Progress
-
+def _progress(options: Options) -> Progress:
     return Progress(quiet=options.quiet, verbose=options.verbose)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from reportgen.reading.loader import load
-
     options = _options(args)
     logs = load(args.logdirs, options.read_settings(light=True))
     data = {"runs": [_inspect_run(run) for run in logs.runs]}
@@ -145,8 +148,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for run in data["runs"]:
         print(f"run {run['name']}  ({run['path']})")
         for item in run["tags"]:
-            print(f"  {item['kind']:<10} {item['tag']:<50} {item['steps']:>6} steps  "
-                  f"{'' if item['first_step'] is None else item['first_step']}..{'' if item['last_step'] is None else item['last_step']}")
+            first, last = ("" if item[k] is None else item[k] for k in ("first_step", "last_step"))
+            print(f"  {item['kind']:<10} {item['tag']:<50} {item['steps']:>6} steps  {first}..{last}")
         for warning in run["warnings"]:
             print(f"  warning: {warning}")
     return EXIT_OK
@@ -167,12 +170,12 @@ def _inspect_run(run) -> dict:
                       for f in run.files]}
 
 
-def _build(args: argparse.Namespace, options, progress, formats: set[str] = frozenset()):
+def _build(args: argparse.Namespace, options: Options, progress: Progress,
+           formats: frozenset[str] | set[str] = frozenset()):
     """The built report, shared by `build` and `send`."""
     from reportgen import outputs, pipeline
-    from reportgen.reading.loader import load
 
-    settings = options.diagnosis_settings()  # a bad setting fails before anything is read
+    settings = pipeline.diagnosis_settings(options)  # a bad setting fails before anything is read
     progress("loading")
     logs = load(args.logdirs, options.read_settings())
     _report_warnings(options, logs, progress)
@@ -183,7 +186,7 @@ def _build(args: argparse.Namespace, options, progress, formats: set[str] = froz
     return report
 
 
-def _failing(options, report) -> bool:
+def _failing(options: Options, report) -> bool:
     return bool(options.fail_on) and any(f.at_or_above(options.fail_on) for f in report.findings)
 
 
@@ -261,7 +264,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report is not None and _failing(options, report) else EXIT_OK
 
 
-def _report_warnings(options, logs, progress) -> None:
+def _report_warnings(options: Options, logs, progress: Progress) -> None:
     warnings = [w for run in logs.runs for w in run.warnings] + logs.warnings
     if not warnings:
         return

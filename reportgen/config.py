@@ -2,7 +2,7 @@
 (or a `--config` TOML file), then the command line, each overriding the one before.
 
 `Options` is what the user sets; each stage gets the typed settings it needs from it
-(`read_settings`, `diagnosis_settings`, `workers`), made and checked once per build.
+(`read_settings`, `workers`; the pipeline makes the diagnosis' own), made once per build.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS, MAX_OFFSET_STEPS
-from reportgen.diagnosis import DiagnosisSettings
 from reportgen.errors import ConfigError
 from reportgen.numbers import parse_size
 from reportgen.reading.loader import ReadSettings
@@ -60,9 +59,6 @@ class Options:
         workers = self.workers(cores)
         return ReadSettings(light=light, readers=workers.readers, split_big_files=workers.split_big_files,
                             run_pattern=self.run, max_runs=self.max_runs, max_bytes=self.max_bytes)
-
-    def diagnosis_settings(self) -> DiagnosisSettings:
-        return DiagnosisSettings.create(self.thresholds, self.ignore, self.layers)
 
 
 @dataclass(frozen=True)

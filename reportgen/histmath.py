@@ -66,7 +66,8 @@ def quantiles_many(rows: list[np.ndarray], bps: np.ndarray = BASIS_POINTS) -> np
     # For each bucket, the first bucket at or after it whose cumulative weight grows.
     candidates = np.where(grows, column[None, :], width)
     next_growing = np.minimum.accumulate(candidates[:, ::-1], axis=1)[:, ::-1] if width else candidates
-    found = np.array([np.searchsorted(weights[r, : sizes[r]], bps, side="right") for r in range(m)]).reshape(m, len(bps))
+    found = np.array([np.searchsorted(weights[r, : sizes[r]], bps, side="right") for r in range(m)])
+    found = found.reshape(m, len(bps))
     i = np.where(found < sizes[:, None], np.take_along_axis(next_growing, np.minimum(found, max(width - 1, 0)), axis=1)
                  if width else width, width)
     ok = i < sizes[:, None]
@@ -211,9 +212,10 @@ def _rebin_by_overlap(b: np.ndarray, edges: np.ndarray) -> np.ndarray:
         np.add.at(out, where[inside], count[point][inside])
     spread = ~point
     if spread.any():
-        l, r, c = left[spread], right[spread], count[spread]
-        overlap = np.clip(np.minimum(r[:, None], edges[None, 1:]) - np.maximum(l[:, None], edges[None, :-1]), 0, None)
-        out += (overlap / (r - l)[:, None] * c[:, None]).sum(axis=0)
+        lo_, hi_, c = left[spread], right[spread], count[spread]
+        overlap = np.minimum(hi_[:, None], edges[None, 1:]) - np.maximum(lo_[:, None], edges[None, :-1])
+        overlap = np.clip(overlap, 0, None)
+        out += (overlap / (hi_ - lo_)[:, None] * c[:, None]).sum(axis=0)
     return out
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-
 # What a histogram tag holds, in the order a reader expects it within a layer: what the layer
 # holds, then what flows through it, then its gradients. The diagnosis classifies tags into
 # these kinds; charts and words list a layer's tags in this order.

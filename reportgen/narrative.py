@@ -18,6 +18,7 @@ from reportgen.numbers import count as _count
 from reportgen.numbers import pct as _threshold_pct
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
+
 _KIND_NAME = {"weights": "Weights", "bias": "Biases", "pre-activations": "Pre-activations",
               "activations": "Activations", "gradients": "Gradients", "outputs": "Outputs", "other": "Values"}
 _SHAPE_WORDS = {
@@ -65,7 +66,8 @@ def _movement(s: SeriesFeatures, first: int, last: int, barely: float) -> str:
         return f"By step {last} they have spread out, now {_range_words(s, s.q_last)}."
     still_init = " and still look like that initialisation" if s.init and s.shape_last == s.shape_first else ""
     if s.change < barely:
-        return f"By step {last} they have barely changed ({_threshold_pct(s.change, barely)} of their spread){still_init}."
+        return (f"By step {last} they have barely changed ({_threshold_pct(s.change, barely)} of their spread)"
+                f"{still_init}.")
     if s.change < 0.05:
         moved = f"By step {last} they have moved a little ({pct(s.change)} of their spread)"
     else:
@@ -114,9 +116,9 @@ def _activity_sentence(s: SeriesFeatures) -> str:
             text += f"; their spread grew {ratio:.1f}x since step {int(s.steps[0])}"
         elif 0 < ratio <= 1 / 1.5:
             text += f"; their spread shrank {1 / ratio:.1f}x since step {int(s.steps[0])}"
-    if s.kind == "outputs" and s.bound == "" and float(s.min[-1]) >= 0 and float(s.max[-1]) <= 1 and len(s.steps) >= 2:
-        if float(s.std[-1]) > 1.5 * float(s.std[0]):
-            text += " (the predictions became more confident)"
+    probabilities = s.kind == "outputs" and s.bound == "" and float(s.min[-1]) >= 0 and float(s.max[-1]) <= 1
+    if probabilities and len(s.steps) >= 2 and float(s.std[-1]) > 1.5 * float(s.std[0]):
+        text += " (the predictions became more confident)"
     return text + "."
 
 
@@ -238,7 +240,8 @@ def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) ->
     moving = [(lf.layer.name, s) for lf in run.layers if lf.layer.name not in layers
               for s in lf.of_kind("weights") if np.isfinite(s.change)]
     if not moving:
-        return head + ": no weight layer of the network changed visibly, which points at the learning rate, the gradients or the loss signal."
+        return head + (": no weight layer of the network changed visibly, which points at the learning rate, the "
+                       "gradients or the loss signal.")
     moved = _join([f"{name} ({pct(s.change)})" for name, s in moving])
     return (f"{head}, while {moved} moved: {'that layer learns' if len(layers) == 1 else 'those layers learn'} nothing "
             f"and the rest absorbs all the learning; check {'its' if len(layers) == 1 else 'their'} gradients.")

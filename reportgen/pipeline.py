@@ -32,8 +32,8 @@ SWEEP_RUNS = 12
 def generated_at() -> str:
     """Now, or SOURCE_DATE_EPOCH when set, so that builds can be reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = (dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch and epoch.isdigit()
-            else dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    when = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit()
+            else dt.datetime.now(dt.UTC).replace(microsecond=0))
     return when.isoformat().replace("+00:00", "Z")
 
 
@@ -102,19 +102,28 @@ def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, co
 def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> list[ChartJob]:
     """One comparison chart per tag that several runs have, in each run's colour."""
     jobs = []
-    groups: list[dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]]] = [{}, {}]
+    histograms: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
+    scalars: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
     for run in logs.runs:
-        for by_tag, series_of in zip(groups, (run.histograms, run.scalars)):
-            for tag, series in series_of.items():
-                by_tag.setdefault(tag, []).append((run.name, series))
+        for tag, series in run.histograms.items():
+            histograms.setdefault(tag, []).append((run.name, series))
+        for tag, scalar in run.scalars.items():
+            scalars.setdefault(tag, []).append((run.name, scalar))
+    groups = (histograms, scalars)
     for by_tag in groups:
         for tag, group in by_tag.items():
             if len(group) >= 2:
                 names = [name for name, _ in group]
-                jobs.append(ChartJob("compare", ", ".join(names), tag, f"{tag}: " + " vs ".join(n or "." for n in names),
+                title = f"{tag}: " + " vs ".join(n or "." for n in names)
+                jobs.append(ChartJob("compare", ", ".join(names), tag, title,
                                      [s for _, s in group], [colors[n] for n in names],
                                      max_steps=options.max_distribution_steps, runs=names))
     return jobs
+
+
+def diagnosis_settings(options: Options) -> DiagnosisSettings:
+    """The diagnosis' settings from the user's options; ConfigError for any it cannot use."""
+    return DiagnosisSettings.create(options.thresholds, options.ignore, options.layers)
 
 
 @dataclass
@@ -126,11 +135,11 @@ class Analysis:
     run_summary: dict[str, str]  # run -> paragraph
 
 
-def analyse(logs: Logs, settings: DiagnosisSettings | Options = DiagnosisSettings(),
+def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
             layers: dict[str, list[Layer]] | None = None) -> Analysis:
     """Diagnose, then write the words (narrative) for every layer and run."""
-    if isinstance(settings, Options):
-        settings = settings.diagnosis_settings()
+    if settings is None or isinstance(settings, Options):
+        settings = diagnosis_settings(settings or Options())
     diagnosis = diagnose(logs, settings, layers)
     t = settings.thresholds
     layer_text, run_summary = {}, {}
@@ -150,7 +159,8 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
     runs = [_run_section(i, run, analysis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
     findings = worst_first(analysis.diagnosis.findings)
     return Report(
-        title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s for s in logs.sources),
+        title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s
+                                                               for s in logs.sources),
         generated_at=generated_at(), version=__version__, sources=logs.sources,
         verdict=Verdict.of(f.severity for f in findings),
         runs=runs, findings=findings, warnings=logs.warnings,
@@ -187,10 +197,12 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         name=run.name, anchor=_anchor("run", index), color=color, path=run.path,
         verdict=diagnosis.run_verdict.get(run.name, Verdict.HEALTHY), summary=analysis.run_summary.get(run.name, ""),
         top_findings=worst_first(run_findings)[:3], layers=layers,
-        scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars if (run.name, t, "scalar") in charts_by_key],
+        scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars
+                       if (run.name, t, "scalar") in charts_by_key],
         histograms=[_inventory(s) for s in run.histograms.values()],
         scalars=[_inventory(s) for s in run.scalars.values()],
-        other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None) for tag, kind in run.other.items()],
+        other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None)
+               for tag, kind in run.other.items()],
         files=[FileInventory(f.path, f.size, f.records_read, f.records_skipped, list(f.problems)) for f in run.files],
         warnings=list(run.warnings),
         first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
@@ -228,7 +240,7 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     writer), instead of waiting for the charts. `settings`: the diagnosis settings when the
     caller made them already (they are checked when made, before any slow work).
     """
-    settings = settings or options.diagnosis_settings()
+    settings = settings or diagnosis_settings(options)
     logs = filter_logs(logs, options)
     layers = layers_of(logs, settings)
     jobs = plan_charts(logs, layers, options, run_colors(logs))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.eventwriter import EventWriter  # noqa: E402
+from tools.eventwriter import EventWriter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROWS, COLS, ACTIONS, HIDDEN = 10, 6, 3, 200

@@ -11,7 +11,7 @@ from tensorboard.util import tensor_util
 
 
 def oracle(path: str) -> ea.EventAccumulator:
-    acc = ea.EventAccumulator(str(path), size_guidance={k: 0 for k in ea.DEFAULT_SIZE_GUIDANCE})
+    acc = ea.EventAccumulator(str(path), size_guidance=dict.fromkeys(ea.DEFAULT_SIZE_GUIDANCE, 0))
     acc.Reload()
     return acc
 

@@ -90,8 +90,9 @@ class EventWriter:
         os.makedirs(logdir, exist_ok=True)
         self._clock = wall_time
         start = int(wall_time if wall_time is not None else time.time())
-        self.path = os.path.join(logdir, f"events.out.tfevents.{start:010d}.{hostname or socket.gethostname()}{filename_suffix}")
-        self._file = open(self.path, "wb")
+        name = f"events.out.tfevents.{start:010d}.{hostname or socket.gethostname()}{filename_suffix}"
+        self.path = os.path.join(logdir, name)
+        self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close() / the context manager
         self._tf2_tags: set[str] = set()
         self._write(event_pb2.Event(file_version="brain.Event:2"), 0)
 
@@ -134,7 +135,8 @@ class EventWriter:
     def add_histogram_proto(self, tag: str, histo: summary_pb2.HistogramProto, step: int) -> None:
         self._summary(summary_pb2.Summary.Value(tag=tag, histo=histo), step)
 
-    def add_tensor_histogram(self, tag: str, values: np.ndarray | None, step: int, buckets: np.ndarray | None = None) -> None:
+    def add_tensor_histogram(self, tag: str, values: np.ndarray | None, step: int,
+                             buckets: np.ndarray | None = None) -> None:
         """TF2 tensor histogram; pass `buckets` to write rows as they are."""
         rows = tensor_histogram(values) if buckets is None else np.asarray(buckets, dtype=np.float64)
         v = summary_pb2.Summary.Value(tag=tag, tensor=_tensor_proto(rows))
@@ -152,7 +154,7 @@ class EventWriter:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "EventWriter":
+    def __enter__(self) -> EventWriter:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -120,7 +120,8 @@ class NamedMLP(nn.Module):
 
 
 class SequentialMLP(nn.Module):
-    def __init__(self, sizes: list[int], activation: str, batchnorm: bool, dropout: float, sigmoid_output: bool = False):
+    def __init__(self, sizes: list[int], activation: str, batchnorm: bool, dropout: float,
+                 sigmoid_output: bool = False):
         super().__init__()
         layers: list[nn.Module] = []
         for i in range(len(sizes) - 1):
@@ -415,7 +416,8 @@ def main() -> None:
         labels[spec.name] = {"expected": list(expected), "allowed": list(spec.allowed),
                              "any_of": list(HIGH_LR_SYMPTOMS) if high_lr else list(spec.expected),
                              "healthy": spec.name.startswith("healthy"), "outcome": outcome}
-        print(f"{spec.name:<36} {time.time() - t0:5.1f}s  loss {outcome['first_loss']:.3g} -> {outcome['final_loss']:.3g}",
+        print(f"{spec.name:<36} {time.time() - t0:5.1f}s  loss {outcome['first_loss']:.3g} -> "
+              f"{outcome['final_loss']:.3g}",
               file=sys.stderr)
     with open(os.path.join(LOGS, "labels.json"), "w") as stream:
         json.dump(labels, stream, indent=1)

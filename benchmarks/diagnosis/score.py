@@ -9,7 +9,8 @@ the runs labeled with it (`expected`), and false alarms on the runs where it is 
 expected nor allowed (counted separately on healthy controls), both at the rule's own severity;
 "softer" counts findings a rule made below its own severity (saturation that grew while the loss
 fell is info). A run's `any_of` lists symptoms any
-one of which counts as detecting its fault (a far-too-high learning rate shows in several ways). A healthy run must get no
+one of which counts as detecting its fault (a far-too-high learning rate shows in several ways).
+A healthy run must get no
 warning or critical finding at all. The torch set is held out: the rules were not tuned on it
 before its first score was recorded.
 """
@@ -22,11 +23,8 @@ import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from reportgen.config import Options  # noqa: E402
-from reportgen.diagnosis import diagnose  # noqa: E402
-from reportgen.diagnosis.finding import SEVERITY_RANK  # noqa: E402
-from reportgen.diagnosis.rules import all_rules  # noqa: E402
-from reportgen.reading.loader import load  # noqa: E402
+from reportgen.diagnosis import all_rules, diagnose
+from reportgen.reading.loader import load
 
 LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "logs")
 
@@ -38,9 +36,9 @@ def score_set(folder: str, verbose: bool) -> int:
     fired: dict[str, set[str]] = defaultdict(set)  # at the rule's own severity or worse
     severe: dict[str, set[str]] = defaultdict(set)  # warning or critical
     softer: dict[str, set[str]] = defaultdict(set)  # only below the rule's severity (e.g. saturation as info)
-    default = {r.code: SEVERITY_RANK[r.severity] for r in all_rules()}
-    for f in diagnose(load([folder]), Options()).findings:
-        if SEVERITY_RANK[f.severity] <= default[f.code]:
+    default = {r.code: r.severity.rank for r in all_rules()}
+    for f in diagnose(load([folder])).findings:
+        if f.severity.rank <= default[f.code]:
             fired[f.run].add(f.code)
         else:
             softer[f.run].add(f.code)
@@ -51,7 +49,8 @@ def score_set(folder: str, verbose: bool) -> int:
             missed = set(labels[run]["expected"]) - fired[run]
             extra = fired[run] - set(labels[run]["expected"]) - set(labels[run]["allowed"])
             soft = softer[run] - fired[run]
-            flag = (" softer " + ",".join(sorted(soft)) if soft else "") + (" MISSED " + ",".join(sorted(missed)) if missed else "") + (" EXTRA " + ",".join(sorted(extra)) if extra else "")
+            flag = "".join(f" {word} " + ",".join(sorted(codes))
+                           for word, codes in (("softer", soft), ("MISSED", missed), ("EXTRA", extra)) if codes)
             print(f"{run:<36} expected {','.join(labels[run]['expected']) or '-':<28} "
                   f"fired {','.join(sorted(fired[run])) or '-'}{flag}")
         print()
@@ -66,20 +65,23 @@ def score_set(folder: str, verbose: bool) -> int:
         healthy_alarms = sum(code in fired[r] for r in healthy)
         healthy_soft = sum(code in softer[r] and code not in fired[r] for r in healthy)
         recall = f"{hits}/{len(positives)}" if positives else "-"
-        print(f"{code:<20} {recall:>8} {f'{alarms}/{len(negatives)}':>14} {f'{healthy_alarms}/{len(healthy)}':>12} {f'{healthy_soft}/{len(healthy)}':>18}")
+        print(f"{code:<20} {recall:>8} {f'{alarms}/{len(negatives)}':>14} {f'{healthy_alarms}/{len(healthy)}':>12} "
+              f"{f'{healthy_soft}/{len(healthy)}':>18}")
     faulty = [r for r in labels if labels[r].get("any_of", labels[r]["expected"])]
     detected = [r for r in faulty if set(labels[r].get("any_of", labels[r]["expected"])) & severe[r]]
     print(f"fault runs with at least one of their symptoms (warning or worse): {len(detected)}/{len(faulty)}"
           + (f" (missed: {', '.join(sorted(set(faulty) - set(detected)))})" if len(detected) < len(faulty) else ""))
     bad = [r for r in healthy if severe[r]]
-    print(f"healthy runs with a warning or critical finding: {len(bad)}/{len(healthy)}" + (f" ({', '.join(bad)})" if bad else ""))
+    print(f"healthy runs with a warning or critical finding: {len(bad)}/{len(healthy)}"
+          + (f" ({', '.join(bad)})" if bad else ""))
     return len(bad)
 
 
 def main(argv: list[str]) -> int:
     verbose = "--verbose" in argv
     wanted = [a for a in argv if not a.startswith("-")]
-    sets = sorted(d for d in os.listdir(LOGS) if os.path.isfile(os.path.join(LOGS, d, "labels.json"))) if os.path.isdir(LOGS) else []
+    found = os.listdir(LOGS) if os.path.isdir(LOGS) else []
+    sets = sorted(d for d in found if os.path.isfile(os.path.join(LOGS, d, "labels.json")))
     sets = [s for s in sets if not wanted or s in wanted]
     if not sets:
         print(f"no labeled sets under {LOGS}: run generate.py (and generate_torch.py) first", file=sys.stderr)

@@ -21,8 +21,7 @@ with atheris.instrument_imports():
     import numpy as np
 
     from reportgen.reading.loader import read_run
-    from tools.eventwriter import frame
-    from tools.eventwriter import EventWriter
+    from tools.eventwriter import EventWriter, frame
 
 SCRATCH = tempfile.mkdtemp(prefix="rg-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 TARGET = os.path.join(SCRATCH, "events.out.tfevents.0.fuzz")

@@ -160,4 +160,5 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
             no_data(ax, "No values recorded in any run")
         png = to_png(fig)
     tag = series_list[0].tag if series_list else ""
-    return png, f"Comparison of {tag} across {len(series_list)} runs (median and ±1σ band per run): " + "; ".join(described) + "."
+    what = f"Comparison of {tag} across {len(series_list)} runs (median and ±1σ band per run): "
+    return png, what + "; ".join(described) + "."

@@ -6,10 +6,17 @@ import io
 from collections.abc import Iterator
 
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
 from reportgen.charts.style import COLOUR_KEY, DPI
+
+
+def _canvas(fig: Figure) -> FigureCanvasAgg:
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # every figure here is made by style.new_figure
+    return canvas
 
 
 def to_png(fig: Figure) -> bytes:
@@ -21,14 +28,14 @@ def to_png(fig: Figure) -> bytes:
         fig.set_layout_engine("constrained")
         fig.canvas.draw()
     width, height = fig.canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", (width, height), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = Image.frombuffer("RGBA", (width, height), _canvas(fig).buffer_rgba(), "raw", "RGBA", 0, 1)
     return palette_png(image)
 
 
 def lift_titles(fig: Figure) -> bool:
     """Raise each title that the y axis' offset text (e.g. "1e-6", drawn above the axis) runs
     into, as Matplotlib's automatic title placement would; True when a title moved."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _canvas(fig).get_renderer()
     moved = False
     for ax in fig.axes:
         offset = ax.yaxis.offsetText
@@ -44,7 +51,8 @@ def lift_titles(fig: Figure) -> bool:
 
 
 def _titles(ax: Axes) -> Iterator:
-    return (t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text())
+    titles = (ax.title, ax._left_title, ax._right_title)  # type: ignore[attr-defined]  # no public accessor
+    return (t for t in titles if t.get_visible() and t.get_text())
 
 
 def labels_collide(fig: Figure) -> bool:
@@ -54,7 +62,7 @@ def labels_collide(fig: Figure) -> bool:
     titles), whose sizes Matplotlib has cached: asking for each axes' tight bounding box would
     lay all the ticks out again and cost as much as the constrained layout.
     """
-    renderer = fig.canvas.get_renderer()
+    renderer = _canvas(fig).get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
     axes = [ax for ax in fig.axes if ax.get_visible()]
     for ax in axes:

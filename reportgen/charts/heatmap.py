@@ -94,12 +94,13 @@ def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
             alt = f"Heatmap of {series.tag} in run {series.run}: no values recorded."
         else:
             top = float(positive.max())
-            norm = LogNorm(vmin=max(float(positive.min()), top * DYNAMIC_RANGE), vmax=top)
+            bottom = max(float(positive.min()), top * DYNAMIC_RANGE)
+            norm = LogNorm(vmin=bottom, vmax=top)
             shown = np.ma.masked_where(~(grid.share > 0), grid.share)
             cmap = colormap(color)
             # pcolorfast draws the rectilinear grid as one image (~40 ms for 501 x 60 cells; pcolormesh ~65 ms).
             ax.pcolorfast(grid.step_edges, grid.value_edges, shown.T, cmap=cmap, norm=norm)
-            colour_key(key, cmap, norm.vmin, norm.vmax)
+            colour_key(key, cmap, bottom, top)
             ax.set_xlabel("step")
             step_axis(ax)
             ax.set_ylabel("value")

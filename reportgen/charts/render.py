@@ -41,7 +41,7 @@ def render_job(job: ChartJob) -> Drawn:
     try:
         png, alt = draw_job(job)
         error = None
-    except Exception as exc:  # noqa: BLE001 - one bad chart must never fail the report
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         png = placeholder_png(job.title, error)
         alt = f"The {job.kind} chart of {job.tag} in run {job.run} could not be drawn: {error}"
@@ -61,7 +61,7 @@ def placeholder_png(title: str, error: str) -> bytes:
             ax.text(0.5, 0.5, "This chart could not be drawn.\n" + message, ha="center", va="center",
                     wrap=True, fontsize=8.5, color=NOTE_COLOR, transform=ax.transAxes)
             return to_png(fig)
-    except Exception:  # noqa: BLE001 - the last resort must not raise
+    except Exception:
         return _tiny_png()
 
 

@@ -11,10 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import AutoLocator, ScalarFormatter  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator, ScalarFormatter
 
 
 class SharedRendererCanvas(FigureCanvasAgg):
@@ -91,7 +91,7 @@ def clear_axes(ax: Axes) -> None:
         artist.remove()
     if ax.legend_ is not None:
         ax.legend_.remove()
-    for title in (ax.title, ax._left_title, ax._right_title):
+    for title in (ax.title, ax._left_title, ax._right_title):  # type: ignore[attr-defined]  # no public accessor
         title.set_text("")  # set_title puts a lifted title (lift_titles) back at axes.titley
     ax.set_xlabel("")
     ax.set_ylabel("")

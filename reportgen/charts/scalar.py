@@ -97,7 +97,8 @@ def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTH
             marker = "o" if len(values) <= 30 else None
             ax.plot(steps[finite], values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, marker=marker,
                     markersize=2.5, label="raw", zorder=2)
-            ax.plot(steps[finite], smoothed[finite], color=color, linewidth=1.6, label=f"smoothed ({smoothing})", zorder=3)
+            ax.plot(steps[finite], smoothed[finite], color=color, linewidth=1.6, label=f"smoothed ({smoothing})",
+                    zorder=3)
             if not finite.any():
                 ax.set_yticks([])
             if len(steps) == 1:
@@ -120,7 +121,8 @@ def alt_text(series: ScalarSeries, smoothing: float = SMOOTHING) -> str:
     if not len(values):
         return f"Scalar {series.tag} in run {series.run}: no values recorded."
     finite = values[np.isfinite(values)]
-    text = f"Scalar {series.tag} in run {series.run}: {len(values)} points, steps {series.steps[0]} to {series.steps[-1]}"
+    text = (f"Scalar {series.tag} in run {series.run}: {len(values)} points, "
+            f"steps {series.steps[0]} to {series.steps[-1]}")
     if finite.size:
         text += (f", first {fmt(values[0])}, last {fmt(values[-1])}, range {fmt(finite.min())} to {fmt(finite.max())}"
                  f"; smoothed with weight {smoothing}")

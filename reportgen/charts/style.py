@@ -15,12 +15,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import rc_context  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from reportgen.charts.reuse import SharedRendererCanvas  # noqa: E402
+from reportgen.charts.reuse import SharedRendererCanvas
 
 DPI = 150
 SINGLE_SIZE = (7.0, 3.2)  # inches: distribution, heatmap, scalar, compare
@@ -61,7 +61,7 @@ COLOUR_KEY = "colour key"  # the label of an axes that holds a colour scale besi
 
 @contextmanager
 def styled() -> Iterator[None]:
-    with rc_context(STYLE):
+    with rc_context(STYLE):  # type: ignore[arg-type]  # Matplotlib types the keys as Literals
         yield
 
 

@@ -14,7 +14,8 @@ from reportgen.diagnosis import all_rules
 from reportgen.diagnosis.thresholds import DEFAULTS
 
 HEADINGS = ("## What it does", "## Why is this bad", "## Threshold", "## What to try")
-DOC_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "rules.md")
+_REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOC_PATH = os.path.join(_REPOSITORY, "docs", "rules.md")
 
 
 def render() -> str:

@@ -186,7 +186,8 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
         count=float(series.count[-1]) if series.count.size else 0.0, mean=series.mean, std=series.std,
         min=series.min, max=series.max, rms=rms, nonfinite_steps=series.steps[series.nonfinite],
         zero_fraction=zeros, bound=bound, bound_fraction=bounds,
-        beyond_linear=np.array([beyond(b, linear_limit) for b in clipped]) if kind == "pre-activations" and clipped else np.zeros(0),
+        beyond_linear=(np.array([beyond(b, linear_limit) for b in clipped]) if kind == "pre-activations" and clipped
+                       else np.zeros(0)),
         shape_first=shapes[0], shape_last=shapes[1],
         change=distance / scale if np.isfinite(distance) else float("inf"), change_abs=distance,
         peaks_last=peaks[1], q_first=series.quantiles[i0] if len(series.quantiles) else np.zeros(9),
@@ -237,7 +238,8 @@ class ScalarFeatures:
     @property
     def signed(self) -> bool:
         """Values on both sides of 0: a surrogate objective (policy gradient), not a level to judge."""
-        return bool((self.values < 0).any() and (self.values > 0).any()) or bool((self.values < 0).all() and self.values.size)
+        negative = self.values < 0
+        return bool(negative.any() and (self.values > 0).any()) or bool(negative.all() and self.values.size)
 
 
 def scalar_features(series: ScalarSeries) -> ScalarFeatures:

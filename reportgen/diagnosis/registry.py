@@ -62,7 +62,8 @@ class Rule:
             raise ValueError(f"rule {self.code}: a hit may soften the severity, not raise it")
         return Finding(self.code, severity, run, hit.layer, tuple(hit.tags), (int(hit.steps[0]), int(hit.steps[1])),
                        hit.message,
-                       {k: evidence_value(v) if isinstance(v, (float, np.floating)) else v for k, v in hit.evidence.items()},
+                       {k: evidence_value(float(v)) if isinstance(v, (float, np.floating)) else v
+                        for k, v in hit.evidence.items()},
                        hit.recommendation)
 
 

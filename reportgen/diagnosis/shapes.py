@@ -7,7 +7,7 @@ the initialisation match (a layer that still looks like its init has not learned
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,7 @@ def count_peaks(buckets: np.ndarray, lo: float, hi: float, min_values: float) ->
         return 1
     smooth = np.convolve(histmath.rebin(buckets, lo, hi), [0.25, 0.5, 0.25], mode="same")
     values = np.concatenate(([0.0], smooth, [0.0]))
-    margin = lambda x: max(3 * math.sqrt(max(x, 0.0)), 0.25 * x)  # noqa: E731
+    margin = lambda x: max(3 * math.sqrt(max(x, 0.0)), 0.25 * x)
     peaks, seeking_peak, top, bottom = 0, True, 0.0, 0.0
     for value in values:
         if seeking_peak:
@@ -129,7 +129,10 @@ def _fans(how: str, value: float, count: float) -> tuple[int, int] | None:
     n = int(count)
     best, best_error = None, 0.04
     for small, large in _divisor_pairs(n):
-        options = [(small + large, (small, large))] if how == "sum" else [(small, (small, large)), (large, (large, small))]
+        if how == "sum":
+            options = [(small + large, (small, large))]
+        else:
+            options = [(small, (small, large)), (large, (large, small))]
         for term, pair in options:
             error = abs(term - value) / value
             if error <= best_error:
@@ -137,8 +140,10 @@ def _fans(how: str, value: float, count: float) -> tuple[int, int] | None:
     return best
 
 
-def match_init(shape: str, q: np.ndarray, mean: float, std: float, lo: float, hi: float, count: float) -> InitMatch | None:
+def match_init(shape: str, q: np.ndarray, mean: float, std: float, lo: float, hi: float,
+               count: float) -> InitMatch | None:
     """The known initialisation a first-step weight histogram looks like, and the fans it implies."""
+    families: tuple[tuple[str, str, Callable[[float], float]], ...]
     if shape == "uniform" and abs(mean) < 0.1 * (hi - lo):
         bound = (hi - lo) / 2
         families, scale = _UNIFORM_FAMILIES, bound

@@ -20,23 +20,29 @@ class Threshold:
 
 
 DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
-    Threshold("dead_fraction", 0.70, "AUTOTRAINER (Zhang et al., ICSE 2021), dying-ReLU check; DeepDiagnosis uses the same ratio",
+    Threshold("dead_fraction", 0.70, "AUTOTRAINER (Zhang et al., ICSE 2021), dying-ReLU check; DeepDiagnosis uses the "
+                                     "same ratio",
               "share of a ReLU layer's activations at exactly 0 above which most units pass no gradient"),
-    Threshold("saturation_fraction", 0.50, "own labeled runs (benchmarks/diagnosis); Glorot & Bengio 2010 show saturated top sigmoid layers",
+    Threshold("saturation_fraction", 0.50, "own labeled runs (benchmarks/diagnosis); Glorot & Bengio 2010 show "
+                                           "saturated top sigmoid layers",
               "share of tanh/sigmoid activations in the outer 5% of their range (|tanh| > 0.9: slope below 0.19)"),
     Threshold("saturation_zone", 0.05, "tanh'(z) = 1 - tanh(z)^2 < 0.19 beyond |tanh| = 0.9",
               "width of the band next to each bound, as a share of the bounded range, counted as saturated"),
-    Threshold("linear_range", 3.0, "tanh'(3) = 0.0099 and sigmoid'(3) = 0.045, against 1 and 0.25 at 0; LeCun et al. 1998 (Efficient BackProp) keep inputs of squashing units in their linear range",
+    Threshold("linear_range", 3.0, "tanh'(3) = 0.0099 and sigmoid'(3) = 0.045, against 1 and 0.25 at 0; LeCun et al. "
+                                   "1998 (Efficient BackProp) keep inputs of squashing units in their linear range",
               "|pre-activation| beyond which a tanh/sigmoid unit is far outside its linear range"),
     Threshold("vanishing_ratio", 1e-3, "AUTOTRAINER (Zhang et al., ICSE 2021): first/last layer gradient ratio",
               "first layer's typical gradient size over the last layer's, below which early layers barely learn"),
     Threshold("vanishing_absolute", 1e-8, "own labeled runs: float32 updates this small change no weight",
               "root-mean-square gradient below which a layer's gradient is tiny in absolute terms"),
-    Threshold("exploding_growth", 100.0, "two orders of magnitude, as the issue and AUTOTRAINER's exploding check describe; own labeled runs",
+    Threshold("exploding_growth", 100.0, "two orders of magnitude, as the issue and AUTOTRAINER's exploding check "
+                                         "describe; own labeled runs",
               "growth of a series' root-mean-square value (weights, activations, gradients) from its first step"),
     Threshold("exploding_absolute", 1e6, "own: far outside any sane weight, activation or gradient scale",
               "absolute value above which a weight, activation or gradient has exploded"),
-    Threshold("not_learning_change", 0.015, "own labeled runs (benchmarks/diagnosis) and fixtures: healthy layers moved 2.5% or more of their spread, frozen or far-too-slow ones 1% or less",
+    Threshold("not_learning_change", 0.015, "own labeled runs (benchmarks/diagnosis) and fixtures: healthy layers "
+                                            "moved 2.5% or more of their spread, frozen or far-too-slow ones 1% or "
+                                            "less",
               "first-to-last Wasserstein distance of a weight histogram, relative to its spread"),
     Threshold("not_learning_frozen", 1e-4, "own labeled runs: frozen layers 0.00%, the slowest healthy layer 0.2%",
               "relative change below which two weight histograms count as identical (a frozen layer)"),
@@ -48,15 +54,18 @@ DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
               "late loss over early loss above which the loss is diverging"),
     Threshold("loss_plateau_drop", 0.02, "own labeled runs (frozen and far-too-low learning rate)",
               "relative drop of the loss from the start to the end below which it is a plateau"),
-    Threshold("slow_loss_drop", 0.30, "own labeled runs: healthy losses fell 59-99% (a 5-step run 22%), learning rates 1e-5/1e-6 0.7-15%; torch set measured before use",
-              "relative loss drop below which a run whose weights all stay put (below not_learning_change) counts as a plateau"),
+    Threshold("slow_loss_drop", 0.30, "own labeled runs: healthy losses fell 59-99% (a 5-step run 22%), learning rates "
+                                      "1e-5/1e-6 0.7-15%; torch set measured before use",
+              "relative loss drop below which a run whose weights all stay put (below not_learning_change) counts as a "
+              "plateau"),
     Threshold("loss_oscillation", 0.5, "own labeled runs (learning rate too high); AUTOTRAINER flags unstable loss",
               "typical step-to-step change of the loss in the second half relative to its level"),
     Threshold("redundant_peaks", 3, "own: a trained weight histogram with 3 or more clear modes",
               "number of separate clusters in a weight histogram that hints at redundant units"),
     Threshold("histogram_stop_intervals", 3, "own: the usual trace of a writer that refused non-finite values",
               "logging intervals a histogram may end before the run's scalars before it counts as stopped"),
-    Threshold("histogram_stop_share", 0.1, "own: a histogram logged less often than the scalars ends up to one interval early",
+    Threshold("histogram_stop_share", 0.1, "own: a histogram logged less often than the scalars ends up to one "
+                                           "interval early",
               "share of the run a histogram must end early, besides the intervals, before it counts as stopped"),
     Threshold("histogram_stop_min_steps", 3, "own: fewer steps give no logging interval to measure",
               "steps a histogram needs before its early end is judged"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 from reportgen.errors import UserError
@@ -31,7 +32,7 @@ WRITERS: dict[str, Writer] = {"html": html.render, "pdf": pdf.render, "json": js
 _ALIASES = {"htm": "html", "markdown": "md", "email": "eml"}
 
 
-def prepare(formats: set[str]) -> None:
+def prepare(formats: AbstractSet[str]) -> None:
     """Import what the writers of `formats` need ahead of writing: WeasyPrint takes about a
     second to import, and the build calls this while its chart workers draw."""
     if "pdf" in formats:

@@ -123,7 +123,9 @@ def message(report: Report, pdf: bytes | None = None, sender: str = DEFAULT_SEND
     msg["X-Reportgen-Verdict"] = report.verdict
     msg.set_content(text_body(report, digest, pdf_name))
     msg.add_alternative(html_body(report, digest, cids, pdf_name), subtype="html")
-    html_part = msg.get_payload()[1]
+    parts = msg.get_payload()
+    assert isinstance(parts, list) and isinstance(parts[1], EmailMessage)  # as add_alternative made them
+    html_part = parts[1]
     for chart, cid in zip(digest.charts, cids):
         html_part.add_related(chart.png, "image", "png", cid=f"<{cid}>", filename=f"{cid.split('@')[0]}.png")
     if pdf is not None:
@@ -152,7 +154,7 @@ def _generated(report: Report) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(report.generated_at.replace("Z", "+00:00"))
     except ValueError:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
 
 def render(report: Report, pdf: bytes | None = None) -> bytes:
@@ -173,6 +175,7 @@ def send(msg: EmailMessage, host: str, port: int | None = None, *, starttls: boo
     port = port or (465 if ssl else 587 if starttls else 25)
     context = ssl_module.create_default_context()
     try:
+        client: smtplib.SMTP
         if ssl:
             client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
         else:

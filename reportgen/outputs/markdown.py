@@ -23,7 +23,8 @@ def render(report: Report, pdf: bytes | None = None) -> bytes:
         report=report, overview=report.overview, findings=findings,
         hidden_findings=len(report.findings) - len(findings),
         findings_per_run={run.name: str(sum(f.run == run.name for f in report.findings)) for run in report.runs},
-        warnings=warnings[:MAX_WARNINGS], artifacts=[a for a in report.artifacts if a.lower().endswith((".html", ".htm", ".pdf"))],
+        warnings=warnings[:MAX_WARNINGS],
+        artifacts=[a for a in report.artifacts if a.lower().endswith((".html", ".htm", ".pdf"))],
         verdict_icon=VERDICT_ICON, severity_icon=SEVERITY_ICON,
     )
     return (text.strip() + "\n").encode("utf-8")

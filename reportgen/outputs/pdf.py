@@ -14,7 +14,7 @@ import logging
 import re
 import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from reportgen.outputs import html
 from reportgen.outputs.pdfimages import PaletteImage
@@ -53,7 +53,7 @@ def _find_library_from_ldconfig_cache() -> Iterator[None]:
         return
 
     def find_library(name: str) -> str | None:  # what ctypes' ldconfig look-up returns: a soname
-        found = re.search(r"\s(lib%s\.[^\s]+)\s+\(" % re.escape(name), listing)
+        found = re.search(rf"\s(lib{re.escape(name)}\.[^\s]+)\s+\(", listing)
         return found.group(1) if found else None
 
     real = ctypes.util.find_library

@@ -74,7 +74,8 @@ class PaletteImage:
             "Width": self.width,
             "Height": self.height,
             # A hex string: a literal one would let readers turn a CR byte of the table into LF.
-            "ColorSpace": pydyf.Array(["/Indexed", "/DeviceRGB", colours - 1, b"<" + self.palette.hex().encode() + b">"]),
+            "ColorSpace": pydyf.Array(["/Indexed", "/DeviceRGB", colours - 1,
+                                       b"<" + self.palette.hex().encode() + b">"]),
             "BitsPerComponent": 8,
             "Interpolate": "true" if interpolate else "false",
             "Filter": "/FlateDecode",
@@ -87,7 +88,8 @@ def png_chunks(png: bytes) -> list[tuple[bytes, bytes]] | None:
     """(type, data) of every chunk up to IEND, or None if the bytes are not an intact PNG."""
     if not png.startswith(PNG_SIGNATURE):
         return None
-    chunks, pos = [], len(PNG_SIGNATURE)
+    chunks: list[tuple[bytes, bytes]] = []
+    pos = len(PNG_SIGNATURE)
     while pos + 12 <= len(png):
         (length,) = struct.unpack_from(">I", png, pos)
         kind = png[pos + 4:pos + 8]

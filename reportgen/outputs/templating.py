@@ -33,7 +33,7 @@ def when(epoch: float | None) -> str:
     """A wall time as people read it, in UTC."""
     if epoch is None:
         return "unknown"
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def duration(seconds: float | None) -> str:
@@ -70,7 +70,7 @@ def markdown_text(value: Any) -> str:
     return " ".join(text.split())
 
 
-def _raw(value: str) -> markupsafe.Markup:  # noqa: D401 - used by Markdown templates for literal markup
+def _raw(value: str) -> markupsafe.Markup:
     return markupsafe.Markup(value)
 
 

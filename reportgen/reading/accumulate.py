@@ -17,7 +17,7 @@ import numpy as np
 
 from reportgen import histmath
 from reportgen.model import BucketRows, EdgeTable, FileAccount, HistogramSeries, PackedRows, Run, ScalarSeries
-from reportgen.reading.events import DecodeError, Decoded, HistogramValue, OtherValue
+from reportgen.reading.events import Decoded, DecodeError, HistogramValue, OtherValue, ScalarValue
 from reportgen.reading.records import iter_spans
 from reportgen.reading.wire import scan_event
 
@@ -52,7 +52,7 @@ class HistogramBuilder:
     edges: EdgeTable = field(default_factory=EdgeTable)  # packs the held buckets
 
     @classmethod
-    def continuing(cls, offset: int, keep: int) -> "HistogramBuilder":
+    def continuing(cls, offset: int, keep: int) -> HistogramBuilder:
         stride = 1
         while -(-offset // stride) > keep:  # the stride one builder has after `offset` values
             stride *= 2
@@ -77,7 +77,7 @@ class HistogramBuilder:
     def _held_before(self) -> int:
         return -(-self.offset // self.stride)  # the positions below offset that one builder would hold
 
-    def extend(self, later: "HistogramBuilder") -> None:
+    def extend(self, later: HistogramBuilder) -> None:
         """Append the values of a builder `continuing` after this one's (later.offset == its count)."""
         self.flush()
         later.flush()
@@ -244,13 +244,13 @@ class RunBuilder:
             if problems:
                 account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
             for value in values:
-                if type(value) is OtherValue:
+                if isinstance(value, OtherValue):
                     run.other[value.tag] = value.kind
                     run.other_counts[value.tag] = run.other_counts.get(value.tag, 0) + 1
                     continue
                 tag = value.tag
                 builder: HistogramBuilder | ScalarBuilder | None
-                if type(value) is HistogramValue:
+                if isinstance(value, HistogramValue):
                     builder = hist.get(tag)
                     if builder is None:
                         builder = hist[tag] = HistogramBuilder(keep, light)

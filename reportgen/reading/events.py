@@ -83,6 +83,7 @@ def tensor_to_array(tensor) -> np.ndarray:
         raise DecodeError(f"unsupported tensor dtype {tensor.dtype}")
     shape = [d.size for d in tensor.tensor_shape.dim]
     size = int(np.prod(shape)) if shape else 1
+    arr: np.ndarray
     if tensor.tensor_content:
         arr = np.frombuffer(tensor.tensor_content, dtype=dtype)
     elif tensor.dtype == DT_HALF:

@@ -16,8 +16,9 @@ import os
 import pickle
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from reportgen.model import FileAccount, Run
 from reportgen.reading.accumulate import HistogramBuilder, RunBuilder, ScalarBuilder, decoded
@@ -94,7 +95,7 @@ class WatchedPlugins(dict):
         self.set_here.add(key)
         super().__setitem__(key, value)
 
-    def update(self, other=(), **kw):
+    def update(self, other=(), **kw):  # type: ignore[override]  # only the forms scan_event uses
         for key, value in dict(other, **kw).items():
             self[key] = value
 
@@ -120,7 +121,7 @@ class Forked:
                 with os.fdopen(os.dup(self._file), "wb") as out:
                     sizes = [out.write(buffer.raw()) for buffer in buffers]
                 send.send((head, sizes))
-            except BaseException:  # noqa: BLE001 - the parent then reads that part itself
+            except BaseException:
                 send.send(None)
             finally:
                 send.close()
@@ -226,8 +227,8 @@ def _second_half(path: str, size: int, keep: int, light: bool, middle: int) -> _
                 return None
         own.seek(middle)
         account = FileAccount(path, size)
-        builder = RunBuilder(Run(name="", path=""), keep, light,
-                             hist={tag: HistogramBuilder.continuing(count, keep) for tag, count in (counts or {}).items()})
+        continuing = {tag: HistogramBuilder.continuing(count, keep) for tag, count in (counts or {}).items()}
+        builder = RunBuilder(Run(name="", path=""), keep, light, hist=continuing)
         plugins = WatchedPlugins(seed)
         builder.apply(decoded(own, account, plugins, light, start=middle), account, 0, set())
     for histogram in builder.hist.values():

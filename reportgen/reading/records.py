@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import BinaryIO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from reportgen.model import FileAccount
 
@@ -24,15 +25,18 @@ def _crc32c_function() -> Callable[[bytes | memoryview], int]:
         import importlib.util
 
         spec = importlib.util.find_spec("crc32c")  # finds the package without importing it
-        for folder in spec.submodule_search_locations or []:
+        for folder in (spec.submodule_search_locations or []) if spec else []:
             for suffix in importlib.machinery.EXTENSION_SUFFIXES:
                 path = os.path.join(folder, "_crc32c" + suffix)
                 if os.path.exists(path):
                     loader = importlib.machinery.ExtensionFileLoader("crc32c._crc32c", path)
-                    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+                    extension = importlib.util.spec_from_loader(loader.name, loader)
+                    if extension is None:
+                        break
+                    module = importlib.util.module_from_spec(extension)
                     loader.exec_module(module)
                     return module.crc32c
-    except Exception:  # noqa: BLE001 - any layout we do not expect: the package's own way
+    except Exception:
         pass
     import crc32c
 
@@ -52,7 +56,13 @@ def masked_crc(data: bytes | memoryview) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8 << 20, *, start: int = 0,
+class Readable(Protocol):
+    """What reading needs of a file: a local file's or fsspec's buffered reader both have it."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def iter_spans(stream: Readable, size: int, account: FileAccount, chunk: int = 8 << 20, *, start: int = 0,
                stop: int | None = None) -> Iterator[tuple[int, bytearray, int, int]]:
     """Yield (offset, buffer, start, end) for every intact record: its payload is buffer[start:end].
 
@@ -90,7 +100,8 @@ def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8
         rotated = (length_crc - _MASK_DELTA) & 0xFFFFFFFF
         if crc(view[pos : pos + 8]) != ((rotated >> 17) | (rotated << 15)) & 0xFFFFFFFF:
             offset = base + pos
-            account.skip(f"corrupt record header at byte {offset}; the rest of the file ({size - offset} bytes) is unreadable")
+            account.skip(f"corrupt record header at byte {offset}; the rest of the file ({size - offset} bytes) is "
+                         "unreadable")
             return
         needed = 16 + length
         if length > size - base - pos - 16:
@@ -115,7 +126,7 @@ def iter_spans(stream: BinaryIO, size: int, account: FileAccount, chunk: int = 8
         pos += needed
 
 
-def _refill(stream: BinaryIO, buf: bytearray, filled: int, base: int, pos: int, needed: int):
+def _refill(stream: Readable, buf: bytearray, filled: int, base: int, pos: int, needed: int):
     """Move the unread tail to the front of the buffer (growing it if a record needs more) and read."""
     tail = filled - pos
     if needed > len(buf):

@@ -15,8 +15,15 @@ import struct
 
 import numpy as np
 
-from reportgen.reading.events import (Decoded, DecodeError, HistogramValue, ScalarValue, Value, decode_event,
-                                      legacy_rows, tensor_value)
+from reportgen.reading.events import (
+    Decoded,
+    DecodeError,
+    HistogramValue,
+    ScalarValue,
+    decode_event,
+    legacy_rows,
+    tensor_value,
+)
 
 _UNPACK_DOUBLE = struct.Struct("<d").unpack_from
 _UNPACK_FLOAT = struct.Struct("<f").unpack_from
@@ -232,7 +239,7 @@ def _scan_value(buf, pos, end, step, wall_time, plugins, learned, light, values,
             learned[tag] = name
     try:
         if kind == "simple_value":
-            values.append(ScalarValue(tag, step, wall_time, float(span)))
+            values.append(ScalarValue(tag, step, wall_time, float(span)))  # type: ignore[arg-type]  # the float read
         elif kind == "histo":
             values.append(_scan_histo(buf, span, tag, step, wall_time, light))
         else:
@@ -314,5 +321,6 @@ def _scan_histo(buf, span, tag, step, wall_time, light) -> HistogramValue:
         if limits[1] != counts[1]:
             raise DecodeError(f"histogram has {counts[1]} buckets but {limits[1]} limits")
         return HistogramValue(tag, step, wall_time, _NO_BUCKETS, None)
-    rows = legacy_rows(np.frombuffer(buf, "<f8", counts[1], counts[0]), np.frombuffer(buf, "<f8", limits[1], limits[0]), lo, hi)
+    rows = legacy_rows(np.frombuffer(buf, "<f8", counts[1], counts[0]), np.frombuffer(buf, "<f8", limits[1], limits[0]),
+                       lo, hi)
     return HistogramValue(tag, step, wall_time, rows, (lo, hi, num, total, squares))

@@ -12,16 +12,16 @@ from tensorboard.compat.proto import summary_pb2
 from reportgen import histmath
 from reportgen.charts import KINDS, ChartJob, color, run_color
 from reportgen.charts.distribution import BAND_OPACITIES, distribution_bands
-from reportgen.charts.render import render_job, render_jobs
 from reportgen.charts.offset import SLICE_HEIGHT, offset_layout
+from reportgen.charts.render import render_job, render_jobs
 from reportgen.charts.scalar import smooth
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, Layer
 from reportgen.model import Logs
 from reportgen.pipeline import plan_charts, run_colors
 from reportgen.reading.loader import load
-from tools.eventwriter import EventWriter
 from tests.conftest import fixture_path
+from tools.eventwriter import EventWriter
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -87,7 +87,8 @@ def test_step_ramp_goes_from_lighter_oldest_to_darker_newest_by_18():
         lightness = [color.lightness_of(c) for c in shades]
         assert all(a > b for a, b in zip(lightness, lightness[1:])), run
     hue = color.rgb_to_hcl(color.hex_to_rgb("#ff7043"))[0]
-    assert color.rgb_to_hcl(color.hex_to_rgb(color.step_ramp("#ff7043", np.array([1.0]))[0]))[0] == pytest.approx(hue, abs=3)
+    newest = color.step_ramp("#ff7043", np.array([1.0]))[0]
+    assert color.rgb_to_hcl(color.hex_to_rgb(newest))[0] == pytest.approx(hue, abs=3)
 
 
 def test_run_colours_follow_tensorboard_order():
@@ -331,7 +332,7 @@ def test_tf1_graph_fixture_charts_all_draw():
     jobs = [ChartJob("offset", run.name, tag, tag, s, "#ff7043") for tag, s in run.histograms.items()]
     charts = render_jobs(jobs, workers=1)
     assert [c.error for c in charts] == [None] * len(jobs)
-    for tag, chart in zip(run.histograms, charts):
+    for tag in run.histograms:
         layout = offset_layout(run.histograms[tag], "#ff7043")
         assert layout.steps[0] == 0 and layout.steps[-1] == 14 and len(layout.steps) == 15  # README: 15 steps
 
@@ -360,7 +361,7 @@ def test_fixed_margins_give_way_to_the_constrained_layout_when_labels_do_not_fit
         assert png_shape(png)[0] == int(SINGLE_SIZE[0] * 150)
 
         row = new_figure(SINGLE_SIZE, wspace=0.0)
-        left, right = row.subplots(1, 2)
+        _, right = row.subplots(1, 2)
         right.set_yticks([0, 1], ["long label into the left panel", "x"])
         row.canvas.draw()
         assert labels_collide(row)  # runs into its neighbour, though inside the figure
@@ -439,7 +440,8 @@ def test_a_chart_drawn_on_a_reused_figure_is_the_chart_drawn_on_a_new_one(logs, 
              for a, b in (("layer/weights", "layer/activations"), ("empty", "uneven"), ("long", "constant"))]
     jobs += [ChartJob("compare", "a, b", a, a, [hist(logs, a), hist(logs, b)], ["#ff7043", "#0077bb"])
              for a, b in (("uneven", "long"), ("empty", "empty"), ("constant", "with_nan"))]
-    jobs += [ChartJob("scalar", "run", "loss", "loss (run)", run.scalars["loss"], color) for color in ("#ff7043", "#0077bb")]
+    jobs += [ChartJob("scalar", "run", "loss", "loss (run)", run.scalars["loss"], color)
+             for color in ("#ff7043", "#0077bb")]
     jobs.append(ChartJob("compare", "a, b", "loss", "loss", [run.scalars["loss"]] * 2, ["#ff7043", "#0077bb"]))
     with EventWriter(str(tmp_path), wall_time=1_700_000_000) as writer:  # tiny values: a "1e-7" lifts the title
         for step in range(3):
@@ -470,9 +472,8 @@ def test_a_figure_goes_back_to_the_pool_only_when_its_chart_was_drawn_as_planned
 
     POOL.clear()
     with styled():
-        with pytest.raises(ValueError):
-            with POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as failed:
-                raise ValueError("chart failed")
+        with pytest.raises(ValueError), POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as failed:
+            raise ValueError("chart failed")
         with POOL.reused("test", lambda: one_axes(SINGLE_SIZE)) as relaid:
             assert relaid is not failed
             relaid.set_layout_engine("constrained")

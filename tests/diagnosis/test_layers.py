@@ -52,8 +52,8 @@ def test_gradient_remembers_its_parameter():
 def test_group_keeps_every_tag_in_order_of_first_appearance():
     tags = ["layer1/weights", "layer1/layer", "layer1/activations", "layer2/weights", "Qpred", "mystery"]
     layers = group(tags)
-    assert [l.name for l in layers] == ["layer1", "layer2", "Qpred", "mystery"]
-    assert sorted(t for l in layers for t in l.tags) == sorted(tags)
+    assert [layer.name for layer in layers] == ["layer1", "layer2", "Qpred", "mystery"]
+    assert sorted(t for layer in layers for t in layer.tags) == sorted(tags)
 
 
 def test_override_maps_tags_by_regex_with_groups():

@@ -15,10 +15,10 @@ import pytest
 from reportgen.config import Options
 from reportgen.diagnosis import diagnose
 from reportgen.errors import ConfigError
-from reportgen.pipeline import analyse
+from reportgen.pipeline import analyse, diagnosis_settings
 from reportgen.reading.loader import load
-from tools.eventwriter import EventWriter
 from tests.conftest import fixture_path
+from tools.eventwriter import EventWriter
 
 STEPS = 12
 
@@ -42,7 +42,7 @@ def write_run(tmp_path, series: dict, scalars: dict | None = None, tf2: bool = F
 
 
 def findings(logs, **options):
-    return diagnose(logs, Options(**options).diagnosis_settings()).findings
+    return diagnose(logs, diagnosis_settings(Options(**options))).findings
 
 
 def codes(logs, **options) -> set[str]:
@@ -164,27 +164,31 @@ def test_histogram_that_stops_while_the_loss_goes_on(tmp_path):
 def test_nan_scalar_is_critical_and_finite_run_is_quiet(tmp_path):
     logs = write_run(tmp_path / "a", {}, {"loss": lambda s: float("nan") if s > 8 else 1.0 / (s + 1)})
     assert "nan_or_inf" in codes(logs)
-    assert "nan_or_inf" not in codes(write_run(tmp_path / "b", {"fc1.weight": drifting_weights()}, {"loss": falling_loss}))
+    healthy = write_run(tmp_path / "b", {"fc1.weight": drifting_weights()}, {"loss": falling_loss})
+    assert "nan_or_inf" not in codes(healthy)
 
 
 # vanishing_gradient -------------------------------------------------------------------------
 
 def test_vanishing_gradient_fires_when_first_layer_gets_1e4_less(tmp_path):
-    series = {"fc1.weight.grad": lambda s, r: r.normal(0, 1e-7, 500), "fc2.weight.grad": lambda s, r: r.normal(0, 1e-4, 500),
+    series = {"fc1.weight.grad": lambda s, r: r.normal(0, 1e-7, 500),
+              "fc2.weight.grad": lambda s, r: r.normal(0, 1e-4, 500),
               "fc3.weight.grad": lambda s, r: r.normal(0, 1e-2, 500)}
     found = [f for f in findings(write_run(tmp_path, series)) if f.code == "vanishing_gradient"]
     assert found and found[0].layer == "fc1" and found[0].evidence["ratio"] < 1e-3
 
 
 def test_vanishing_gradient_quiet_on_comparable_gradients(tmp_path):
-    series = {"grad/fc1.weight": lambda s, r: r.normal(0, 3e-3, 500), "grad/fc2.weight": lambda s, r: r.normal(0, 1e-2, 500)}
+    series = {"grad/fc1.weight": lambda s, r: r.normal(0, 3e-3, 500),
+              "grad/fc2.weight": lambda s, r: r.normal(0, 1e-2, 500)}
     assert "vanishing_gradient" not in codes(write_run(tmp_path, series))
 
 
 # loss rules ---------------------------------------------------------------------------------
 
 def test_loss_diverging(tmp_path):
-    found = [f for f in findings(write_run(tmp_path / "a", {}, {"train/loss": lambda s: 1.0 * 1.5**s})) if f.code == "loss_diverging"]
+    rising = write_run(tmp_path / "a", {}, {"train/loss": lambda s: 1.0 * 1.5**s})
+    found = [f for f in findings(rising) if f.code == "loss_diverging"]
     assert found and found[0].severity == "critical" and found[0].layer == "train/loss"
     assert "loss_diverging" not in codes(write_run(tmp_path / "b", {}, {"train/loss": falling_loss}))
 
@@ -211,7 +215,8 @@ def test_loss_oscillating(tmp_path):
 def test_signed_surrogate_loss_is_not_judged(tmp_path):
     # A policy-gradient loss swings around 0: its level says nothing about progress.
     signed = lambda s: 0.3 * np.sin(2.1 * s)
-    assert not codes(write_run(tmp_path, {}, {"loss": signed}, steps=30)) & {"loss_plateau", "loss_oscillating", "loss_diverging"}
+    loss_codes = {"loss_plateau", "loss_oscillating", "loss_diverging"}
+    assert not codes(write_run(tmp_path, {}, {"loss": signed}, steps=30)) & loss_codes
 
 
 # info rules ---------------------------------------------------------------------------------
@@ -247,7 +252,8 @@ def test_thresholds_override_and_ignore(tmp_path):
 def test_finding_json_fields(tmp_path):
     relu = lambda step, rng: np.maximum(rng.normal(-1.5, 1, 4000), 0)
     finding = [f for f in findings(write_run(tmp_path, {"relu1": relu})) if f.code == "dead_units"][0].as_dict()
-    assert set(finding) == {"code", "severity", "run", "layer", "tags", "steps", "message", "evidence", "recommendation"}
+    assert set(finding) == {"code", "severity", "run", "layer", "tags", "steps", "message", "evidence",
+                            "recommendation"}
     assert finding["tags"] == ["relu1"] and finding["steps"] == [0, STEPS - 1]
     assert len(finding["recommendation"]) >= 2
 
@@ -274,13 +280,14 @@ def test_tf1_question_network_reads_as_not_learning_from_glorot_init():
 
 
 def test_rules_page_is_up_to_date():
-    result = subprocess.run([sys.executable, "-m", "reportgen.diagnosis.docs", "--check"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "reportgen.diagnosis.docs", "--check"], capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_every_rule_documents_its_thresholds():
-    from reportgen.diagnosis.docs import HEADINGS
     from reportgen.diagnosis import all_rules
+    from reportgen.diagnosis.docs import HEADINGS
     from reportgen.diagnosis.thresholds import DEFAULTS
 
     for rule in all_rules():
@@ -336,7 +343,7 @@ def test_pre_activations_of_an_unknown_function_are_not_judged(tmp_path):
 
 def test_output_sigmoid_of_a_sequential_is_left_alone(tmp_path):
     """net.5 comes after the last weight layer net.4: a binary classifier's confident output."""
-    confident = lambda step, rng: 1 / (1 + np.exp(-rng.normal(0, 8, 2000)))  # noqa: E731
+    confident = lambda step, rng: 1 / (1 + np.exp(-rng.normal(0, 8, 2000)))
     logs = write_run(tmp_path, {"net.0.weight": drifting_weights(), "net.4.weight": drifting_weights(),
                                 "activations/net.1": lambda step, rng: np.maximum(rng.normal(0, 1, 2000), 0),
                                 "activations/net.5": confident}, {"loss": lambda step: 1.0})
@@ -348,7 +355,8 @@ def test_sigmoid_saturated_to_exact_zero_is_still_a_sigmoid(tmp_path):
     def saturated(step, rng):
         z = rng.normal(0, 200, 4000)
         return np.where(z < -104, 0.0, 1 / (1 + np.exp(-np.clip(z, -104, 104))))
-    logs = write_run(tmp_path, {"fc1.weight": drifting_weights(), "activations/act1": saturated}, {"loss": falling_loss})
+    logs = write_run(tmp_path, {"fc1.weight": drifting_weights(), "activations/act1": saturated},
+                     {"loss": falling_loss})
     assert "saturation" in codes(logs)
 
 

@@ -9,12 +9,11 @@ import json
 
 import numpy as np
 import pypdf
-import pytest
 
 from reportgen import cli
 from reportgen.progress import Progress
-from tools.eventwriter import EventWriter
 from tests.conftest import fixture_path
+from tools.eventwriter import EventWriter
 
 FORMATS = ("html", "pdf", "eml", "md", "json")
 
@@ -77,7 +76,7 @@ def test_fail_on_warning_passes_a_run_without_warnings(tmp_path):
 
 def test_attach_pdf_puts_the_same_pdf_in_the_email(tmp_path):
     write_diverging_run(tmp_path / "logs")
-    code, paths = build(tmp_path, tmp_path / "logs", "--attach-pdf")
+    _, paths = build(tmp_path, tmp_path / "logs", "--attach-pdf")
     msg = email.message_from_bytes(paths["eml"].read_bytes(), policy=email.policy.default)
     attachment = next(msg.iter_attachments())
     assert attachment.get_filename() == "report.pdf"

@@ -11,7 +11,6 @@ import json
 import re
 from email import policy
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest

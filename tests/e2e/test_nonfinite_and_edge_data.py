@@ -9,8 +9,8 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2
 
 from reportgen.cli import main
-from tools.eventwriter import EventWriter
 from tests.conftest import fixture_path
+from tools.eventwriter import EventWriter
 
 FORMATS = ("json", "html", "pdf", "md", "eml")
 

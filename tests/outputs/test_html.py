@@ -64,7 +64,8 @@ def test_every_chart_is_a_figure_with_run_tag_kind_and_an_embedded_image(page):
     figures = page.all("figure")
     assert sorted((f["data-run"], f["data-tag"], f["data-kind"]) for f in figures) == sorted(expected)
     images = page.all("img")
-    assert len(images) == len(expected) and all(i["src"].startswith("data:image/png;base64,") and i["alt"] for i in images)
+    assert len(images) == len(expected)
+    assert all(i["src"].startswith("data:image/png;base64,") and i["alt"] for i in images)
 
 
 def test_hostile_tag_is_text_not_markup(page):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import pypdf
 import pytest
@@ -76,7 +76,7 @@ def test_pdf_fetcher_refuses_every_url_but_data():
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             hits.append(self.path)
             self.send_response(404)
             self.end_headers()
@@ -209,7 +209,8 @@ def test_without_an_ldconfig_listing_ctypes_keeps_its_own_library_look_up(monkey
     with pdf._find_library_from_ldconfig_cache():
         assert ctypes.util.find_library is real
     with monkeypatch.context() as patched:
-        patched.setattr(pdf.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "\tlibz.so.1 (libc6,x86-64) => /lib/libz.so.1\n"))
+        listing = "\tlibz.so.1 (libc6,x86-64) => /lib/libz.so.1\n"
+        patched.setattr(pdf.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, listing))
         with pdf._find_library_from_ldconfig_cache():
             assert ctypes.util.find_library is not real and ctypes.util.find_library("z") == "libz.so.1"
     assert ctypes.util.find_library is real

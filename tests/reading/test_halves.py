@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reportgen.reading import halves, loader
 from reportgen.reading.loader import ReadSettings, load
-from tools.eventwriter import frame
-from tools.eventwriter import EventWriter
+from tools.eventwriter import EventWriter, frame
 
 
 @pytest.fixture(autouse=True)
@@ -107,18 +107,19 @@ def test_a_plugin_named_after_the_seed_records_sends_the_second_half_back_to_one
 @both_reads
 def test_damage_in_either_half_is_reported_as_one_pass_reports_it(tmp_path, monkeypatch, light):
     path = write_torch_style(tmp_path)
-    data = bytearray(open(path, "rb").read())
+    data = bytearray(Path(path).read_bytes())
     data[len(data) * 3 // 4] ^= 0x40  # a payload byte in the second half: that record is skipped
-    open(path, "wb").write(bytes(data))
+    Path(path).write_bytes(bytes(data))
     one_pass, split, merged = both_ways(tmp_path, monkeypatch, light)
     assert merged == 1 and split == one_pass and any("bad CRC" in p for p in split["files"][0][2])
 
     (length,) = struct.unpack_from("<Q", data, 0)
     second = 16 + length
     data[second] ^= 0x01  # the second record's length field: one pass stops there
-    open(path, "wb").write(bytes(data))
+    Path(path).write_bytes(bytes(data))
     one_pass, split, _ = both_ways(tmp_path, monkeypatch, light)
-    assert split == one_pass and split["histograms"] == [] and any("corrupt record header" in p for p in split["files"][0][2])
+    assert split == one_pass and split["histograms"] == []
+    assert any("corrupt record header" in p for p in split["files"][0][2])
 
 
 @both_reads
@@ -133,7 +134,7 @@ def test_a_false_boundary_inside_a_record_is_passed_over(tmp_path, monkeypatch, 
         for step in range(20, 40):
             writer.add_scalar("loss", float(step), step)
     path = writer.path
-    where = open(path, "rb").read().index(fake)
+    where = Path(path).read_bytes().index(fake)
     real = halves.boundary_after
     monkeypatch.setattr(halves, "boundary_after", lambda p, size, middle: real(p, size, where - 3))
     assert real(path, os.path.getsize(path), where - 3) == where  # the fake frame's CRCs check

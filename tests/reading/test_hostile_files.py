@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from tensorboard.compat.proto import summary_pb2
 
 from reportgen.reading.loader import load, read_run
-from tools.eventwriter import frame
-from tools.eventwriter import EventWriter
+from tools.eventwriter import EventWriter, frame
 
 HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

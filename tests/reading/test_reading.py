@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from tensorboard.util import tensor_util
+
 from reportgen.reading.loader import load
 from reportgen.reading.sources import discover_runs
 from tests.conftest import fixture_path

@@ -73,15 +73,15 @@ def test_runs_are_discovered_in_a_bucket_as_on_disk(bucket, local_logs):
 
 def test_a_bucket_reads_exactly_like_the_same_files_on_disk(bucket, local_logs):
     remote, local = load([bucket]), load([str(local_logs)])
-    for r, l in zip(remote.runs, local.runs, strict=True):
-        assert r.name == l.name and not r.warnings and r.path.startswith("s3://")
-        assert set(r.histograms) == set(l.histograms) == {"fc1.weight", "fc1.out"}
-        for tag, series in l.histograms.items():
+    for r, here in zip(remote.runs, local.runs, strict=True):
+        assert r.name == here.name and not r.warnings and r.path.startswith("s3://")
+        assert set(r.histograms) == set(here.histograms) == {"fc1.weight", "fc1.out"}
+        for tag, series in here.histograms.items():
             np.testing.assert_array_equal(r.histograms[tag].steps, series.steps)
             np.testing.assert_array_equal(r.histograms[tag].quantiles, series.quantiles)
             for a, b in zip(r.histograms[tag].buckets, series.buckets, strict=True):
                 np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(r.scalars["loss"].values, l.scalars["loss"].values)
+        np.testing.assert_array_equal(r.scalars["loss"].values, here.scalars["loss"].values)
 
 
 def test_cli_inspect_and_build_read_a_bucket(bucket, tmp_path, capsys):

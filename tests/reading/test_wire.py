@@ -5,7 +5,6 @@ when records straddle its read chunks."""
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 
@@ -16,11 +15,11 @@ from hypothesis import strategies as st
 from tensorboard.compat.proto import event_pb2, summary_pb2
 
 from reportgen.reading.events import DecodeError, HistogramValue, decode_event
-from reportgen.reading.wire import scan_event
 from reportgen.reading.loader import ReadSettings, load
 from reportgen.reading.records import FileAccount, iter_spans
-from tools.eventwriter import EventWriter, legacy_histogram
+from reportgen.reading.wire import scan_event
 from tests.conftest import FIXTURES
+from tools.eventwriter import EventWriter, legacy_histogram
 
 
 def _key(field: int, wire: int) -> bytes:
@@ -142,7 +141,8 @@ def test_tf2_metadata_on_the_first_value_only_is_remembered():
     _event(_delimited(1, b"w") + _delimited(5, _histo_body(VALUES)), step=-5),  # negative step
     _event(_delimited(1, b"w") + _delimited(5, _histo_body(VALUES)), step=0),
     _event(_delimited(1, b"w") + _key(2, 5) + struct.pack("<f", 2.5)),  # simple_value
-    _event(_delimited(1, b"w") + _key(2, 5) + struct.pack("<f", 2.5) + _delimited(5, _histo_body(VALUES))),  # oneof twice
+    # the value's oneof given twice
+    _event(_delimited(1, b"w") + _key(2, 5) + struct.pack("<f", 2.5) + _delimited(5, _histo_body(VALUES))),
     _event(_delimited(1, b"w") + _delimited(5, _histo_body(VALUES)) + _delimited(5, _histo_body(VALUES[:9]))),  # merged
     _event(_delimited(1, b"w") + _delimited(5, _histo_body(VALUES)[:-8 * 3] + b"")),  # counts != limits (or broken)
     _event(_delimited(1, b"w") + _delimited(5, _double(1, 0.0) + _delimited(6, struct.pack("<2d", 1, 2))
@@ -197,10 +197,12 @@ def test_records_straddling_read_chunks_are_all_read(tmp_path):
             writer.add_histogram("w", VALUES * (1 + step / 10), step)
     path = writer.path
     size = os.path.getsize(path)
-    whole = [bytes(b[s:e]) for _, b, s, e in iter_spans(open(path, "rb"), size, FileAccount(path))]
+    with open(path, "rb") as stream:
+        whole = [bytes(b[s:e]) for _, b, s, e in iter_spans(stream, size, FileAccount(path))]
     for chunk in (13, 100, 1000, 4099):  # smaller than, about, and larger than one record
         account = FileAccount(path)
-        pieces = [bytes(b[s:e]) for _, b, s, e in iter_spans(open(path, "rb"), size, account, chunk=chunk)]
+        with open(path, "rb") as stream:
+            pieces = [bytes(b[s:e]) for _, b, s, e in iter_spans(stream, size, account, chunk=chunk)]
         assert pieces == whole and account.records_read == 41 and not account.problems
 
 
@@ -212,7 +214,8 @@ def test_light_load_lists_the_same_tags_and_steps_as_full_load(tmp_path):
             writer.add_tensor_histogram("tf2/h", VALUES, step)
         writer.add_raw_record(b"\xff\xff not an Event")  # skipped, warned
     full, light = load([str(tmp_path)]).runs[0], load([str(tmp_path)], ReadSettings(light=True)).runs[0]
-    assert {t: list(s.steps) for t, s in light.histograms.items()} == {t: list(s.steps) for t, s in full.histograms.items()}
+    steps_of = lambda run: {t: list(s.steps) for t, s in run.histograms.items()}
+    assert steps_of(light) == steps_of(full)
     assert list(light.scalars["loss"].steps) == list(full.scalars["loss"].steps) == list(range(0, 30, 3))
     assert light.warnings == full.warnings and len(full.warnings) == 1
 
@@ -248,7 +251,8 @@ def test_batched_step_statistics_equal_the_per_step_ones_bit_for_bit(batch):
         kind = i % 6
         if kind == 0:
             h = legacy_histogram(x)
-            values.append(HistogramValue("t", i, 0.0, legacy_histogram_buckets(h), (h.min, h.max, h.num, h.sum, h.sum_squares)))
+            exact = (h.min, h.max, h.num, h.sum, h.sum_squares)
+            values.append(HistogramValue("t", i, 0.0, legacy_histogram_buckets(h), exact))
             continue
         b = tensor_histogram(np.full(5, 2.0) if kind == 2 else x)
         exact = None

@@ -127,7 +127,8 @@ def saturation(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterato
         zone = t.saturation_zone
         near = (f"within {short(2 * zone)} of -1 or 1" if s.bound == "tanh"
                 else f"below {short(zone)} or above {short(1 - zone)}")
-        yield _saturation_finding(layer, run, t, s, s.bound_fraction, f"lie {near}", f"the {s.bound} units are saturated",
+        yield _saturation_finding(layer, run, t, s, s.bound_fraction, f"lie {near}",
+                                  f"the {s.bound} units are saturated",
                                   learning, recommendation)
     function = _squashing(layer)
     if reported or not function:
@@ -144,7 +145,8 @@ def _saturation_finding(layer: LayerFeatures, run: RunFeatures, t: Thresholds, s
                         where: str, meaning: str, learning: bool, recommendation: tuple[str, ...]) -> Hit:
     holds = s.kept_steps[share >= t.saturation_fraction]
     from_start = share[0] >= t.saturation_fraction
-    head = f"{pct(share[-1], t.saturation_fraction)} of {s.tag} {where} at step {s.last_step} (threshold {pct(t.saturation_fraction)})"
+    head = (f"{pct(share[-1], t.saturation_fraction)} of {s.tag} {where} at step {s.last_step} "
+            f"(threshold {pct(t.saturation_fraction)})")
     if from_start or not learning:
         since = f", already {pct(share[0])} at step {s.first_step}" if from_start and len(s.steps) > 1 else ""
         return Hit(layer.layer.name, [s.tag], (holds[0], holds[-1]),

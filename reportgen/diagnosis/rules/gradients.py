@@ -6,12 +6,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures, loss_improving
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Severity
-from reportgen.numbers import pct, short
-
+from reportgen.numbers import short
 
 _EXPLODING_KINDS = ("weights", "activations", "pre-activations", "outputs", "gradients")
 
@@ -39,18 +38,22 @@ def exploding(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterator
     """
     for s in layer.of_kind(*_EXPLODING_KINDS):
         growth = s.growth()
-        biggest = float(np.nanmax(np.abs(np.concatenate((s.min, s.max)))[np.isfinite(np.concatenate((s.min, s.max)))], initial=0.0))
+        extremes = np.concatenate((s.min, s.max))
+        biggest = float(np.nanmax(np.abs(extremes)[np.isfinite(extremes)], initial=0.0))
         if growth < t.exploding_growth and biggest < t.exploding_absolute:
             continue
         rms = np.where(np.isfinite(s.rms), s.rms, np.nan)
         first_rms = float(rms[np.flatnonzero(rms > 0)[0]]) if (rms > 0).any() else 0.0
-        big = np.flatnonzero((rms >= first_rms * t.exploding_growth) | (np.maximum(np.abs(s.min), np.abs(s.max)) >= t.exploding_absolute))
+        largest = np.maximum(np.abs(s.min), np.abs(s.max))
+        big = np.flatnonzero((rms >= first_rms * t.exploding_growth) | (largest >= t.exploding_absolute))
         steps = (s.steps[big[0]], s.steps[big[-1]]) if big.size else (s.first_step, s.last_step)
         what = "gradient" if s.kind == "gradients" else s.kind
         yield Hit(layer.layer.name, [s.tag], steps,
                        f"The typical {what} magnitude of {s.tag} grew {growth:,.0f}x from {short(first_rms)} "
-                       f"(threshold {t.exploding_growth:g}x); largest value {short(biggest)} (limit {short(t.exploding_absolute)}).",
-                       {"growth": growth, "first_rms": first_rms, "max_rms": float(np.nanmax(rms)) if np.isfinite(rms).any() else 0.0,
+                       f"(threshold {t.exploding_growth:g}x); largest value {short(biggest)} (limit "
+                       f"{short(t.exploding_absolute)}).",
+                       {"growth": growth, "first_rms": first_rms,
+                        "max_rms": float(np.nanmax(rms)) if np.isfinite(rms).any() else 0.0,
                         "largest_abs": biggest, "threshold_growth": t.exploding_growth},
                        ("Lower the learning rate by 10x.", "Clip gradients by norm (e.g. 1.0).",
                         "Check the inputs and labels for extreme values; standardise the inputs.",
@@ -90,7 +93,8 @@ def vanishing_gradient(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     recommendation = ("Use ReLU-family activations instead of sigmoid/tanh in deep nets.",
                       "Use He initialisation for ReLU layers, Glorot for tanh/sigmoid.",
                       "Add batch normalisation or residual connections.", "Try a shallower network.")
-    size = {lf.layer.name: float(np.nanmedian(s.rms)) if np.isfinite(s.rms).any() else float("nan") for lf, s in layered}
+    size = {lf.layer.name: float(np.nanmedian(s.rms)) if np.isfinite(s.rms).any() else float("nan")
+            for lf, s in layered}
     reported = set()
     if len(layered) >= 2:
         (first, fg), (last, lg) = layered[0], layered[-1]
@@ -99,8 +103,10 @@ def vanishing_gradient(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
             reported.add(first.layer.name)
             yield Hit(first.layer.name, [fg.tag, lg.tag],
                            (fg.first_step, fg.last_step),
-                           f"The weight gradients of {first.layer.name} are {short(a / b)} times those of {last.layer.name} "
-                           f"(typical size {short(a)} against {short(b)}; threshold {short(t.vanishing_ratio)}): the early layers barely learn.",
+                           f"The weight gradients of {first.layer.name} are {short(a / b)} times those of "
+                           f"{last.layer.name} "
+                           f"(typical size {short(a)} against {short(b)}; threshold {short(t.vanishing_ratio)}): the "
+                           "early layers barely learn.",
                            {"ratio": a / b, "first_layer_rms": a, "last_layer_rms": b, "threshold": t.vanishing_ratio},
                            recommendation)
     for lf, s in layered:

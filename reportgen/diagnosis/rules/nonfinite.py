@@ -6,11 +6,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures, loss_improving
+from reportgen.diagnosis.features import RunFeatures
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Severity
-from reportgen.numbers import pct, short
 
 
 @rule("nan_or_inf", Severity.CRITICAL, Scope.RUN,
@@ -48,23 +47,27 @@ def nan_or_inf(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
                                (s.nonfinite_steps[0], s.nonfinite_steps[-1]),
                                f"{s.tag} holds NaN or Inf values at {len(s.nonfinite_steps)} of {len(s.steps)} steps, "
                                f"first at step {s.nonfinite_steps[0]} (threshold: any).",
-                               {"nonfinite_steps": len(s.nonfinite_steps), "first_nonfinite_step": int(s.nonfinite_steps[0])},
+                               {"nonfinite_steps": len(s.nonfinite_steps),
+                                "first_nonfinite_step": int(s.nonfinite_steps[0])},
                                recommendation)
             elif scalar_end is not None and len(s.steps) >= t.histogram_stop_min_steps:
                 interval = float(np.median(np.diff(s.steps)))
                 gap = scalar_end - s.last_step
-                if interval > 0 and gap > t.histogram_stop_intervals * interval and gap > t.histogram_stop_share * (scalar_end - s.first_step):
+                late = gap > t.histogram_stop_share * (scalar_end - s.first_step)
+                if interval > 0 and gap > t.histogram_stop_intervals * interval and late:
                     yield Hit(lf.layer.name, [s.tag], (s.last_step, scalar_end),
                                    f"{s.tag} stops at step {s.last_step} while the scalars go on to step {scalar_end} "
-                                   f"({gap / interval:.0f} logging intervals; threshold {t.histogram_stop_intervals:g}): "
+                                   f"({gap / interval:.0f} logging intervals; threshold "
+                                   f"{t.histogram_stop_intervals:g}): "
                                    "writers stop histograms when the values become NaN or Inf.",
                                    {"last_histogram_step": s.last_step, "last_scalar_step": scalar_end,
                                     "intervals_missing": gap / interval},
                                    recommendation)
-    for s in run.scalars.values():
-        if s.nonfinite_steps.size:
-            yield Hit(s.tag, [s.tag], (s.nonfinite_steps[0], s.nonfinite_steps[-1]),
-                           f"The scalar {s.tag} is NaN or Inf at {len(s.nonfinite_steps)} of {len(s.steps)} steps, "
-                           f"first at step {s.nonfinite_steps[0]} (threshold: any).",
-                           {"nonfinite_steps": len(s.nonfinite_steps), "first_nonfinite_step": int(s.nonfinite_steps[0])},
-                           recommendation)
+    for scalar in run.scalars.values():
+        if scalar.nonfinite_steps.size:
+            yield Hit(scalar.tag, [scalar.tag], (scalar.nonfinite_steps[0], scalar.nonfinite_steps[-1]),
+                      f"The scalar {scalar.tag} is NaN or Inf at {len(scalar.nonfinite_steps)} of {len(scalar.steps)} "
+                      f"steps, first at step {scalar.nonfinite_steps[0]} (threshold: any).",
+                      {"nonfinite_steps": len(scalar.nonfinite_steps),
+                       "first_nonfinite_step": int(scalar.nonfinite_steps[0])},
+                      recommendation)

@@ -43,7 +43,8 @@ def loss_diverging(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
         yield Hit(s.tag, [s.tag], _loss_window(s),
                        f"{s.tag} rose from {short(s.early)} to {short(s.late)} ({s.late / s.early:.1f}x; threshold "
                        f"{t.loss_diverging_factor:g}x): training is making the model worse.",
-                       {"early": s.early, "late": s.late, "factor": s.late / s.early, "threshold": t.loss_diverging_factor},
+                       {"early": s.early, "late": s.late, "factor": s.late / s.early,
+                        "threshold": t.loss_diverging_factor},
                        ("Lower the learning rate by 10x.", "Clip gradients by norm.",
                         "Check the sign and reduction of the loss, and that the labels match the inputs."))
 
@@ -89,7 +90,8 @@ def loss_plateau(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     paired correctly.
     """
     losses = [s for s in run.losses() if s.values.size >= t.min_steps and s.early != 0]
-    judged = losses if loss_improving(run, t) and losses else [*losses, *(a for a in run.scalars.values() if a.role == "accuracy")]
+    accuracies = [a for a in run.scalars.values() if a.role == "accuracy"]
+    judged = losses if loss_improving(run, t) and losses else [*losses, *accuracies]
     still = _weights_all_still(run, t)
     recommendation = ("Raise the learning rate (try 10x) if nothing diverges.",
                       "Check that all layers are trainable (see not_learning findings).",
@@ -116,7 +118,8 @@ def loss_plateau(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
             yield Hit(s.tag, [s.tag], _loss_window(s),
                            f"{s.tag} dropped only {pct(gain, t.slow_loss_drop)} over the run, from {short(s.early)} to "
                            f"{short(s.late)} (threshold {pct(t.slow_loss_drop)} when no weights move), while no weight "
-                           f"histogram moved more than {pct(still, t.not_learning_change)} of its spread: the loss creeps "
+                           f"histogram moved more than {pct(still, t.not_learning_change)} of its spread: the loss "
+                           "creeps "
                            "instead of falling, as with a learning rate far too low.",
                            {**evidence, "threshold": t.slow_loss_drop, "largest_weight_change": still},
                            recommendation)
@@ -150,15 +153,18 @@ def loss_oscillating(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     """
     for s in run.losses():
         n = s.values.size
-        if n < max(t.min_steps, t.oscillation_min_steps) or s.roughness < t.loss_oscillation or s.sign_changes < t.oscillation_direction_changes:
+        if (n < max(t.min_steps, t.oscillation_min_steps) or s.roughness < t.loss_oscillation
+                or s.sign_changes < t.oscillation_direction_changes):
             continue
         if s.early > 0 and s.late < t.converged_fraction * s.early:
             continue
         level = f"moves by {pct(min(s.roughness, 99.99))} of its level from one value to the next"
         yield Hit(s.tag, [s.tag], (int(s.finite_steps[n // 2]), int(s.finite_steps[-1])),
-                       f"In the second half of the run {s.tag} {level}, changing direction {pct(s.sign_changes)} of the time "
+                       f"In the second half of the run {s.tag} {level}, changing direction {pct(s.sign_changes)} of "
+                       "the time "
                        f"(threshold {pct(t.loss_oscillation)} of the level): no steady trend.",
-                       {"roughness": s.roughness if np.isfinite(s.roughness) else "inf", "direction_changes": s.sign_changes,
+                       {"roughness": s.roughness if np.isfinite(s.roughness) else "inf",
+                        "direction_changes": s.sign_changes,
                         "threshold": t.loss_oscillation},
                        ("Lower the learning rate.", "Use a larger batch or learning-rate decay.",
                         "For a policy-gradient loss, normalise the advantages and watch the mean reward instead."))

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures, loss_improving
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures, loss_improving
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Severity
-from reportgen.numbers import pct, short
+from reportgen.numbers import pct
 
 
 @rule("not_learning", Severity.WARNING, Scope.LAYER, ("not_learning_change", "not_learning_frozen", "min_steps"))
@@ -49,7 +49,8 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
     for s in layer.of_kind("weights"):
         if len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.change >= t.not_learning_change:
             continue
-        others = [o for lf in run.layers for o in lf.of_kind("weights") if o.tag != s.tag and len(o.steps) >= t.min_steps]
+        others = [o for lf in run.layers for o in lf.of_kind("weights")
+                  if o.tag != s.tag and len(o.steps) >= t.min_steps]
         moving = [o for o in others if o.change >= t.not_learning_change]
         if s.change >= t.not_learning_frozen and moving and loss_improving(run, t):
             continue  # a slow layer in a run that clearly learns: still_at_init says so as info
@@ -61,7 +62,8 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
         how = "is identical at" if exact else "barely changed between"
         yield Hit(layer.layer.name, [s.tag], (s.first_step, s.last_step),
                        f"The weight histogram of {s.tag} {how} step {s.first_step} and step {s.last_step}: "
-                       f"it moved {pct(s.change)} of its spread (threshold {pct(t.not_learning_change)}).{init}{contrast}",
+                       f"it moved {pct(s.change)} of its spread (threshold "
+                       f"{pct(t.not_learning_change)}).{init}{contrast}",
                        {"relative_change": s.change, "distance": s.change_abs, "threshold": t.not_learning_change,
                         "steps_logged": len(s.steps), "other_layers_moving": len(moving),
                         "looks_like_init": bool(s.init)},
