@@ -1,15 +1,21 @@
-"""Shared test helpers: where the real-writer fixtures are, and a run-once CLI runner."""
+"""Shared test helpers: where the real-writer fixtures are, and the one event-file builder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from tools.eventwriter import EventWriter
 
 # Event files written by real writers (torch, tensorboardX, TF1, TF2, Keras) and damaged ones:
 # a copy of the workplace's ../shared/fixtures (see fixtures/README.md), kept in the repository so
 # that CI, which starts from a clean clone, reads them too.
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+Values = Callable[[int, np.random.Generator], "np.ndarray | None"]  # (step, rng) -> values; None: not logged
 
 
 def fixture_path(*parts: str) -> Path:
@@ -22,3 +28,26 @@ def fixture_path(*parts: str) -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return fixture_path()
+
+
+def write_events(folder: Path | str, histograms: dict[str, Values] | None = None,
+              scalars: dict[str, Callable[[int], float]] | None = None, steps: int | Iterable[int] = 12,
+              tf2: bool = False, seed: int = 0, wall_time: float = 1_600_000_000.0, hostname: str = "test") -> Path:
+    """Write one run's event file into `folder`: at each step, every histogram tag's values
+    (legacy HistogramProto as torch writes them, or TF2 tensor histograms with `tf2`) and every
+    scalar's value. Deterministic: one seeded generator, steps in order. Returns the folder."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    with EventWriter(str(folder), wall_time=wall_time, hostname=hostname) as writer:
+        for step in (range(steps) if isinstance(steps, int) else steps):
+            for tag, make in (histograms or {}).items():
+                values = make(step, rng)
+                if values is None:
+                    continue
+                if tf2:
+                    writer.add_tensor_histogram(tag, values, step)
+                else:
+                    writer.add_histogram(tag, values, step)
+            for tag, value in (scalars or {}).items():
+                writer.add_scalar(tag, value(step), step)
+    return folder

@@ -11,6 +11,7 @@ import numpy as np
 
 from reportgen.pipeline import analyse
 from reportgen.reading.loader import load
+from tests.conftest import write_events
 from tools.eventwriter import EventWriter
 
 
@@ -70,14 +71,10 @@ def test_words_are_deterministic_across_processes(tmp_path):
 
 
 def test_summary_tells_each_code_once_and_a_healthy_run_has_no_most_important(tmp_path):
-    rng = np.random.default_rng(5)
-    base = rng.uniform(-0.1, 0.1, (40, 50))
-    with EventWriter(str(tmp_path / "run"), wall_time=1.0) as writer:
-        for step in range(10):
-            for name in ("a", "b", "c"):  # three frozen layers, one moving
-                writer.add_histogram(f"{name}/weights", base, step)
-            writer.add_histogram("d/weights", base * (1 + 0.2 * step) + rng.normal(0, 0.02, base.shape), step)
-            writer.add_scalar("loss", 1.0, step)
+    base = np.random.default_rng(5).uniform(-0.1, 0.1, (40, 50))
+    frozen = {f"{name}/weights": lambda step, rng: base for name in ("a", "b", "c")}  # three frozen layers
+    moving = {"d/weights": lambda step, rng: base * (1 + 0.2 * step) + rng.normal(0, 0.02, base.shape)}
+    write_events(tmp_path / "run", {**frozen, **moving}, {"loss": lambda step: 1.0}, steps=10, seed=5)
     summary = analyse(load([str(tmp_path)])).run_summary["run"]
     assert summary.count("are identical") == 1 and "a (0.0%), b (0.0%) and c (0.0%)" in summary
     assert summary.count("(1)") == 1 and "(2)" in summary  # not_learning once, then the flat loss
@@ -87,9 +84,7 @@ def test_moved_shape_reads_are_now(tmp_path):
     rng = np.random.default_rng(6)
     start = rng.uniform(-0.2, 0.2, 20000)
     trained = rng.normal(0, 0.12, 20000)
-    with EventWriter(str(tmp_path / "run"), wall_time=1.0) as writer:
-        for step in range(6):
-            t = step / 5
-            writer.add_histogram("fc/weight", start if step == 0 else trained * t + start * (1 - t) * 0.3, step)
+    moved = lambda step, _: start if step == 0 else trained * step / 5 + start * (1 - step / 5) * 0.3
+    write_events(tmp_path / "run", {"fc/weight": moved}, steps=6)
     text = analyse(load([str(tmp_path)])).layer_text[("run", "fc")]
     assert "they are now bell-shaped" in text and "now are" not in text

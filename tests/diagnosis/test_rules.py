@@ -17,7 +17,7 @@ from reportgen.diagnosis import diagnose
 from reportgen.errors import ConfigError
 from reportgen.pipeline import analyse, diagnosis_settings
 from reportgen.reading.loader import load
-from tests.conftest import fixture_path
+from tests.conftest import fixture_path, write_events
 from tools.eventwriter import EventWriter
 
 STEPS = 12
@@ -25,19 +25,7 @@ STEPS = 12
 
 def write_run(tmp_path, series: dict, scalars: dict | None = None, tf2: bool = False, steps: int = STEPS):
     """series: tag -> function(step, rng) -> values (None: skip that step); scalars: tag -> function(step)."""
-    rng = np.random.default_rng(0)
-    with EventWriter(str(tmp_path / "run"), wall_time=1_600_000_000.0) as writer:
-        for step in range(steps):
-            for tag, make in series.items():
-                values = make(step, rng)
-                if values is None:
-                    continue
-                if tf2:
-                    writer.add_tensor_histogram(tag, values, step)
-                else:
-                    writer.add_histogram(tag, values, step)
-            for tag, make in (scalars or {}).items():
-                writer.add_scalar(tag, make(step), step)
+    write_events(tmp_path / "run", series, scalars, steps, tf2)
     return load([str(tmp_path)])
 
 

@@ -12,28 +12,23 @@ import pypdf
 
 from reportgen import cli
 from reportgen.progress import Progress
-from tests.conftest import fixture_path
-from tools.eventwriter import EventWriter
+from tests.conftest import fixture_path, write_events
 
 FORMATS = ("html", "pdf", "eml", "md", "json")
 
 
 def write_diverging_run(logdir) -> None:
     """A run whose loss grows 1.5x per step: the loss_diverging rule (critical) must fire."""
-    rng = np.random.default_rng(7)
-    with EventWriter(str(logdir / "run1"), wall_time=1_700_000_000.0) as w:
-        for step in range(20):
-            w.add_histogram("dense/kernel", rng.normal(0, 0.1, 300), step)
-            w.add_scalar("loss", 1.5 ** step, step)
+    write_events(logdir / "run1", {"dense/kernel": lambda step, rng: rng.normal(0, 0.1, 300)},
+                 {"loss": lambda step: 1.5**step}, steps=20, seed=7, wall_time=1_700_000_000.0)
 
 
 def write_healthy_run(logdir) -> None:
-    rng = np.random.default_rng(8)
-    with EventWriter(str(logdir / "run1"), wall_time=1_700_000_000.0) as w:
-        for step in range(20):
-            w.add_histogram("dense/kernel", rng.normal(0, 0.1 + 0.002 * step, 300), step)
-            w.add_histogram("dense/bias", rng.normal(0, 0.01 + 0.001 * step, 30), step)
-            w.add_scalar("loss", 2.0 / (1 + step) + 0.1 * rng.random(), step)
+    noise = np.random.default_rng(9)
+    write_events(logdir / "run1", {"dense/kernel": lambda step, rng: rng.normal(0, 0.1 + 0.002 * step, 300),
+                                   "dense/bias": lambda step, rng: rng.normal(0, 0.01 + 0.001 * step, 30)},
+                 {"loss": lambda step: 2.0 / (1 + step) + 0.1 * noise.random()}, steps=20, seed=8,
+                 wall_time=1_700_000_000.0)
 
 
 def build(tmp_path, logdir, *extra: str) -> tuple[int, dict[str, object]]:

@@ -1,0 +1,70 @@
+"""Features on hand-made buckets, where the right answer is known exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportgen.diagnosis import diagnose
+from reportgen.diagnosis.features import series_features, zero_fraction
+from reportgen.diagnosis.thresholds import Thresholds
+from reportgen.model import HistogramSeries, Logs, Run
+from reportgen.narrative import series_sentence
+from reportgen.reading.accumulate import HistogramBuilder
+from reportgen.reading.events import HistogramValue
+
+
+def series(tag: str, steps: list[np.ndarray]) -> HistogramSeries:
+    """A series from bucket rows per step, accumulated as the reader accumulates them."""
+    builder = HistogramBuilder(keep=501, light=False)
+    for step, rows in enumerate(steps):
+        builder.add(HistogramValue(tag, step, 0.0, np.asarray(rows, dtype=float), None))
+    return builder.build("run", tag)
+
+
+def uniform(shift: float, bins: int = 200, count: float = 50.0) -> np.ndarray:
+    """Equal buckets of equal counts over [-1 + shift, 1 + shift]: a uniform distribution."""
+    edges = np.linspace(-1, 1, bins + 1) + shift
+    return np.column_stack([edges[:-1], edges[1:], np.full(bins, count)])
+
+
+def test_a_narrow_bucket_at_zero_counts_whole():
+    rows = np.array([[-1.0, -1e-12, 20], [0.0, 1e-12, 50], [1e-12, 1.0, 30]])
+    assert zero_fraction(rows) == pytest.approx(0.5)
+
+
+def test_a_wide_bucket_holding_zero_counts_only_its_excess_over_its_neighbours():
+    """A TF2 bucket [-0.5, 0.5] holding 60 of 80 values between neighbours of 10: only the 50
+    a continuous density cannot explain are zeros; a smooth bump is almost none."""
+    spike = np.array([[-1.0, -0.5, 10], [-0.5, 0.5, 60], [0.5, 1.0, 10]])
+    assert zero_fraction(spike) == pytest.approx(50 / 80)
+    smooth = np.array([[-1.0, -0.5, 30], [-0.5, 0.5, 35], [0.5, 1.0, 30]])
+    assert zero_fraction(smooth) == pytest.approx(5 / 95)
+    assert zero_fraction(np.array([[0.5, 1.0, 10], [1.0, 2.0, 10]])) == 0.0  # no bucket holds 0
+
+
+def relative_change(shift_in_std: float) -> tuple[HistogramSeries, float]:
+    std = 1 / np.sqrt(3)  # of uniform(-1, 1)
+    steps = [uniform(shift_in_std * std * step / 9) for step in range(10)]
+    s = series("fc1.weight", steps)
+    return s, series_features(s, "weights", Thresholds()).change
+
+
+@pytest.mark.parametrize("moved, barely", [(0.010, True), (0.025, False)])
+def test_barely_moved_is_the_diagnosis_threshold_in_words_and_findings(moved, barely):
+    """The first-to-last Wasserstein distance of two uniforms shifted by d is d: relative to the
+    spread it is the shift in standard deviations. Below `not_learning_change` (1.5%) the words
+    say "barely changed" and not_learning fires; at 2.5% neither."""
+    s, change = relative_change(moved)
+    assert change == pytest.approx(moved, rel=0.02)
+    words = series_sentence(series_features(s, "weights", Thresholds()), Thresholds().not_learning_change)
+    assert ("barely changed" in words) is barely
+    found = diagnose(Logs(sources=[], runs=[Run("run", "", histograms={s.tag: s})])).findings
+    assert ("not_learning" in {f.code for f in found}) is barely
+
+
+def test_uniform_buckets_read_as_a_plateau_with_its_bounds():
+    s = series("fc1.weight", [uniform(0.0)] * 6)
+    features = series_features(s, "weights", Thresholds())
+    assert features.shape_first == "uniform" and features.change == 0
+    assert features.min[0] == -1 and features.max[0] == 1
