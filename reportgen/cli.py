@@ -149,7 +149,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"run {run['name']}  ({run['path']})")
         for item in run["tags"]:
             first, last = ("" if item[k] is None else item[k] for k in ("first_step", "last_step"))
-            print(f"  {item['kind']:<10} {item['tag']:<50} {item['steps']:>6} steps  {first}..{last}")
+            repeated = item.get("events", item["steps"]) - item["steps"]
+            if item["kind"] == "other":
+                print(f"  {'other':<10} {item['tag']:<50} {item['steps']:>6} records  ({item['what']})")
+                continue
+            print(f"  {item['kind']:<10} {item['tag']:<50} {item['steps']:>6} steps  {first}..{last}"
+                  + (f"  ({repeated} repeated)" if repeated > 0 else ""))
         for warning in run["warnings"]:
             print(f"  warning: {warning}")
     return EXIT_OK
@@ -160,7 +165,9 @@ def _inspect_run(run) -> dict:
     for kind, group in (("histogram", run.histograms), ("scalar", run.scalars)):
         for tag, s in group.items():
             n = len(s.steps)
-            tags.append({"tag": tag, "kind": kind, "steps": n, "first_step": int(s.steps[0]) if n else None,
+            distinct = int((s.steps[1:] != s.steps[:-1]).sum()) + 1 if n else 0  # steps are sorted
+            tags.append({"tag": tag, "kind": kind, "steps": distinct, "events": n,
+                         "first_step": int(s.steps[0]) if n else None,
                          "last_step": int(s.steps[-1]) if n else None})
     for tag, kind in run.other.items():
         tags.append({"tag": tag, "kind": "other", "what": kind, "steps": run.other_counts.get(tag, 0),

@@ -139,9 +139,18 @@ class BucketRows(Sequence):
 class ScalarSeries:
     run: str
     tag: str
-    steps: np.ndarray  # (n,) int64 ascending
+    steps: np.ndarray  # (n,) int64 ascending; a step logged twice is here twice, as TensorBoard keeps it
     wall_times: np.ndarray  # (n,)
     values: np.ndarray  # (n,) float64, NaN/Inf kept as they were written
+
+    def per_step(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) with one value per step: the one written last (steps are sorted
+        stably, so the last of equal steps is the last read)."""
+        if len(self.steps) < 2:
+            return self.steps, self.values
+        last = np.ones(len(self.steps), bool)
+        last[:-1] = self.steps[1:] != self.steps[:-1]
+        return self.steps[last], self.values[last]
 
 
 @dataclass
@@ -154,6 +163,7 @@ class Run:
     other_counts: dict[str, int] = field(default_factory=dict)  # tag -> records
     files: list[FileAccount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    hparams: dict[str, float | str | bool] = field(default_factory=dict)  # from TensorBoard's hparams plugin
 
     def series(self) -> list[HistogramSeries | ScalarSeries]:
         return [*self.histograms.values(), *self.scalars.values()]

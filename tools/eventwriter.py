@@ -145,6 +145,37 @@ class EventWriter:
             v.metadata.CopyFrom(md)
         self._summary(v, step)
 
+    def add_hparams_records(self, hparams: dict[str, float | str | bool], step: int = 0) -> None:
+        """The three hparams plugin records torch's `add_hparams` writes (experiment, session
+        start with the values, session end), each an empty tensor whose metadata holds them."""
+        from google.protobuf import struct_pb2
+        from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+        def record(tag: str, data: plugin_data_pb2.HParamsPluginData) -> None:
+            meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                plugin_name="hparams", content=data.SerializeToString()))
+            self._summary(summary_pb2.Summary.Value(tag=tag, metadata=meta, tensor=tensor_pb2.TensorProto(
+                dtype=types_pb2.DT_FLOAT)), step)
+
+        values = {}
+        for name, value in hparams.items():
+            v = struct_pb2.Value()
+            if isinstance(value, bool):
+                v.bool_value = value
+            elif isinstance(value, (int, float)):
+                v.number_value = float(value)
+            else:
+                v.string_value = str(value)
+            values[name] = v
+        experiment = api_pb2.Experiment(hparam_infos=[api_pb2.HParamInfo(name=n) for n in hparams])
+        record("_hparams_/experiment", plugin_data_pb2.HParamsPluginData(version=0, experiment=experiment))
+        start = plugin_data_pb2.SessionStartInfo()
+        for name, v in values.items():
+            start.hparams[name].CopyFrom(v)
+        record("_hparams_/session_start_info", plugin_data_pb2.HParamsPluginData(version=0, session_start_info=start))
+        end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS)
+        record("_hparams_/session_end_info", plugin_data_pb2.HParamsPluginData(version=0, session_end_info=end))
+
     def add_raw_record(self, payload: bytes) -> None:
         self._file.write(frame(payload))
 

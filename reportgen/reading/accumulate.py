@@ -17,7 +17,17 @@ import numpy as np
 
 from reportgen import histmath
 from reportgen.model import BucketRows, EdgeTable, FileAccount, HistogramSeries, PackedRows, Run, ScalarSeries
-from reportgen.reading.events import Decoded, DecodeError, HistogramValue, OtherValue, ScalarValue
+from reportgen.reading.events import (
+    Decoded,
+    DecodeError,
+    FileVersion,
+    HistogramValue,
+    HParamsValue,
+    OtherValue,
+    ScalarValue,
+    SessionStart,
+    hparams_of,
+)
 from reportgen.reading.records import iter_spans
 from reportgen.reading.wire import scan_event
 
@@ -229,43 +239,103 @@ class RunBuilder:
     light: bool
     hist: dict[str, HistogramBuilder] = field(default_factory=dict)
     scal: dict[str, ScalarBuilder] = field(default_factory=dict)
+    file_version: float | None = None  # of the file being read, from its first record
+    rewrites: list[tuple[str, int, int, int]] = field(default_factory=list)  # this file's: tag, from, to, dropped
+    most_recent_step: int = -(1 << 63)  # for files older than version 2 (TensorBoard's purge rule)
 
     def apply(self, records: Iterable[tuple[int, Decoded | DecodeError]], account: FileAccount, index: int,
               first_in_file: set[str]) -> None:
         """Put decoded records of the run's `index`-th file into their tags' builders, problems
         into the file's account. `first_in_file` holds the tags this file has already given."""
-        run, hist, scal, keep, light = self.run, self.hist, self.scal, self.keep, self.light
+        run = self.run
         for offset, decoded in records:
             if isinstance(decoded, DecodeError):
                 account.records_read -= 1
                 account.skip(f"record at byte {offset} skipped: {decoded}")
                 continue
-            _, _, values, problems = decoded
+            step, _, values, problems = decoded
             if problems:
                 account.problems.extend(f"record at byte {offset}: {p}" for p in problems)
+            if values and self.file_version is not None and self.file_version < 2:
+                self._purge_out_of_order(step, values, account)
             for value in values:
-                if isinstance(value, OtherValue):
-                    run.other[value.tag] = value.kind
-                    run.other_counts[value.tag] = run.other_counts.get(value.tag, 0) + 1
-                    continue
-                tag = value.tag
-                builder: HistogramBuilder | ScalarBuilder | None
-                if isinstance(value, HistogramValue):
-                    builder = hist.get(tag)
-                    if builder is None:
-                        builder = hist[tag] = HistogramBuilder(keep, light)
-                else:
-                    builder = scal.get(tag)
-                    if builder is None:
-                        builder = scal[tag] = ScalarBuilder()
-                if tag not in first_in_file and index > 0 and builder.steps and value.step <= max(builder.steps):
-                    dropped = builder.purge_from(value.step)
-                    run.warnings.append(
-                        f"{os.path.basename(account.path)} rewrites {tag!r} from step {value.step}: "
-                        f"kept its values, dropped {dropped} older ones from earlier files (a resumed job)"
-                    )
-                first_in_file.add(tag)
-                builder.add(value)  # type: ignore[arg-type]  # a histogram builder gets histogram values
+                if isinstance(value, (HistogramValue, ScalarValue)):
+                    self._add(value, account, index, first_in_file)
+                elif isinstance(value, OtherValue):
+                    self._count_other(value.tag, value.kind)
+                elif isinstance(value, HParamsValue):
+                    self._count_other(value.tag, "hparams")
+                    run.hparams.update(hparams_of(value.content))
+                elif isinstance(value, FileVersion):
+                    self.file_version = value.version
+                elif isinstance(value, SessionStart):
+                    self._purge_restart(value.step, account)
+
+    def _count_other(self, tag: str, kind: str) -> None:
+        self.run.other[tag] = kind
+        self.run.other_counts[tag] = self.run.other_counts.get(tag, 0) + 1
+
+    def _add(self, value: HistogramValue | ScalarValue, account: FileAccount, index: int,
+             first_in_file: set[str]) -> None:
+        tag = value.tag
+        builder: HistogramBuilder | ScalarBuilder | None
+        if isinstance(value, HistogramValue):
+            builder = self.hist.get(tag)
+            if builder is None:
+                builder = self.hist[tag] = HistogramBuilder(self.keep, self.light)
+        else:
+            builder = self.scal.get(tag)
+            if builder is None:
+                builder = self.scal[tag] = ScalarBuilder()
+        if tag not in first_in_file and index > 0 and builder.steps and value.step < max(builder.steps):
+            # A later file that goes back over steps an earlier one wrote: a resumed job. Its
+            # values are the current ones. (One that starts at the last step written, as Hugging
+            # Face's final evaluation does, only repeats that step: both are kept, as TensorBoard
+            # keeps them, and the value written last is the one used.)
+            last = max(builder.steps)
+            self.rewrites.append((tag, value.step, last, builder.purge_from(value.step)))
+        first_in_file.add(tag)
+        builder.add(value)  # type: ignore[arg-type]  # a histogram builder gets histogram values
+
+    def report_rewrites(self, account: FileAccount) -> None:
+        """One warning for the steps a file wrote again (a resumed job), after reading it."""
+        if not self.rewrites:
+            return
+        tags = ", ".join(repr(tag) for tag, *_ in self.rewrites[:4]) + (", ..." if len(self.rewrites) > 4 else "")
+        start = min(step for _, step, _, _ in self.rewrites)
+        end = max(last for _, _, last, _ in self.rewrites)
+        dropped = sum(n for *_, n in self.rewrites)
+        self.run.warnings.append(
+            f"{os.path.basename(account.path)} writes {len(self.rewrites)} tag{'s' if len(self.rewrites) > 1 else ''} "
+            f"({tags}) again from step {start}, back over steps up to {end} an earlier file wrote (a resumed job): "
+            f"TensorBoard shows both; this report uses the later values and leaves out the {dropped} earlier ones")
+        self.rewrites = []
+
+    def _purge_restart(self, step: int, account: FileAccount) -> None:
+        """TensorBoard's rule for a SessionLog START: every value read so far at or after its
+        step is out of date (event_accumulator._CheckForRestartAndMaybePurge)."""
+        builders: list[HistogramBuilder | ScalarBuilder] = [*self.hist.values(), *self.scal.values()]
+        dropped = sum(b.purge_from(step) for b in builders)
+        if dropped:
+            self.run.warnings.append(
+                f"{os.path.basename(account.path)}: the job restarted at step {step} (a SessionLog START record): "
+                f"{dropped} values at or after it, written before the restart, are left out, as TensorBoard does")
+
+    def _purge_out_of_order(self, step: int, values: list, account: FileAccount) -> None:
+        """TensorBoard's rule for files older than version 2: a step below the newest one seen
+        drops the newer values of the tags in that record (_CheckForOutOfOrderStepAndMaybePurge)."""
+        if step >= self.most_recent_step:
+            self.most_recent_step = step
+            return
+        dropped = 0
+        for value in values:
+            builder = self.hist.get(value.tag) if isinstance(value, HistogramValue) else self.scal.get(value.tag)
+            if builder is not None:
+                dropped += builder.purge_from(step)
+        if dropped:
+            self.run.warnings.append(
+                f"{os.path.basename(account.path)} (event file version {self.file_version:g}) goes back to step "
+                f"{step}: {dropped} later values of its tags are left out, as TensorBoard does for such files")
 
     def build(self) -> Run:
         for tag, builder in self.hist.items():

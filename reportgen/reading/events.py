@@ -43,6 +43,7 @@ _VAL_FIELDS = {
 
 HISTOGRAM_PLUGIN = "histograms"
 SCALAR_PLUGIN = "scalars"
+HPARAMS_PLUGIN = "hparams"
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,39 @@ class OtherValue:
     kind: str  # e.g. "image", "graph", "text", "tensor:pr_curves"
 
 
+@dataclass(frozen=True)
+class HParamsValue:
+    """A record of TensorBoard's hparams plugin (`_hparams_/session_start_info` and friends):
+    its plugin content, an HParamsPluginData message."""
+
+    tag: str
+    step: int
+    content: bytes
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """The file's first record: "brain.Event:2" for every writer since 2016. TensorBoard purges
+    out-of-order steps only in files of an older version (see accumulate.py)."""
+
+    tag: str  # always "<file_version>": every value read has a tag
+    version: float
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """A SessionLog START record (TF1 supervisors write one when a job restarts): TensorBoard
+    drops every value already read at or after its step."""
+
+    tag: str  # always "<session_start>"
+    step: int
+
+
 class DecodeError(ValueError):
     """A record whose payload is not a valid Event."""
 
 
-Value = HistogramValue | ScalarValue | OtherValue
+Value = HistogramValue | ScalarValue | OtherValue | HParamsValue | FileVersion | SessionStart
 
 
 def tensor_to_array(tensor) -> np.ndarray:
@@ -158,6 +187,10 @@ def decode_event(payload: bytes | memoryview, plugins: dict[str, str]) -> Decode
     if what != "summary":
         if what in ("graph_def", "meta_graph_def", "tagged_run_metadata"):
             return step, wall_time, [OtherValue(tag=f"<{what}>", kind="graph")], []
+        if what == "file_version":
+            return step, wall_time, [FileVersion("<file_version>", file_version_number(event.file_version))], []
+        if what == "session_log" and event.session_log.status == event.session_log.START:
+            return step, wall_time, [SessionStart("<session_start>", step)], []
         return step, wall_time, [], []
     values: list[Value] = []
     problems: list[str] = []
@@ -174,6 +207,8 @@ def _decode_value(value, step: int, wall_time: float, plugins: dict[str, str]) -
     kind = value.WhichOneof("value")
     if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
         plugins[tag] = value.metadata.plugin_data.plugin_name
+        if plugins[tag] == HPARAMS_PLUGIN:  # torch writes these with no value at all
+            return HParamsValue(tag, step, bytes(value.metadata.plugin_data.content))
     if kind == "simple_value":
         return ScalarValue(tag, step, wall_time, float(value.simple_value))
     if kind == "histo":
@@ -197,3 +232,31 @@ def tensor_value(tag: str, step: int, wall_time: float, plugin: str, tensor) -> 
             raise DecodeError(f"scalar tensor {tag!r} has {arr.size} values")
         return ScalarValue(tag, step, wall_time, float(arr.reshape(-1)[0]))
     return OtherValue(tag, f"tensor:{plugin or 'unknown'}")
+
+
+def file_version_number(text: str) -> float:
+    """2.0 from "brain.Event:2"; 0.0 when the text says no version (as TensorBoard's
+    event_util.ParseFileVersion treats it)."""
+    try:
+        return float(text.rsplit(":", 1)[-1])
+    except ValueError:
+        return 0.0
+
+
+def hparams_of(content: bytes) -> dict[str, float | str | bool]:
+    """The hyperparameters of an hparams plugin record (a session_start_info; {} for the
+    experiment and session_end_info records, and for content that does not parse)."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    try:
+        data = plugin_data_pb2.HParamsPluginData.FromString(content)
+    except Exception:  # protobuf's own DecodeError types: a damaged record says nothing
+        return {}
+    if not data.HasField("session_start_info"):
+        return {}
+    found: dict[str, float | str | bool] = {}
+    for name, value in data.session_start_info.hparams.items():
+        kind = value.WhichOneof("kind")
+        if kind in ("number_value", "string_value", "bool_value"):
+            found[name] = getattr(value, kind)
+    return found

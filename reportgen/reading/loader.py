@@ -9,6 +9,7 @@ by two (halves.py); the result is the same as reading everything in one pass.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from reportgen.memory import return_free_memory
@@ -60,6 +61,7 @@ def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool 
                     builder.apply(decoded(stream, account, {}, light), account, index, first_in_file)
         except OSError as exc:
             account.problems.append(f"cannot read: {exc.strerror or exc}")
+        builder.report_rewrites(account)
         _file_warnings(account, builder.run)
     return builder.build()
 
@@ -98,7 +100,38 @@ def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
     else:
         runs = _read_in_pool(found, keep, settings.light, workers)
     return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
-    return Logs(sources=list(logdirs), runs=runs)
+    return Logs(sources=list(logdirs), runs=attach_hparams_runs(runs))
+
+
+TIMESTAMP_FOLDER = re.compile(r"\d{9,11}(\.\d+)?")  # time.time() as str: 1690483601.5213287
+
+
+def attach_hparams_runs(runs: list[Run]) -> list[Run]:
+    """Each run that torch's `add_hparams` wrote, folded into the run it belongs to.
+
+    `SummaryWriter.add_hparams` writes its hparams records and its metric values into a new
+    sub-folder `<run>/<timestamp>/` (named `str(time.time())`), which TensorBoard lists as a run
+    of its own. It is the parent run's: its hyperparameters and metrics go to the parent, its
+    files to the parent's inventory. Sub-runs with other names are runs of their own even when
+    they hold hparams records (TF's hparams API writes the experiment in the root and one
+    session per trial folder)."""
+    by_folder = {os.path.normpath(run.path): run for run in runs if run.path}
+    kept = []
+    for run in runs:
+        parent = by_folder.get(os.path.dirname(os.path.normpath(run.path))) if run.path else None
+        if (parent is None or run.histograms or not TIMESTAMP_FOLDER.fullmatch(os.path.basename(run.path))
+                or not any(tag.startswith("_hparams_/") for tag in run.other)):
+            kept.append(run)
+            continue
+        parent.hparams.update(run.hparams)
+        for tag, series in run.scalars.items():
+            parent.scalars.setdefault(tag if tag not in parent.scalars else f"{tag} (add_hparams)", series)
+        for tag, kind in run.other.items():
+            parent.other[tag] = kind
+            parent.other_counts[tag] = parent.other_counts.get(tag, 0) + run.other_counts.get(tag, 0)
+        parent.files.extend(run.files)
+        parent.warnings.extend(run.warnings)
+    return kept
 
 
 def _read_in_pool(found: Found, keep: int, light: bool, workers: int) -> list[Run]:

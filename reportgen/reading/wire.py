@@ -16,11 +16,15 @@ import struct
 import numpy as np
 
 from reportgen.reading.events import (
+    HPARAMS_PLUGIN,
     Decoded,
     DecodeError,
+    FileVersion,
     HistogramValue,
+    HParamsValue,
     ScalarValue,
     decode_event,
+    file_version_number,
     legacy_rows,
     tensor_value,
 )
@@ -144,7 +148,7 @@ def _scan_usual(buf, pos: int, end: int, light: bool):
 
 
 def _scan(buf, pos: int, end: int, plugins: dict[str, str], learned: dict[str, str], light: bool):
-    step, wall_time, summary, oneofs = 0, 0.0, None, 0
+    step, wall_time, summary, oneofs, version = 0, 0.0, None, 0, None
     while pos < end:
         key = buf[pos]
         pos += 1
@@ -165,7 +169,7 @@ def _scan(buf, pos: int, end: int, plugins: dict[str, str], learned: dict[str, s
             oneofs += 1
         elif key == 0x1A:  # file_version, string
             length, pos = _length(buf, pos)
-            _text(buf, pos, pos + length)
+            version = _text(buf, pos, pos + length)
             pos += length
             oneofs += 1
         else:
@@ -176,7 +180,8 @@ def _scan(buf, pos: int, end: int, plugins: dict[str, str], learned: dict[str, s
     if step >= 1 << 63:
         step -= 1 << 64
     if summary is None:
-        return step, wall_time, [], []
+        found = [] if version is None else [FileVersion("<file_version>", file_version_number(version))]
+        return step, wall_time, found, []
     values: list = []
     problems: list[str] = []
     pos, end = summary
@@ -234,9 +239,12 @@ def _scan_value(buf, pos, end, step, wall_time, plugins, learned, light, values,
     if metadata is not None:
         from tensorboard.compat.proto import summary_pb2
 
-        name = _parse(summary_pb2.SummaryMetadata, buf, metadata).plugin_data.plugin_name
-        if name:
-            learned[tag] = name
+        plugin_data = _parse(summary_pb2.SummaryMetadata, buf, metadata).plugin_data
+        if plugin_data.plugin_name:
+            learned[tag] = plugin_data.plugin_name
+        if plugin_data.plugin_name == HPARAMS_PLUGIN:  # as decode_event: the content is the value
+            values.append(HParamsValue(tag, step, bytes(plugin_data.content)))
+            return
     try:
         if kind == "simple_value":
             values.append(ScalarValue(tag, step, wall_time, float(span)))  # type: ignore[arg-type]  # the float read

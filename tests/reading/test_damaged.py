@@ -43,7 +43,7 @@ def test_restarted_job_keeps_the_newer_files_values():
     run = load([str(folder)]).runs[0]
     series = run.histograms["fc.weight"]
     assert list(series.steps) == list(range(40))
-    assert any("rewrites" in w and "step 20" in w for w in run.warnings)
+    assert any("resumed job" in w and "from step 20" in w for w in run.warnings)
     second = sorted(folder.iterdir())[1]
     newer = oracle(second)
     for step in (20, 25, 29):
