@@ -51,6 +51,8 @@ class Options:
     thresholds: dict[str, float] = field(default_factory=dict)
     # Rule codes to leave out, like ruff's `ignore`.
     ignore: list[str] = field(default_factory=list)
+    # Scalar role overrides: {"regex searched in the tag": "objective" | "eval_loss" | ...}.
+    roles: dict[str, str] = field(default_factory=dict)
 
     def workers(self, cores: int | None = None) -> Workers:
         return Workers.resolve(self.processes, os.cpu_count() or 1 if cores is None else cores)

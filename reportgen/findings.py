@@ -36,6 +36,17 @@ class Verdict(enum.StrEnum):
     HEALTHY = "healthy"
     WARNINGS = "warnings"
     CRITICAL = "critical"
+    NOT_JUDGED = "not judged"  # nothing in it could be judged: never called healthy
+
+    @classmethod
+    def overall(cls, verdicts: Any) -> Verdict:
+        """A report's verdict from its runs': the worst; healthy when some run is healthy and the
+        others could not be judged; not judged when none could (or there are no runs)."""
+        seen = set(verdicts)
+        for verdict in (cls.CRITICAL, cls.WARNINGS, cls.HEALTHY):
+            if verdict in seen:
+                return verdict
+        return cls.NOT_JUDGED
 
     @classmethod
     def of(cls, severities: Any) -> Verdict:

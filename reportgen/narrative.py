@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures, ScalarFeatures, SeriesFeatures
+from reportgen.diagnosis.curves import ScalarFeatures
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures
+from reportgen.diagnosis.roles import Role
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Finding, Severity, Verdict
 from reportgen.model import TAG_KINDS
@@ -146,25 +148,56 @@ def layer_paragraph(layer: LayerFeatures, t: Thresholds) -> str:
     return " ".join(series_sentence(s, t.not_learning_change) for s in ordered)
 
 
-def _trend(s: ScalarFeatures) -> str:
+_ROLE_WORDS = {Role.OBJECTIVE: "the training objective", Role.EVAL_LOSS: "the evaluation loss",
+               Role.REWARD: "the reward", Role.ACCURACY: "", Role.RL_VALUE_LOSS: "the value loss"}
+
+
+def _decay_words(lr: ScalarFeatures | None) -> str:
+    """How the logged learning rate fell, when it fell at least 10x: why a loss flattens."""
+    if lr is None or lr.points < 2 or not lr.values.max() > 0:
+        return ""
+    top, end = float(lr.values.max()), float(lr.values[-1])
+    return f" as the learning rate decayed from {num(top)} to {num(end)}" if end <= 0.1 * top else ""
+
+
+def _trend(s: ScalarFeatures, t: Thresholds, lr: ScalarFeatures | None = None) -> str:
+    role = _ROLE_WORDS.get(s.role, "")
+    name = f"{role} {s.tag}".strip()
     if not s.values.size:
-        return f"{s.tag} has no finite values"
+        return f"{name} has no finite values"
     if s.values.size == 1:
-        return f"{s.tag} was logged once ({num(s.values[0])})"
-    start, end = num(s.early), num(s.late)
-    if s.signed and s.role == "loss":
-        return (f"{s.tag} has negative values (between {num(s.values.min())} and {num(s.values.max())}), so it is a "
+        return f"{name} was logged once ({num(s.values[0])})"
+    if s.signed and s.is_loss:
+        return (f"{name} has negative values (between {num(s.values.min())} and {num(s.values.max())}), so it is a "
                 "surrogate objective (policy gradient or similar) whose level says little about progress")
-    if s.early != 0:
-        change = (s.late - s.early) / abs(s.early)
-        if s.role == "accuracy":
-            word = "rose" if change > 0.02 else "fell" if change < -0.02 else "stayed flat"
-        else:
-            word = "fell" if change < -0.02 else "rose" if change > 0.02 else "stayed flat"
-    else:
+    # A short curve is told by its first and last values: windows of a few points would blur it.
+    start, end = (s.early, s.late) if s.window >= t.trend_window_min else (float(s.values[0]), float(s.values[-1]))
+    change = (end - start) / abs(start) if start else 0.0
+    if not start:
         word = "moved"
-    best = f", best {num(s.best)}" if s.best not in (s.early, s.late) else ""
-    return f"{s.tag} {word} from {start} to {end} over steps {int(s.finite_steps[0])}..{int(s.finite_steps[-1])}{best}"
+    elif abs(change) < 0.005:
+        word = "stayed flat"
+    else:
+        word = f"{'rose' if change > 0 else 'fell'} {pct(abs(change))}"
+    best = f", best {num(s.best)} at step {s.best_step}" if num(s.best) not in (num(start), num(end)) else ""
+    text = f"{name} {word} from {num(start)} to {num(end)} over steps {int(s.steps[0])}..{int(s.steps[-1])}{best}"
+    settled = s.settled_step() if s.trend_judged(t) and s.improvement() > 0 else None
+    if settled is not None:
+        text += f", then flattened after step {settled}{_decay_words(lr)}"
+    if not s.trend_judged(t):
+        text += f" ({s.points} points: too few to judge a trend)"
+    if s.role is Role.RL_VALUE_LOSS and change > 0:
+        text += " (a value loss follows the returns it predicts: rising is expected while they grow)"
+    return text
+
+
+def _trend_curves(run: RunFeatures) -> list[ScalarFeatures]:
+    """The curves a reader looks at first, each once: the objective, the reward, the evaluation
+    losses and the accuracies (at most two of each)."""
+    picked = [c for c in (run.objective(), run.reward()) if c is not None]
+    for role in (Role.EVAL_LOSS, Role.ACCURACY, Role.RL_VALUE_LOSS if run.reward() else None):
+        picked += [c for c in run.of_role(role) if c not in picked][:2] if role else []
+    return picked
 
 
 _VERDICT_WORDS = {Verdict.HEALTHY: "Healthy: no rule found a problem.",
@@ -172,12 +205,15 @@ _VERDICT_WORDS = {Verdict.HEALTHY: "Healthy: no rule found a problem.",
                   Verdict.CRITICAL: "Critical: training is broken."}
 
 
-def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds) -> str:
+def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds,
+                unjudged: str = "") -> str:
     """Verdict, the (up to) three most important problems, what to try first, and the loss trend.
 
     Findings of one code are told once (the first message, then the other layers), and
     not_learning is told as the contrast between the layers that learn and those that do not.
     """
+    if verdict is Verdict.NOT_JUDGED:
+        return f"Not judged: {unjudged}." if unjudged else "Not judged."
     parts = [_VERDICT_WORDS[verdict]]
     if verdict is Verdict.HEALTHY and findings:
         parts = ["Healthy: nothing needs fixing."]
@@ -190,11 +226,13 @@ def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: 
     notes = _told_by_code(run, [f for f in findings if f.severity is Severity.INFO], 2, t.not_learning_change)
     if notes:
         parts.append(("Note: " if len(notes) == 1 else "Notes: ") + " ".join(notes))
-    trends = [s for s in run.scalars.values() if s.role in ("loss", "accuracy", "reward")]
-    if trends:
-        parts.append("Trend: " + "; ".join(_trend(s) for s in trends) + ".")
+    curves = _trend_curves(run)
+    if curves:
+        rates = run.of_role(Role.LEARNING_RATE)
+        lr = max(rates, key=lambda r: r.points) if rates else None
+        parts.append("Trend: " + "; ".join(_trend(s, t, lr) for s in curves) + ".")
     else:
-        parts.append("No loss or accuracy scalar was logged, so the trend is unknown.")
+        parts.append("No loss, reward or accuracy scalar was logged, so the trend is unknown.")
     return " ".join(parts)
 
 

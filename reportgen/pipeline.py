@@ -12,13 +12,16 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from reportgen import __version__, charts, narrative
 from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
 from reportgen.charts.render import render_jobs
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
+from reportgen.errors import UserError
 from reportgen.findings import Verdict, worst_first
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, TagInventory
@@ -27,6 +30,34 @@ from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSect
 # thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
 # scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
 SWEEP_RUNS = 12
+
+
+class NothingToReport(UserError):
+    """No run holds a scalar or a histogram: a report would say nothing (the CLI exits with 2
+    rather than write a green "healthy" for input it could not read)."""
+
+
+def what_is_there(logs: Logs, options: Options) -> str:
+    """One line on what the logs hold instead of scalars and histograms."""
+    tags = [t for run in logs.runs for t in [*run.histograms, *run.scalars]]
+    if tags and options.tag:
+        shown = ", ".join(dict.fromkeys(tags[:6])) + (", ..." if len(tags) > 6 else "")
+        return f"no tag matches --tag {options.tag!r} (tags found: {shown})"
+    parts = []
+    for run in logs.runs:
+        broken = [os.path.basename(f.path) for f in run.files if f.records_read == 0 and f.records_skipped]
+        empty = [os.path.basename(f.path) for f in run.files if f.records_read and f.records_skipped == 0]
+        if run.other:
+            kinds = sorted(set(run.other.values()))
+            parts.append(f"run {run.name} holds only {', '.join(kinds)}")
+        elif broken:
+            parts.append(f"{', '.join(broken[:3])} {'is' if len(broken) == 1 else 'are'} not an event file")
+        elif empty:
+            parts.append(f"{', '.join(empty[:3])} {'holds' if len(empty) == 1 else 'hold'} no values (only the header)")
+        elif run.files:
+            parts.append(f"run {run.name} holds no readable record")
+    found = "; ".join(parts[:4]) + ("; ..." if len(parts) > 4 else "")
+    return f"no scalar or histogram to report in {', '.join(logs.sources)}: {found or 'nothing was read'}"
 
 
 def generated_at() -> str:
@@ -43,9 +74,8 @@ def filter_logs(logs: Logs, options: Options) -> Logs:
     tag_re = re.compile(options.tag) if options.tag else None
     runs = [r for r in logs.runs if not run_re or run_re.search(r.name)]
     if tag_re:
-        for r in runs:
-            r.histograms = {t: s for t, s in r.histograms.items() if tag_re.search(t)}
-            r.scalars = {t: s for t, s in r.scalars.items() if tag_re.search(t)}
+        runs = [replace(r, histograms={t: s for t, s in r.histograms.items() if tag_re.search(t)},
+                        scalars={t: s for t, s in r.scalars.items() if tag_re.search(t)}) for r in runs]
     return Logs(sources=logs.sources, runs=runs, warnings=logs.warnings)
 
 
@@ -54,10 +84,12 @@ def _anchor(prefix: str, *indices: int) -> str:
     return prefix + "-" + "-".join(str(i) for i in indices)
 
 
-def _inventory(series: HistogramSeries | ScalarSeries) -> TagInventory:
+def _inventory(series: HistogramSeries | ScalarSeries, role: str = "") -> TagInventory:
     n = len(series.steps)
     kind = "histogram" if isinstance(series, HistogramSeries) else "scalar"
-    return TagInventory(series.tag, kind, n, int(series.steps[0]) if n else None, int(series.steps[-1]) if n else None)
+    distinct = len(np.unique(series.steps))
+    return TagInventory(series.tag, kind, distinct, int(series.steps[0]) if n else None,
+                        int(series.steps[-1]) if n else None, events=n, role=role)
 
 
 def compact_charts(logs: Logs, options: Options) -> bool:
@@ -123,7 +155,7 @@ def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> li
 
 def diagnosis_settings(options: Options) -> DiagnosisSettings:
     """The diagnosis' settings from the user's options; ConfigError for any it cannot use."""
-    return DiagnosisSettings.create(options.thresholds, options.ignore, options.layers)
+    return DiagnosisSettings.create(options.thresholds, options.ignore, options.layers, options.roles)
 
 
 @dataclass
@@ -147,7 +179,8 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
         for lf in features.layers:
             layer_text[(name, lf.layer.name)] = narrative.layer_paragraph(lf, t)
         findings = [f for f in diagnosis.findings if f.run == name]
-        run_summary[name] = narrative.run_summary(features, findings, diagnosis.run_verdict[name], t)
+        run_summary[name] = narrative.run_summary(features, findings, diagnosis.run_verdict[name], t,
+                                                  diagnosis.not_judged.get(name, ""))
     return Analysis(diagnosis, layer_text, run_summary)
 
 
@@ -162,7 +195,7 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
         title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s
                                                                for s in logs.sources),
         generated_at=generated_at(), version=__version__, sources=logs.sources,
-        verdict=Verdict.of(f.severity for f in findings),
+        verdict=Verdict.overall(run.verdict for run in runs),
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
         how_to_read=_how_to_read(rendered), report_url=options.report_url, page_size=options.page_size,
@@ -200,7 +233,7 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars
                        if (run.name, t, "scalar") in charts_by_key],
         histograms=[_inventory(s) for s in run.histograms.values()],
-        scalars=[_inventory(s) for s in run.scalars.values()],
+        scalars=[_inventory(s, _role_of(analysis, run.name, s.tag)) for s in run.scalars.values()],
         other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None)
                for tag, kind in run.other.items()],
         files=[FileInventory(f.path, f.size, f.records_read, f.records_skipped, list(f.problems)) for f in run.files],
@@ -208,8 +241,17 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
         last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
         wall_start=span[0] if span else None, wall_end=span[1] if span else None,
+        not_judged=diagnosis.not_judged.get(run.name, ""),
         **_final_loss(run),
     )
+
+
+def _role_of(analysis: Analysis, run: str, tag: str) -> str:
+    """A scalar's role; a tag folded into another as its alias has that one's."""
+    for curve in analysis.diagnosis.features[run].scalars.values() if run in analysis.diagnosis.features else ():
+        if curve.tag == tag or tag in curve.aliases:
+            return str(curve.role)
+    return ""
 
 
 def _final_loss(run: Run) -> dict:
@@ -241,7 +283,10 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     caller made them already (they are checked when made, before any slow work).
     """
     settings = settings or diagnosis_settings(options)
+    read = logs
     logs = filter_logs(logs, options)
+    if not any(run.scalars or run.histograms for run in logs.runs):
+        raise NothingToReport(what_is_there(read, options))
     layers = layers_of(logs, settings)
     jobs = plan_charts(logs, layers, options, run_colors(logs))
     found: list[Analysis] = []

@@ -28,9 +28,11 @@ class Chart:
 class TagInventory:
     tag: str
     kind: str  # "histogram" | "scalar" | "other: <what>"
-    steps: int
+    steps: int  # distinct steps, as TensorBoard's step axis shows them
     first_step: int | None
     last_step: int | None
+    events: int = 0  # values read: more than `steps` when a step was logged more than once
+    role: str = ""  # scalars: objective, eval_loss, reward, ... (diagnosis.roles)
 
 
 @dataclass
@@ -75,6 +77,7 @@ class RunSection:
     wall_end: float | None = None
     loss_tag: str | None = None  # the scalar read as the training loss, if any
     final_loss: float | None = None  # its value at the last step
+    not_judged: str = ""  # why nothing in the run could be judged (verdict "not judged")
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,15 @@ estimated conservatively.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from reportgen import histmath
+from reportgen.diagnosis.curves import ScalarFeatures, scalar_features
 from reportgen.diagnosis.layers import Layer
+from reportgen.diagnosis.roles import LOSSES, Role, ScalarRole, roles_of
 from reportgen.diagnosis.shapes import InitMatch, count_peaks, match_init, shape_class
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.model import HistogramSeries, ScalarSeries
@@ -199,73 +200,6 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
     return features
 
 
-# Scalars ------------------------------------------------------------------------------------
-
-_LOSS_NAME = re.compile(r"(^|[/_.\s-])(loss|nll|cross_?entropy|xent)($|[/_.\s-])", re.IGNORECASE)
-_ACCURACY_NAME = re.compile(r"(^|[/_.\s-])(acc|accuracy|top\d?_?acc\w*)($|[/_.\s-])", re.IGNORECASE)
-
-
-_REWARD_NAME = re.compile(r"(^|[/_.\s-])(reward|return|episode_reward)s?($|[/_.\s-])", re.IGNORECASE)
-
-
-def scalar_role(tag: str) -> str:
-    """'loss', 'accuracy', 'reward' (trend text only) or '' (other scalars are not judged)."""
-    if _LOSS_NAME.search(tag) and not re.search(r"loss_?scale", tag, re.IGNORECASE):
-        return "loss"
-    if _ACCURACY_NAME.search(tag):
-        return "accuracy"
-    if _REWARD_NAME.search(tag):
-        return "reward"
-    return ""
-
-
-@dataclass
-class ScalarFeatures:
-    run: str
-    tag: str
-    role: str
-    steps: np.ndarray
-    values: np.ndarray  # finite values only
-    finite_steps: np.ndarray
-    nonfinite_steps: np.ndarray
-    early: float  # median of the first 10% (at least 1, at most 10 points)
-    late: float  # median of the last 10%
-    best: float
-    roughness: float  # median |step-to-step change| in the second half, relative to the level
-    sign_changes: float  # share of direction changes among consecutive changes in the second half
-    noise: float  # standard error of (first-quarter mean - last-quarter mean), relative to |early|
-
-    @property
-    def signed(self) -> bool:
-        """Values on both sides of 0: a surrogate objective (policy gradient), not a level to judge."""
-        negative = self.values < 0
-        return bool(negative.any() and (self.values > 0).any()) or bool(negative.all() and self.values.size)
-
-
-def scalar_features(series: ScalarSeries) -> ScalarFeatures:
-    finite = np.isfinite(series.values)
-    values, steps = series.values[finite], series.steps[finite]
-    n = values.size
-    window = min(max(n // 10, 1), 10)
-    early = float(np.median(values[:window])) if n else float("nan")
-    late = float(np.median(values[-window:])) if n else float("nan")
-    half = values[n // 2:]
-    diffs = np.diff(half)
-    level = float(np.median(np.abs(half))) if half.size else 0.0
-    typical = float(np.median(np.abs(diffs))) if diffs.size else 0.0
-    roughness = typical / level if level > 0 else (float("inf") if typical > 0 else 0.0)
-    moving = diffs[diffs != 0]
-    flips = float(np.mean(np.sign(moving[1:]) != np.sign(moving[:-1]))) if moving.size > 2 else 0.0
-    role = scalar_role(series.tag)
-    best = (float(values.max()) if role in ("accuracy", "reward") else float(values.min())) if n else float("nan")
-    quarter = max(n // 4, 1)
-    residual = np.diff(values) / math.sqrt(2) if n > 2 else np.zeros(0)  # step-to-step noise, trend removed
-    sigma = float(np.median(np.abs(residual)) * 1.4826) if residual.size else 0.0
-    noise = sigma * math.sqrt(2 / quarter) / abs(early) if n and early else 0.0
-    return ScalarFeatures(series.run, series.tag, role, series.steps, values, steps, series.steps[~finite],
-                          early, late, best, roughness, flips, noise)
-
-
 # Containers the rules get ----------------------------------------------------------------
 
 
@@ -283,28 +217,58 @@ class LayerFeatures:
 class RunFeatures:
     name: str
     layers: list[LayerFeatures]
-    scalars: dict[str, ScalarFeatures] = field(default_factory=dict)
+    scalars: dict[str, ScalarFeatures] = field(default_factory=dict)  # one per series: aliases folded in
+    training: RunFeatures | None = None  # for an evaluation run (Keras' validation/): its training run
+
+    def of_role(self, *roles: Role, evaluation: bool | None = None) -> list[ScalarFeatures]:
+        return [s for s in self.scalars.values()
+                if s.role in roles and (evaluation is None or s.evaluation == evaluation)]
+
+    def objective(self) -> ScalarFeatures | None:
+        """The training objective the trend rules judge: of the run's objective-like tags, the
+        one with the most points (Lightning's `train_loss_step` over `train_loss_epoch`, Hugging
+        Face's `train/loss` over the one-point `train/train_loss`). None when there is none."""
+        candidates = [s for s in self.of_role(Role.OBJECTIVE, evaluation=False) if s.points]
+        return max(candidates, key=lambda s: (s.points, -len(s.tag)), default=None)
+
+    def reward(self) -> ScalarFeatures | None:
+        """The reward or return that measures progress in an RL run: a mean over episodes first
+        (RLlib's `episode_reward_mean`, not its `_max`), training episodes before evaluation ones."""
+        candidates = [s for s in self.of_role(Role.REWARD) if s.points]
+        return max(candidates, key=lambda s: (not re.search(r"(^|_)(max|min)($|_)", s.tag.rsplit("/", 1)[-1]),
+                                               not s.evaluation, "mean" in s.tag, s.points, -len(s.tag)),
+                   default=None)
 
     def losses(self) -> list[ScalarFeatures]:
-        """Loss-named scalars whose level means something (never negative)."""
-        return [s for s in self.scalars.values() if s.role == "loss" and not s.signed]
+        """Loss curves whose level means something (never negative)."""
+        return [s for s in self.of_role(*LOSSES) if not s.signed]
+
+    def fits_data(self, t: Thresholds) -> bool:
+        """Evidence that the weights fit the data: the objective, an evaluation loss or an
+        accuracy clearly improved. A reward is not such evidence: it also rises as exploration
+        decays, and a policy head on fixed random features can raise it alone, so a rising
+        reward says the agent improves, not that its layers learn (sample_logs' `question`:
+        reward -0.56 -> -0.11 while layers 1-3 moved 0.5-1% of their spread)."""
+        judged = [*self.losses(), *self.of_role(Role.ACCURACY)]
+        return any(s.role is not Role.RL_VALUE_LOSS and s.role is not Role.COMPONENT and s.improving(t)
+                   for s in judged)
 
 
 def run_features(name: str, histograms: dict[str, HistogramSeries], scalars: dict[str, ScalarSeries],
-                 layers: list[Layer], t: Thresholds) -> RunFeatures:
-    """The features of one run's series, grouped by its layers."""
+                 layers: list[Layer], t: Thresholds, roles: dict[str, ScalarRole] | None = None) -> RunFeatures:
+    """The features of one run's series, grouped by its layers; `roles` of its scalars (by name
+    when not given). A series logged under several names is kept once, under its first name."""
     layer_features = [LayerFeatures(name, layer, {tag: series_features(histograms[tag], kind, t)
                                                   for tag, kind in layer.tags.items()}) for layer in layers]
-    return RunFeatures(name, layer_features, {tag: scalar_features(s) for tag, s in scalars.items()})
-
-
-def improvement(s: ScalarFeatures) -> float:
-    """Relative improvement from the first to the last part: loss down, accuracy up."""
-    return (s.early - s.late if s.role == "loss" else s.late - s.early) / abs(s.early) if s.early else 0.0
-
-
-def loss_improving(run: RunFeatures, t: Thresholds) -> bool:
-    """Whether some loss (or accuracy) clearly improved: evidence that training works."""
-    scalars = [*run.losses(), *(a for a in run.scalars.values() if a.role == "accuracy")]
-    return any(s.values.size >= t.min_steps and improvement(s) >= max(t.loss_plateau_drop, t.noise_multiple * s.noise)
-               for s in scalars)
+    roles = roles or roles_of(list(scalars), name)
+    curves: dict[str, ScalarFeatures] = {}
+    seen: dict[bytes, str] = {}
+    for tag, series in scalars.items():
+        key = series.steps.tobytes() + series.values.tobytes()
+        if key in seen and len(series.steps) > 1:
+            first = curves[seen[key]]
+            first.aliases = (*first.aliases, tag)
+            continue
+        seen[key] = tag
+        curves[tag] = scalar_features(series, roles[tag], t)
+    return RunFeatures(name, layer_features, curves)

@@ -83,6 +83,28 @@ DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
               "values per step a histogram needs before its modes are counted (below: one mode)"),
     Threshold("spike_zero_fraction", 0.3, "own: a healthy ReLU layer has about half its activations at 0",
               "share of exact zeros at or above which a histogram's shape is a spike at zero"),
+    Threshold("min_trend_points", 10, "Mann-Kendall's normal approximation wants more than about 10 points; "
+                                      "exact tables cover fewer (Gilbert 1987, as R's trend::mk.test cites it)",
+              "points a curve needs before its trend is judged"),
+    Threshold("trend_window", 0.1, "own: a start or end level of a tenth of the run",
+              "share of a curve's points in its start window and in its end window"),
+    Threshold("trend_window_min", 5, "own: a median of 5 points is not one noisy value",
+              "fewest points in a start or end window (a third of the curve at most)"),
+    Threshold("trend_significance", 0.05, "the conventional level of the Mann-Kendall test (R trend::mk.test, "
+                                          "pyMannKendall default alpha)",
+              "p-value below which a curve has a trend"),
+    Threshold("overfit_rise", 0.03, "own labeled runs (benchmarks/diagnosis, wild): of the evaluation losses whose "
+                                    "rise after their minimum was significant while the training loss fell, those "
+                                    "without overfitting rose at most 1.6%, the overfitting ones 4% to 594%; Keras' "
+                                    "EarlyStopping counts any rise (min_delta 0)",
+              "rise of the evaluation loss above its minimum that counts as overfitting"),
+    Threshold("chance_tolerance", 0.01, "own: ln(k) within 1%; the cross-entropy of a uniform guess (Karpathy, A "
+                                        "Recipe for Training Neural Networks)",
+              "relative distance from ln(k) at which a loss sits at the loss of guessing among k classes"),
+    Threshold("overfit_points_after", 3, "own: one or two points after a minimum may be noise",
+              "evaluation points after the minimum before a rise is judged"),
+    Threshold("overfit_train_drop", 0.02, "the same margin as loss_plateau_drop: the training loss keeps falling",
+              "relative fall of the training objective after the evaluation minimum"),
     Threshold("saturated_shape_fraction", 0.5, "the same share as saturation_fraction: most values at the bounds",
               "share near the bounds at or above which a histogram's shape is saturated"),
 )}

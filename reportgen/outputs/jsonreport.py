@@ -14,11 +14,16 @@ from reportgen.report import Chart, Report, TagInventory
 # 2: added runs[].first_step/last_step/wall_start/wall_end/loss_tag/final_loss/top_findings,
 #    runs[].layers[].charts (kind, tag, title, alt, error; no image bytes), comparison_charts,
 #    artifacts and counts (findings per severity).
-FORMAT_VERSION = 2
+# 3: histograms[]/scalars[] `steps` counts distinct steps and `events` the values read (a step
+#    logged twice is one step, two events); scalars[].role (objective, objective_component,
+#    eval_loss, rl_value_loss, reward, accuracy, learning_rate, system, other); verdicts may be
+#    "not judged" (the run summary says why); findings of the new code `overfitting`.
+FORMAT_VERSION = 3
 
 
 def _tag(t: TagInventory) -> dict[str, Any]:
-    return {"tag": t.tag, "steps": t.steps, "first_step": t.first_step, "last_step": t.last_step}
+    found = {"tag": t.tag, "steps": t.steps, "events": t.events, "first_step": t.first_step, "last_step": t.last_step}
+    return {**found, "role": t.role} if t.kind == "scalar" else found
 
 
 def _chart(c: Chart) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from reportgen.report import Report
 
 MAX_FINDINGS = 100  # rows in the findings table; ~300 bytes each keeps the file far under 1 MiB
 MAX_WARNINGS = 50
-VERDICT_ICON = {"healthy": "🟢", "warnings": "🟡", "critical": "🔴"}
+VERDICT_ICON = {"healthy": "🟢", "warnings": "🟡", "critical": "🔴", "not judged": "⚪"}
 SEVERITY_ICON = {"critical": "🔴", "warning": "🟡", "info": "🔵"}
 
 

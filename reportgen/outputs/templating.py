@@ -74,7 +74,12 @@ def _raw(value: str) -> markupsafe.Markup:
     return markupsafe.Markup(value)
 
 
-FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size}
+def css(value: object) -> str:
+    """A class-name word: "not judged" -> "not-judged"."""
+    return "-".join(str(value).split())
+
+
+FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css}
 GLOBALS = {"steps": steps}
 
 

@@ -65,6 +65,8 @@ FIRING: dict[str, Example] = {
                                 why="the loss jumps between 1 and 3"),
     "no_bias": Example({"layer1/weights": _drifting(), "layer2/weights": _drifting()}, {"loss": _falling},
                        why="weights logged for two layers, no bias anywhere"),
+    "overfitting": Example({}, {"train_loss": _falling, "val_loss": lambda step: 0.5 + 0.01 * (step - 8) ** 2},
+                           steps=20, why="val_loss bottoms out at step 8 and rises 70% while train_loss falls"),
 }
 
 QUIET: dict[str, Example] = {
@@ -86,4 +88,6 @@ QUIET: dict[str, Example] = {
     "loss_oscillating": Example({}, {"loss": _falling}, steps=30, why="the loss falls smoothly"),
     "no_bias": Example({"layer1/weights": _drifting(), "layer1/biases": _drifting(0.01)}, {"loss": _falling},
                        why="a bias beside the weights"),
+    "overfitting": Example({}, {"train_loss": _falling, "val_loss": lambda step: 0.6 + 0.5 * 0.85**step},
+                           steps=20, why="val_loss falls and flattens with the training loss"),
 }

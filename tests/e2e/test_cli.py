@@ -46,12 +46,23 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["build", "{logs}", "-o", "{tmp}/r.json", "--max-bytes", "1K"], "more than --max-bytes 1.0 KB"),
     (["inspect", "{logs}", "--max-bytes", "lots"], "not a size"),
     (["build", "{logs}", "-o", "{tmp}/r.json", "--run", "nothing"], "no run matches --run 'nothing'"),
+    (["build", "{logs}", "-o", "{tmp}/r.json", "--tag", "nomatch"], "no tag matches --tag 'nomatch'"),
+    (["build", "{tmp}/garbage", "-o", "{tmp}/r.json"], "is not an event file"),
+    (["build", "README.md", "-o", "{tmp}/r.json"], "README.md is not an event file"),
+    (["build", "{tmp}/header_only", "-o", "{tmp}/r.json"], "holds no values (only the header)"),
     (["build", "{logs}"], "required"),
     (["inspect"], "required"),
     (["frobnicate"], "invalid choice"),
 ])
-def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, message):
+    """Among them, input with nothing to report: a 5 KB garbage file named like an event file,
+    a README given as the logdir, a --tag that matches nothing, files that hold only their header.
+    A report would say "healthy" of them, and a CI job would email a green report."""
+    monkeypatch.chdir(REPO)
     (tmp_path / "empty").mkdir()
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "events.out.tfevents.1.host").write_bytes(np.random.default_rng(0).bytes(5000))
+    EventWriter(str(tmp_path / "header_only"), wall_time=1.0, hostname="t").close()
     logs = small_logs(tmp_path / "logs")
     argv = [a.format(tmp=tmp_path, logs=logs) for a in args]
     assert main(argv) == 2
@@ -81,8 +92,8 @@ def test_build_writes_every_requested_output_and_the_json_inventory(tmp_path):
     runs = {r["name"]: r for r in report["runs"]}
     assert set(runs) == {"good", "other"}
     hist = {h["tag"]: h for h in runs["good"]["histograms"]}
-    assert hist["fc1.weight"] == {"tag": "fc1.weight", "steps": 8, "first_step": 0, "last_step": 7}
-    assert {s["tag"] for s in runs["good"]["scalars"]} == {"loss"}
+    assert hist["fc1.weight"] == {"tag": "fc1.weight", "steps": 8, "events": 8, "first_step": 0, "last_step": 7}
+    assert [(s["tag"], s["role"]) for s in runs["good"]["scalars"]] == [("loss", "objective")]
     assert isinstance(report["findings"], list)
 
 
@@ -178,3 +189,16 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert "Traceback" not in err and err == ""
+
+
+def test_steps_are_counted_as_tensorboard_shows_them(tmp_path, capsys):
+    """Lightning's `epoch` tag: one value per step, and the same step again at each epoch's end."""
+    with EventWriter(str(tmp_path / "run"), wall_time=1.0, hostname="t") as writer:
+        for step in range(10):
+            writer.add_scalar("epoch", step // 5, step)
+        writer.add_scalar("epoch", 1, 9)  # the last step logged twice
+    assert main(["inspect", str(tmp_path), "--json"]) == 0
+    [tag] = json.loads(capsys.readouterr().out)["runs"][0]["tags"]
+    assert (tag["steps"], tag["events"]) == (10, 11)
+    assert main(["inspect", str(tmp_path)]) == 0
+    assert "10 steps  0..9  (1 repeated)" in capsys.readouterr().out

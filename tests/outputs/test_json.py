@@ -11,7 +11,7 @@ from tests.outputs.factory import make_report
 def test_schema_fields():
     report = make_report()
     data = json.loads(jsonreport.render(report))
-    assert data["format_version"] == 2
+    assert data["format_version"] == 3
     assert {"title", "generated_at", "verdict", "runs", "findings", "counts", "comparison_charts",
             "warnings", "artifacts"} <= set(data)
     assert data["counts"] == {"critical": 1, "warning": 2, "info": 1}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures, loss_improving
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Severity
@@ -118,7 +118,7 @@ def saturation(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterato
                       "Use Glorot/Xavier initialisation (smaller initial weights).",
                       "Lower the learning rate.",
                       "Add batch or layer normalisation before the activation, or use ReLU-family activations.")
-    learning = loss_improving(run, t)
+    learning = run.fits_data(t)
     reported = False
     for s in layer.of_kind("activations"):
         if not s.bound or not s.bound_fraction.size or s.bound_fraction[-1] < t.saturation_fraction:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures, loss_improving
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Severity
@@ -52,7 +52,7 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
         others = [o for lf in run.layers for o in lf.of_kind("weights")
                   if o.tag != s.tag and len(o.steps) >= t.min_steps]
         moving = [o for o in others if o.change >= t.not_learning_change]
-        if s.change >= t.not_learning_frozen and moving and loss_improving(run, t):
+        if s.change >= t.not_learning_frozen and moving and run.fits_data(t):
             continue  # a slow layer in a run that clearly learns: still_at_init says so as info
         init = (f" It still looks like its initialisation ({s.init.family})." if s.init and s.init.shape
                 else " It still looks like its initialisation." if s.init else "")
@@ -106,7 +106,7 @@ def still_at_init(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iter
     Log the loss to see whether the run learns; train longer or with a larger learning rate if
     it falls slowly.
     """
-    if loss_improving(run, t):
+    if run.fits_data(t):
         return
     for s in layer.of_kind("weights"):
         if (not s.init or len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.shape_last != s.shape_first
