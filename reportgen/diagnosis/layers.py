@@ -6,7 +6,17 @@ Styles handled (examples):
 - Keras callbacks: `sequential/dense_1/kernel/histogram`, `.../bias/histogram`, the older
   `dense_1/kernel_0`, `dense_1/bias_0`, `dense_1_out`, `dense_1/kernel_0_grad`;
 - torch module names: `fc1.weight`, `fc1.bias`, `fc1.weight.grad`, `fc1.weight/grad`,
-  `grad/fc1.weight`, `gradients/fc1.weight`, `activations/fc1`, `relu1`;
+  `grad/fc1.weight`, `gradients/fc1.weight`, `activations/fc1`, `relu1`, nn.MultiheadAttention's
+  `in_proj_weight`, nn.LSTM's `weight_ih_l0_reverse`; Lightning, Hugging Face and timm module
+  paths (`model.encoder.layer.0.attention.self.query.weight`);
+- normalisation layers (`bn1.weight`, `LayerNorm.weight`, `ln_f.bias`, Keras' `gamma`/`beta`)
+  are kind `norm`, their running statistics (`running_mean`, `moving_variance`,
+  `num_batches_tracked`) kind `buffers`: neither is judged as weights;
+- TF1's `variable_summaries` idiom called twice in one scope (`X/summaries/histogram`, then
+  `X/summaries_1/histogram`: weights, then biases, in the idiom's order), and leaf names with a
+  `_hist`, `_histogram` or `_distribution` suffix (`conv1/weights_hist`, `Model/Weights_Distribution`);
+- histograms of data rather than of a layer (RLlib's `hist_stats/episode_reward`, episode
+  lengths, rewards, returns, actions, inputs, labels) are kind `data`;
 - free names (`Qpred`) become a layer of their own; nothing is ever dropped.
 
 Users override the result with `Options.layers`: a list of {pattern, layer, kind}; the first
@@ -23,20 +33,32 @@ from reportgen.model import TAG_KINDS
 
 # Decorations writers add that say nothing about the layer.
 _SUFFIXES = re.compile(r"(/summaries)?(/histogram|/histograms)$|:\d+$")
+_SECOND_SUMMARY = re.compile(r"/summaries_1/histograms?$")  # variable_summaries' second call: the biases
+_LEAF_DECORATION = re.compile(r"_(hist|histogram|distribution|dist|summary)$", re.IGNORECASE)
 _GRAD_PREFIX = re.compile(r"^(grads?|gradients?|gradient_norms?)[/.]", re.IGNORECASE)
 _GRAD_SUFFIX = re.compile(r"([./_](grads?|gradients?))$", re.IGNORECASE)
 _ACT_PREFIX = re.compile(r"^(activations?|outputs?|acts?)[/.]", re.IGNORECASE)
 
 _LEAF_KINDS = {
-    "weights": {"weight", "weights", "kernel", "w", "gamma", "embeddings", "embedding", "depthwise_kernel",
-                "pointwise_kernel", "recurrent_kernel", "weight_ih_l0", "weight_hh_l0"},
-    "bias": {"bias", "biases", "b", "beta", "bias_ih_l0", "bias_hh_l0"},
+    "weights": {"weight", "weights", "kernel", "w", "embeddings", "embedding", "depthwise_kernel",
+                "pointwise_kernel", "recurrent_kernel", "pos_embedding", "position_embeddings", "cls_token"},
+    "bias": {"bias", "biases", "b"},
+    "norm": {"gamma", "beta"},
     "pre-activations": {"layer", "pre_activations", "preactivations", "pre_activation", "preactivation",
                         "wx_plus_b", "logits_pre", "z", "linear"},
     "activations": {"activations", "activation", "act", "relu", "tanh", "sigmoid", "elu", "gelu", "out",
                     "output", "outputs"},
-    "other": {"moving_mean", "moving_variance", "running_mean", "running_var", "num_batches_tracked"},
+    "buffers": {"moving_mean", "moving_variance", "running_mean", "running_var", "num_batches_tracked"},
 }
+# Leaves that end like a parameter: `in_proj_weight`, nn.LSTM's `weight_hh_l0_reverse`.
+_WEIGHT_LEAF = re.compile(r"(^|_)weights?(_[a-z]{2}_l\d+(_reverse)?)?$|_kernel$|_embeddings?$", re.IGNORECASE)
+_BIAS_LEAF = re.compile(r"(^|_)bias(_[a-z]{2}_l\d+(_reverse)?)?$", re.IGNORECASE)
+# A module that normalises: its weight is a gain around 1, its bias a shift.
+_NORM_MODULE = re.compile(r"(^|[/._])(bn\d*|batch_?norm\w*|layer_?norm\w*|group_?norm\w*|norm\d*|ln(_\w+)?|gn\d*|"
+                          r"rms_?norm\w*)$", re.IGNORECASE)
+# Histograms of data, not of a layer: what an environment or a dataset produced.
+_DATA_WORD = re.compile(r"hist_stats|episode|(^|[/_])(rewards?|returns?|actions?|observations?|obs|inputs?|"
+                        r"labels?|targets?|advantages?)($|[/_])", re.IGNORECASE)
 _LEAF_TO_KIND = {leaf: kind for kind, leaves in _LEAF_KINDS.items() for leaf in leaves}
 # Free names that read as a layer's activation or as the network's outputs.
 _ACTIVATION_WORD = re.compile(r"relu|tanh|sigmoid|gelu|elu|softplus|activation", re.IGNORECASE)
@@ -69,8 +91,24 @@ def _split(name: str) -> tuple[str, str]:
     return name[:cut], name[cut + 1:]
 
 
+def _leaf_kind(layer: str, leaf: str) -> str:
+    """The kind a leaf name says, given the module it belongs to; "" when it says none."""
+    plain = _LEAF_DECORATION.sub("", _strip_keras_index(leaf)).lower()
+    kind = _LEAF_TO_KIND.get(leaf.lower()) or _LEAF_TO_KIND.get(plain, "")
+    if not kind and _WEIGHT_LEAF.search(plain):
+        kind = "weights"
+    elif not kind and _BIAS_LEAF.search(plain):
+        kind = "bias"
+    if kind in ("weights", "bias") and _NORM_MODULE.search(layer):
+        return "norm"
+    return kind
+
+
 def classify(tag: str) -> TagRole:
     """Layer and kind of one tag by its name alone."""
+    if _SECOND_SUMMARY.search(tag):
+        scope = _SECOND_SUMMARY.sub("", tag)
+        return TagRole(scope, "bias") if not _leaf_kind(*_split(scope)) else classify(scope)
     name = _SUFFIXES.sub("", tag)
     is_grad = False
     for pattern in (_GRAD_PREFIX, _GRAD_SUFFIX):
@@ -82,15 +120,19 @@ def classify(tag: str) -> TagRole:
         base = classify(name)
         param = base.kind if base.kind in ("weights", "bias") else ""
         return TagRole(base.layer, "gradients", param)
+    if _DATA_WORD.search(name):
+        return TagRole(name, "data")
     if _ACT_PREFIX.search(name):
         return TagRole(_ACT_PREFIX.sub("", name), "activations")
     if re.search(r"_out$", name):  # old Keras callback: dense_1_out
         return TagRole(name[:-4], "activations")
     layer, leaf = _split(name)
     layer = re.sub(r"/Wx_plus_b$", "", layer, flags=re.IGNORECASE)  # the TF tutorial's scope
-    kind = _LEAF_TO_KIND.get(leaf.lower()) or _LEAF_TO_KIND.get(_strip_keras_index(leaf).lower())
-    if layer and kind:
-        return TagRole(layer, kind)
+    kind = _leaf_kind(layer, leaf)
+    if kind:
+        return TagRole(layer or name, kind)  # a free parameter (`pos_embedding`) is a layer of its own
+    if tag.endswith("/summaries/histogram"):  # variable_summaries in a scope named after the layer: its weights
+        return TagRole(name, "weights")
     if _OUTPUT_WORD.search(name):
         return TagRole(name, "outputs")
     if _ACTIVATION_WORD.search(name):
