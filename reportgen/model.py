@@ -16,7 +16,11 @@ import numpy as np
 # What a histogram tag holds, in the order a reader expects it within a layer: what the layer
 # holds, then what flows through it, then its gradients. The diagnosis classifies tags into
 # these kinds; charts and words list a layer's tags in this order.
-TAG_KINDS = ("weights", "bias", "pre-activations", "activations", "outputs", "gradients", "other")
+# What a histogram holds, in the order a layer section shows them: what the layer holds, what
+# flows through it, its gradients; then logged data (rewards, inputs) and the unrecognised.
+# "norm" is a normalisation layer's gain and shift, "buffers" its running statistics.
+TAG_KINDS = ("weights", "bias", "norm", "buffers", "pre-activations", "activations", "outputs", "gradients", "data",
+             "other")
 
 
 @dataclass
@@ -53,6 +57,17 @@ class HistogramSeries:
 
     def kept_steps(self) -> np.ndarray:
         return self.steps[self.kept]
+
+    def before(self, step: int) -> HistogramSeries:
+        """The series up to, not including, `step`: what was logged before something broke."""
+        n = int(np.searchsorted(self.steps, step, side="left"))
+        if n >= len(self.steps):
+            return self
+        keep = np.flatnonzero(self.kept < n)
+        cut = slice(0, n)
+        return HistogramSeries(self.run, self.tag, self.steps[cut], self.wall_times[cut], self.count[cut],
+                               self.min[cut], self.max[cut], self.mean[cut], self.std[cut], self.quantiles[cut],
+                               self.nonfinite[cut], self.kept[keep], [self.buckets[int(i)] for i in keep])
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,9 @@ from reportgen.numbers import pct as _threshold_pct
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
-_KIND_NAME = {"weights": "Weights", "bias": "Biases", "pre-activations": "Pre-activations",
-              "activations": "Activations", "gradients": "Gradients", "outputs": "Outputs", "other": "Values"}
+_KIND_NAME = {"weights": "Weights", "bias": "Biases", "norm": "Normalisation gains and shifts",
+              "buffers": "Running statistics", "pre-activations": "Pre-activations", "activations": "Activations",
+              "gradients": "Gradients", "outputs": "Outputs", "data": "Logged data", "other": "Values"}
 _SHAPE_WORDS = {
     "uniform": "form a flat plateau", "bell": "are bell-shaped", "bimodal": "have two humps",
     "multimodal": "cluster around several values", "spike-at-zero": "pile up at exactly 0",
@@ -48,8 +49,8 @@ def _weights_sentence(s: SeriesFeatures, barely: float) -> str:
                      f"{_range_words(s, s.q_first)}")
     text = " ".join(words)
     if s.init:
-        fans = f" of a {s.init.shape[0]}x{s.init.shape[1]} layer" if s.init.shape else ""
-        text += f", which is what {s.init.family} initialisation{fans} looks like"
+        fans = f", {s.init.fans_words()}" if s.init.shape else ""
+        text += f", which is what {s.init.family} initialisation looks like{fans}"
     text += ". "
     if len(s.steps) < 2:
         return text + "Only one step was logged, so how it moved is unknown."
@@ -135,7 +136,7 @@ def _gradient_sentence(s: SeriesFeatures) -> str:
 def series_sentence(s: SeriesFeatures, barely: float) -> str:
     if not s.steps.size:
         return f"{s.tag} has no steps."
-    if s.kind in ("weights", "bias"):
+    if s.kind in ("weights", "bias", "norm"):
         return _weights_sentence(s, barely)
     if s.kind == "gradients":
         return _gradient_sentence(s)
@@ -145,7 +146,12 @@ def series_sentence(s: SeriesFeatures, barely: float) -> str:
 def layer_paragraph(layer: LayerFeatures, t: Thresholds) -> str:
     """One paragraph for one layer, its series in the order of model.TAG_KINDS."""
     ordered = sorted(layer.series.values(), key=lambda s: (TAG_KINDS.index(s.kind), s.tag))
-    return " ".join(series_sentence(s, t.not_learning_change) for s in ordered)
+    text = " ".join(series_sentence(s, t.not_learning_change) for s in ordered)
+    if ordered and all(s.kind == "data" for s in ordered):
+        text += " These are values the run logged (rewards, lengths, inputs), not a layer: no layer rule judges them."
+    if any(s.kind == "buffers" for s in ordered):
+        text += " Running statistics follow the data the layer sees; no rule judges them as weights."
+    return text
 
 
 _ROLE_WORDS = {Role.OBJECTIVE: "the training objective", Role.EVAL_LOSS: "the evaluation loss",

@@ -72,6 +72,11 @@ def count(n: float) -> str:
     return f"{int(n):,}"
 
 
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    """ "1 step", "3 steps", "2 series" (with `nouns` for irregular plurals)."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def sig4(value: float) -> str:
     """A short number for alt texts and chart notes: 4 significant digits."""
     if value != value:

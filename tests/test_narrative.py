@@ -34,7 +34,7 @@ def test_layer_paragraph_reads_shape_range_init_and_movement(tmp_path):
     logs = _question_like_run(tmp_path)
     text = analyse(logs).layer_text[("question", "layer1")]
     assert "flat plateau from -0.15 to 0.15" in text
-    assert "Glorot/Xavier uniform initialisation of a 60x200 layer" in text
+    assert "Glorot/Xavier uniform initialisation looks like, consistent with a layer of 60 x 200 weights" in text
     assert "identical at step 9" in text
     assert "Activations (layer1/activations)" in text and "bell-shaped" in text
 

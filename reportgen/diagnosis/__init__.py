@@ -10,15 +10,16 @@ import os
 from dataclasses import dataclass, field
 
 from reportgen.diagnosis import rules as _rules  # noqa: F401  # registers every rule
+from reportgen.diagnosis.breakage import broken_from
 from reportgen.diagnosis.features import RunFeatures, run_features
 from reportgen.diagnosis.judgement import unjudged_reason
 from reportgen.diagnosis.layers import Layer, compile_overrides, group
 from reportgen.diagnosis.registry import all_rules, run_rules
-from reportgen.diagnosis.roles import compile_roles, is_evaluation, roles_of
+from reportgen.diagnosis.roles import ScalarRole, compile_roles, is_evaluation, roles_of
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.errors import ConfigError
 from reportgen.findings import Finding, Verdict, worst_first
-from reportgen.model import Logs
+from reportgen.model import Logs, Run
 
 __all__ = ["Diagnosis", "DiagnosisSettings", "Finding", "Layer", "diagnose", "layers_of"]
 
@@ -66,8 +67,8 @@ def diagnose(logs: Logs, settings: DiagnosisSettings = DiagnosisSettings(),
     caller has it already."""
     layers = layers if layers is not None else layers_of(logs, settings)
     overrides = compile_roles(dict(settings.roles))
-    features = {run.name: run_features(run.name, run.histograms, run.scalars, layers[run.name], settings.thresholds,
-                                       roles_of(list(run.scalars), run.name, overrides))
+    features = {run.name: _before_break(run, layers[run.name], settings.thresholds,
+                                        roles_of(list(run.scalars), run.name, overrides))
                 for run in logs.runs}
     partners = training_runs([(run.name, run.path) for run in logs.runs])
     for name, partner in partners.items():
@@ -92,6 +93,22 @@ def diagnose(logs: Logs, settings: DiagnosisSettings = DiagnosisSettings(),
         result.run_verdict[partner] = Verdict.overall([result.run_verdict[partner], result.run_verdict[name]])
     result.findings = worst_first(result.findings)
     return result
+
+
+def _before_break(run: Run, layers: list[Layer], t: Thresholds, roles: dict[str, ScalarRole]) -> RunFeatures:
+    """A run's features; for a run that broke (NaN/Inf in a weight, an activation or the
+    objective), those of its histograms before the break, the whole run's kept as `whole` for
+    the rule that says where it broke: what follows a NaN is its consequence, not another finding."""
+    whole = run_features(run.name, run.histograms, run.scalars, layers, t, roles)
+    broken = broken_from(whole, t)
+    if broken is None:
+        return whole
+    cut = {tag: h.before(broken) for tag, h in run.histograms.items()}
+    kept = [Layer(layer.name, {tag: kind for tag, kind in layer.tags.items() if len(cut[tag].steps)},
+                  {tag: of for tag, of in layer.gradient_of.items() if len(cut[tag].steps)}) for layer in layers]
+    before = run_features(run.name, cut, run.scalars, [layer for layer in kept if layer.tags], t, roles)
+    before.broken_at, before.whole = broken, whole
+    return before
 
 
 def training_runs(runs: list[tuple[str, str]]) -> dict[str, str]:

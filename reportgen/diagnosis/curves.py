@@ -17,7 +17,6 @@ from reportgen.diagnosis.roles import HIGHER_IS_BETTER, LOSSES, Role, ScalarRole
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.model import ScalarSeries
 
-
 # Words, not verdicts: when a curve is told as "then flattened" (a curve within 10% of its
 # whole change from its end level over the last 30% of its steps or more).
 SETTLED_SHARE = 0.1
@@ -148,6 +147,16 @@ def scalar_features(series: ScalarSeries, role: ScalarRole, t: Thresholds) -> Sc
         roughness=roughness, sign_changes=flips, noise=noise)
 
 
+def chance_classes(value: float, tolerance: float) -> int | None:
+    """k when a loss sits within `tolerance` (relative) of ln(k) for some k in 2..1000: the
+    cross-entropy of a uniform guess among k classes (Karpathy, A Recipe for Training Neural
+    Networks: "-log(1/n_classes)" at initialisation)."""
+    if not 0.5 < value < 7.0:
+        return None
+    k = round(float(np.exp(value)))
+    return k if 2 <= k <= 1000 and abs(value - np.log(k)) <= tolerance * np.log(k) else None
+
+
 def _best_index(values: np.ndarray, higher: bool) -> int:
     """Where the curve is best: the best raw value in the 3-point windows where its running
     median of 3 is best. At least one neighbour is as good as that median, so a single noisy
@@ -156,7 +165,8 @@ def _best_index(values: np.ndarray, higher: bool) -> int:
         return 0
     sign = -1.0 if higher else 1.0
     smooth = sign * trends.rolling_median(values, 3)
-    near = {j for i in np.flatnonzero(smooth == smooth.min()) for j in range(max(0, i - 1), min(values.size, i + 2))}
+    near = {j for i in np.flatnonzero(smooth == smooth.min()).tolist()
+            for j in range(max(0, i - 1), min(int(values.size), i + 2))}
     candidates = sorted(near)
     return candidates[int(np.argmin(sign * values[candidates]))]
 

@@ -16,6 +16,19 @@ from reportgen.diagnosis.thresholds import DEFAULTS
 HEADINGS = ("## What it does", "## Why is this bad", "## Threshold", "## What to try")
 _REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC_PATH = os.path.join(_REPOSITORY, "docs", "rules.md")
+# Written by `python benchmarks/diagnosis/score.py --markdown benchmarks/diagnosis/results.md`.
+RESULTS_PATH = os.path.join(_REPOSITORY, "benchmarks", "diagnosis", "results.md")
+
+
+def _results() -> list[str]:
+    try:
+        with open(RESULTS_PATH, encoding="utf-8") as stream:
+            table = stream.read().rstrip("\n").splitlines()
+    except OSError:
+        return []
+    return ["", "## How often the rules are right", "",
+            "Measured by `benchmarks/diagnosis/score.py` on every labeled set (labels written from the logged numbers, "
+            "never from reportgen's output); rerun it after changing a rule.", "", *table]
 
 
 def render() -> str:
@@ -25,6 +38,7 @@ def render() -> str:
              "`thresholds = {name = value}` in `[tool.reportgen]` (pyproject.toml) or a `--config` file.", "",
              "| code | severity | what it detects |", "|---|---|---|"]
     lines += [f"| [`{r.code}`](#{r.code}) | {r.severity} | {r.summary} |" for r in all_rules()]
+    lines += _results()
     for r in all_rules():
         check_doc(r.code, r.doc, r.thresholds)
         body = r.doc.split("\n", 1)[1].strip().replace("## ", "#### ")

@@ -51,6 +51,8 @@ class SeriesFeatures:
     peaks_last: int
     q_first: np.ndarray  # quantiles at histmath.BASIS_POINTS
     q_last: np.ndarray
+    buckets_first: np.ndarray  # the first and last kept step's buckets, cut to [min, max]
+    buckets_last: np.ndarray
     init: InitMatch | None = None
 
     @property
@@ -179,8 +181,10 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
                                   float(series.std[i]) if series.std.size else 0.0, lo, hi,
                                   float(z[0]) if z.size else 0.0, float(s[0]) if s.size else 0.0, p, t))
     distance = wasserstein(first, last)
-    spread = max(float(series.std[i0]) if series.std.size else 0.0, float(series.std[i1]) if series.std.size else 0.0)
-    level = max(abs(float(series.mean[i0])), abs(float(series.mean[i1]))) if series.mean.size else 0.0
+    # Movement is measured against the tensor's initial spread: against the larger of the two, a
+    # spread that exploded (an LSTM's recurrent weights, x1e5) made the move look like 0.2%.
+    spread = float(series.std[i0]) if series.std.size and np.isfinite(series.std[i0]) else 0.0
+    level = abs(float(series.mean[i0])) if series.mean.size and np.isfinite(series.mean[i0]) else 0.0
     scale = max(spread, 1e-3 * level, 1e-12)  # a constant series (zero-init bias) moves against its level
     features = SeriesFeatures(
         run=series.run, tag=series.tag, kind=kind, steps=series.steps, kept_steps=series.kept_steps(),
@@ -193,6 +197,7 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
         change=distance / scale if np.isfinite(distance) else float("inf"), change_abs=distance,
         peaks_last=peaks[1], q_first=series.quantiles[i0] if len(series.quantiles) else np.zeros(9),
         q_last=series.quantiles[i1] if len(series.quantiles) else np.zeros(9),
+        buckets_first=first, buckets_last=last,
     )
     if kind == "weights" and series.steps.size:
         features.init = match_init(shapes[0], features.q_first, float(series.mean[i0]), float(series.std[i0]),
@@ -219,6 +224,8 @@ class RunFeatures:
     layers: list[LayerFeatures]
     scalars: dict[str, ScalarFeatures] = field(default_factory=dict)  # one per series: aliases folded in
     training: RunFeatures | None = None  # for an evaluation run (Keras' validation/): its training run
+    broken_at: int | None = None  # the first step with a NaN/Inf weight, activation or objective
+    whole: RunFeatures | None = None  # when broken: the features of the whole run (these stop before it)
 
     def of_role(self, *roles: Role, evaluation: bool | None = None) -> list[ScalarFeatures]:
         return [s for s in self.scalars.values()

@@ -88,17 +88,44 @@ def all_rules() -> list[Rule]:
 
 
 def run_rules(run: RunFeatures, t: Thresholds, ignore: frozenset[str] | set[str] = frozenset()) -> list[Finding]:
-    """Every finding of the rules not in `ignore`, in registration order (layers in order)."""
+    """Every finding of the rules not in `ignore`, in registration order (layers in order): one
+    per rule and layer, its repeats folded in as evidence."""
     findings: list[Finding] = []
     for r in all_rules():
         if r.code in ignore:
             continue
         if r.scope is Scope.LAYER:
-            for lf in run.layers:
-                findings.extend(r.finding(run.name, hit) for hit in r.check(lf, run, t))
+            hits = [hit for lf in run.layers for hit in r.check(lf, run, t)]
         else:
-            findings.extend(r.finding(run.name, hit) for hit in r.check(run, t))
+            hits = list(r.check(run, t))
+        findings.extend(r.finding(run.name, hit) for hit in merged(hits, r.severity))
     return findings
+
+
+def merged(hits: list[Hit], severity: Severity) -> list[Hit]:
+    """One hit per layer: the worst (the first among equals) speaks, the others' tags and steps
+    join it, and what each said is kept in its evidence as `also`. A dead ReLU layer whose
+    activations are logged under two names is one finding, not two."""
+    by_layer: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_layer.setdefault(hit.layer, []).append(hit)
+    result = []
+    for group in by_layer.values():
+        if len(group) == 1:
+            result.append(group[0])
+            continue
+        rank = [(hit.severity or severity).rank for hit in group]
+        lead = group[rank.index(min(rank))]
+        others = [hit for hit in group if hit is not lead]
+        tags = list(dict.fromkeys(tag for hit in (lead, *others) for tag in hit.tags))
+        steps = (min(int(hit.steps[0]) for hit in group), max(int(hit.steps[1]) for hit in group))
+        also = [{"tags": list(hit.tags), "steps": [int(hit.steps[0]), int(hit.steps[1])], "message": hit.message}
+                for hit in others]
+        more = ", ".join(tag for tag in tags if tag not in lead.tags)
+        message = f"{lead.message} The same holds for {more}." if more else lead.message
+        result.append(Hit(lead.layer, tags, steps, message, {**lead.evidence, "also": also}, lead.recommendation,
+                          lead.severity))
+    return result
 
 
 __all__ = ["Hit", "LayerFeatures", "Rule", "RunFeatures", "Scope", "all_rules", "rule", "run_rules"]

@@ -19,8 +19,18 @@ from reportgen.diagnosis.thresholds import Thresholds
 @dataclass(frozen=True)
 class InitMatch:
     family: str  # e.g. "Glorot/Xavier uniform"
-    shape: tuple[int, int] | None  # (fan_in, fan_out) when it is implied (either order for Glorot)
+    shape: tuple[int, int] | None  # (fan_in, fan_out) when the bound allows only this one (either order for Glorot)
     scale: float  # the bound of a uniform or the std of a normal
+    ordered: bool = False  # the shape's order is known: the family implies fan_in, not fan_in + fan_out
+
+    def fans_words(self) -> str:
+        """ "consistent with a layer of 60 x 200 weights" (Glorot: either order) or "consistent
+        with fan-in 784 (200 outputs)"; "" when no single shape is consistent with the bound."""
+        if not self.shape:
+            return ""
+        if self.ordered:
+            return f"consistent with fan-in {self.shape[0]:,} ({self.shape[1]:,} outputs)"
+        return f"consistent with a layer of {self.shape[0]:,} x {self.shape[1]:,} weights"
 
 
 def count_peaks(buckets: np.ndarray, lo: float, hi: float, min_values: float) -> int:
@@ -117,32 +127,32 @@ def _divisor_pairs(count: int) -> Iterator[tuple[int, int]]:
         d += 1
 
 
-def _fans(how: str, value: float, count: float) -> tuple[int, int] | None:
-    """(fan_in, fan_out) with fan_in * fan_out == count whose fan term is within 4% of `value`.
-
-    "sum" families (Glorot) imply fan_in + fan_out; "in" families (He, LeCun, PyTorch) imply
-    fan_in. A trained first step (Keras logs at the end of epoch 1) is a little off, hence the
-    tolerance; the closest divisor pair wins.
-    """
+def _fans(how: str, value: float, count: float) -> list[tuple[float, tuple[int, int]]]:
+    """Every (fan_in, fan_out) with fan_in * fan_out == count whose fan term is within 4% of
+    `value`. "sum" families (Glorot) imply fan_in + fan_out; "in" families (He, LeCun, PyTorch)
+    imply fan_in. A trained first step (Keras logs at the end of epoch 1) is a little off, hence
+    the tolerance."""
     if not (np.isfinite(value) and value >= 1 and count >= 1 and float(count).is_integer()):
-        return None
-    n = int(count)
-    best, best_error = None, 0.04
-    for small, large in _divisor_pairs(n):
+        return []
+    found = []
+    for small, large in _divisor_pairs(int(count)):
         if how == "sum":
             options = [(small + large, (small, large))]
         else:
             options = [(small, (small, large)), (large, (large, small))]
-        for term, pair in options:
-            error = abs(term - value) / value
-            if error <= best_error:
-                best, best_error = pair, error
-    return best
+        found += [(abs(term - value) / value, pair) for term, pair in options if abs(term - value) / value <= 0.04]
+    return found
 
 
 def match_init(shape: str, q: np.ndarray, mean: float, std: float, lo: float, hi: float,
                count: float) -> InitMatch | None:
-    """The known initialisation a first-step weight histogram looks like, and the fans it implies."""
+    """The known initialisation a first-step weight histogram looks like, and its layer shape when
+    only one (family, fan-in, fan-out) is consistent with its bound or std and its value count.
+
+    Several shapes fit most bounds (784 x 200 and 196 x 800 both give Glorot's bound 0.078), so a
+    shape is stated only when it is the only one; a uniform whose shape is not unique is still
+    "a symmetric uniform", but a zero-mean bell without a unique match is no evidence of an
+    initialisation (trained layers are bell-shaped too) and matches nothing."""
     families: tuple[tuple[str, str, Callable[[float], float]], ...]
     if shape == "uniform" and abs(mean) < 0.1 * (hi - lo):
         bound = (hi - lo) / 2
@@ -153,9 +163,11 @@ def match_init(shape: str, q: np.ndarray, mean: float, std: float, lo: float, hi
         return None
     if scale <= 0:
         return None
-    for name, how, term in families:
-        fans = _fans(how, term(scale), count)
-        if fans:
-            return InitMatch(name, fans, scale)
-    generic = "a symmetric uniform" if shape == "uniform" else "a zero-mean normal"
-    return InitMatch(generic, None, scale)
+    candidates = sorted((error, name, how, pair) for name, how, term in families
+                        for error, pair in _fans(how, term(scale), count))
+    # One candidate, or one that fits the bound exactly (to 1%: the extremes of n uniform values
+    # pin the bound to about 1/n) while every other is off by more than 2%.
+    if len(candidates) == 1 or (candidates and candidates[0][0] <= 0.01 and candidates[1][0] > 0.02):
+        _, name, how, pair = candidates[0]
+        return InitMatch(name, pair, scale, ordered=how == "in")
+    return InitMatch("a symmetric uniform", None, scale) if shape == "uniform" else None

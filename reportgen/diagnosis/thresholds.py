@@ -20,24 +20,43 @@ class Threshold:
 
 
 DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
-    Threshold("dead_fraction", 0.70, "AUTOTRAINER (Zhang et al., ICSE 2021), dying-ReLU check; DeepDiagnosis uses the "
-                                     "same ratio",
+    Threshold("dead_fraction", 0.70, "DeepDiagnosis (Wardat et al., ICSE 2022; released callbacks.py): a ReLU layer's "
+                                     "outputs at or below 0 for 70% or more. AUTOTRAINER's gamma = 0.7 is the same "
+                                     "share of exactly-zero gradients, not of activations",
               "share of a ReLU layer's activations at exactly 0 above which most units pass no gradient"),
     Threshold("saturation_fraction", 0.50, "own labeled runs (benchmarks/diagnosis); Glorot & Bengio 2010 show "
                                            "saturated top sigmoid layers",
               "share of tanh/sigmoid activations in the outer 5% of their range (|tanh| > 0.9: slope below 0.19)"),
     Threshold("saturation_zone", 0.05, "tanh'(z) = 1 - tanh(z)^2 < 0.19 beyond |tanh| = 0.9",
               "width of the band next to each bound, as a share of the bounded range, counted as saturated"),
-    Threshold("linear_range", 3.0, "tanh'(3) = 0.0099 and sigmoid'(3) = 0.045, against 1 and 0.25 at 0; LeCun et al. "
-                                   "1998 (Efficient BackProp) keep inputs of squashing units in their linear range",
+    Threshold("floor_zone", 0.1, "ELU'(x) = e^x: below 0.1 where ELU(x) < -0.9; the same share of SELU's floor",
+              "share of an ELU/SELU floor's depth, next to the floor, counted as pinned there"),
+    Threshold("linear_range", 3.0, "own, stricter than DeepDiagnosis' 5 and SageMaker Debugger's 9.4999 (tanh in "
+                                   "float32 is exactly 1 there): those flag units that pass no gradient at all; beyond "
+                                   "|z| = 3 tanh'(z) = 0.0099 and sigmoid'(z) = 0.045 (against 1 and 0.25 at 0), "
+                                   "already too little to learn from (LeCun et al. 1998, Efficient BackProp, keep "
+                                   "inputs of squashing units in their linear range)",
               "|pre-activation| beyond which a tanh/sigmoid unit is far outside its linear range"),
-    Threshold("vanishing_ratio", 1e-3, "AUTOTRAINER (Zhang et al., ICSE 2021): first/last layer gradient ratio",
-              "first layer's typical gradient size over the last layer's, below which early layers barely learn"),
+    Threshold("vanishing_ratio", 1e-3, "AUTOTRAINER (Zhang et al., ICSE 2021) beta_1: first/last layer gradient-norm "
+                                       "ratio; its second condition (first-layer norm below 1e-4) is on a whole "
+                                       "tensor's norm and is not used",
+              "a layer's typical gradient size over the last layer's, below which early layers barely learn"),
     Threshold("vanishing_absolute", 1e-8, "own labeled runs: float32 updates this small change no weight",
               "root-mean-square gradient below which a layer's gradient is tiny in absolute terms"),
-    Threshold("exploding_growth", 100.0, "two orders of magnitude, as the issue and AUTOTRAINER's exploding check "
-                                         "describe; own labeled runs",
-              "growth of a series' root-mean-square value (weights, activations, gradients) from its first step"),
+    Threshold("exploding_growth", 100.0, "own labeled runs (benchmarks/diagnosis: explosions grew 6.7e8-2.2e12x before "
+                                         "their NaN, healthy runs at most 49x); not AUTOTRAINER's, whose exploding "
+                                         "check is a first/last layer gradient ratio above 70 at one step",
+              "growth of a series' root-mean-square value (weights, activations, gradients) from its floored start "
+              "level to its end"),
+    Threshold("exploding_floor", 0.1, "own labeled runs (benchmarks/diagnosis/torch_arch): clipped LSTMs whose bias "
+                                      "gradients start 100-1000x below the run's typical gradient",
+              "share of the run's typical start level (same kind of tensor) below which a tensor's start level is "
+              "raised before growth is measured"),
+    Threshold("weight_collapse_shrink", 100.0, "own labeled runs (benchmarks/diagnosis): weight decay 1.0 (SGD), "
+                                               "L2 10 (Adam) and Keras l2(1.0) shrank weights 290x-2e12x; no other "
+                                               "run shrank any weight series more than 1.3x (AdamW decay 10)",
+              "shrink of a weight series' root-mean-square value from its start, at or above which the weights "
+              "collapsed towards 0"),
     Threshold("exploding_absolute", 1e6, "own: far outside any sane weight, activation or gradient scale",
               "absolute value above which a weight, activation or gradient has exploded"),
     Threshold("not_learning_change", 0.015, "own labeled runs (benchmarks/diagnosis) and fixtures: healthy layers "

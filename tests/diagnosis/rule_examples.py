@@ -67,6 +67,9 @@ FIRING: dict[str, Example] = {
                        why="weights logged for two layers, no bias anywhere"),
     "overfitting": Example({}, {"train_loss": _falling, "val_loss": lambda step: 0.5 + 0.01 * (step - 8) ** 2},
                            steps=20, why="val_loss bottoms out at step 8 and rises 70% while train_loss falls"),
+    "weight_collapse": Example({"fc1.weight": lambda step, rng: _frozen()(step, rng) * 0.5**step},
+                               {"loss": lambda step: 1.3863 + 0.0005 * (step % 2)},
+                               why="the weights halve every step (x1/2048) while the loss sits at ln 4"),
 }
 
 QUIET: dict[str, Example] = {
@@ -88,6 +91,8 @@ QUIET: dict[str, Example] = {
     "loss_oscillating": Example({}, {"loss": _falling}, steps=30, why="the loss falls smoothly"),
     "no_bias": Example({"layer1/weights": _drifting(), "layer1/biases": _drifting(0.01)}, {"loss": _falling},
                        why="a bias beside the weights"),
+    "weight_collapse": Example({"fc1.weight": lambda step, rng: _frozen()(step, rng) * 0.97**step},
+                               {"loss": _falling}, why="weights shrinking 30% under decay while the loss falls"),
     "overfitting": Example({}, {"train_loss": _falling, "val_loss": lambda step: 0.6 + 0.5 * 0.85**step},
                            steps=20, why="val_loss falls and flattens with the training loss"),
 }

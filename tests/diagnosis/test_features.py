@@ -68,3 +68,20 @@ def test_uniform_buckets_read_as_a_plateau_with_its_bounds():
     features = series_features(s, "weights", Thresholds())
     assert features.shape_first == "uniform" and features.change == 0
     assert features.min[0] == -1 and features.max[0] == 1
+
+
+def test_a_layer_shape_is_stated_only_when_the_bound_allows_only_one():
+    """Glorot's bound for 784 x 200 (0.078) is also Glorot's for 196 x 800: no shape is claimed
+    (an older version printed "224x700"). 60 x 200's bound fits no other family and shape."""
+    from reportgen.diagnosis.shapes import match_init
+
+    def uniform(bound: float, count: int):
+        q = np.linspace(-bound, bound, 9)
+        return match_init("uniform", q, 0.0, bound / np.sqrt(3), -bound, bound, count)
+
+    keras = uniform(np.sqrt(6 / (784 + 200)), 784 * 200)
+    assert keras is not None and keras.shape is None and keras.fans_words() == ""
+    question = uniform(np.sqrt(6 / 260), 12000)
+    assert question.family == "Glorot/Xavier uniform" and sorted(question.shape) == [60, 200]
+    conv = uniform(1 / np.sqrt(75), 5 * 1000)  # a conv kernel: 5000 values; PyTorch default bound
+    assert conv.shape is None or conv.shape[0] == 75

@@ -146,7 +146,7 @@ def test_histogram_that_stops_while_the_loss_goes_on(tmp_path):
     logs = write_run(tmp_path, {"fc1.weight": lambda s, r: weights(s, r) if s < 4 else None},
                      {"train/loss": falling_loss}, steps=20)
     found = [f for f in findings(logs) if f.code == "nan_or_inf"]
-    assert found and "stops at step 3" in found[0].message
+    assert found and "stops after step 3" in found[0].message
 
 
 def test_nan_scalar_is_critical_and_finite_run_is_quiet(tmp_path):
@@ -264,7 +264,7 @@ def test_tf1_question_network_reads_as_not_learning_from_glorot_init():
     assert {"layer1", "layer2", "layer3"} <= not_learning
     assert "no_bias" in {f.code for f in analysis.diagnosis.findings}
     text = analysis.layer_text[(logs.runs[0].name, "layer1")]
-    assert "plateau from -0.15 to 0.15" in text and "Glorot/Xavier uniform" in text and "60x200" in text
+    assert "plateau from -0.15 to 0.15" in text and "Glorot/Xavier uniform" in text and "60 x 200" in text
 
 
 def test_rules_page_is_up_to_date():

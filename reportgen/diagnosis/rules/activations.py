@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from reportgen.diagnosis.families import LowGradient, families, low_gradient, recurrent_or_gated
 from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures
+from reportgen.diagnosis.growth import collapsed
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Severity
@@ -22,6 +24,10 @@ def dead_units(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterato
     Measures, at every kept step, the share of an activation (or output) histogram that is
     exactly 0 (legacy buckets: the [0, 1e-12] bucket; TF2 equal buckets: the excess of the bucket
     holding 0 over its neighbour) and fires when the last step is at or above the threshold.
+    Only for ReLU-family activations (or activations of unknown family whose values are never
+    negative): the zeros of LSTM/GRU outputs, gates, attention weights and dropout are not dead
+    units, and other families' low-gradient regions are the saturation rule's. When the run's
+    weights collapsed (`weight_collapse`), the zeros are its consequence: `info`.
 
     ## Why is this bad
     A ReLU unit whose input is negative for every example outputs 0 and gets no gradient: it is
@@ -35,19 +41,27 @@ def dead_units(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterato
     Lower the learning rate; initialise biases at 0 or slightly positive, not negative; use He
     initialisation; try LeakyReLU/ELU/GELU; add batch normalisation before the activation.
     """
-    for s in layer.of_kind("activations", "outputs", "pre-activations", "other"):
-        if not s.zero_fraction.size or s.zero_fraction[-1] < t.dead_fraction:
+    known = families(run)
+    collapse = collapsed(run, t)
+    for s in layer.of_kind("activations", "outputs"):
+        if not s.zero_fraction.size or s.zero_fraction[-1] < t.dead_fraction or recurrent_or_gated(layer, s):
+            continue
+        family = known.get(s.tag)
+        if (family is not None and family.name not in ("relu", "relu6", "")) or float(np.nanmin(s.min)) < 0:
             continue
         holds = s.kept_steps[s.zero_fraction >= t.dead_fraction]
+        cause = (f" A consequence of the collapsed weights of {collapse[0].layer} (see weight_collapse)."
+                 if collapse else "")
         yield Hit(layer.layer.name, [s.tag], (holds[0], holds[-1]),
                        f"{pct(s.zero_fraction[-1])} of {s.tag} is exactly 0 at step {s.last_step} "
-                       f"(threshold {pct(t.dead_fraction)}): most units are dead ReLUs that pass no gradient.",
+                       f"(threshold {pct(t.dead_fraction)}): most units are dead ReLUs that pass no gradient.{cause}",
                        {"zero_fraction": s.zero_fraction[-1], "zero_fraction_first": s.zero_fraction[0],
                         "threshold": t.dead_fraction},
                        ("Lower the learning rate (dead units often follow a too-large update).",
                         "Initialise biases at 0 or slightly positive; use He initialisation for ReLU layers.",
                         "Try LeakyReLU, ELU or GELU, which keep a gradient for negative inputs.",
-                        "Add batch normalisation before the activation."))
+                        "Add batch normalisation before the activation."),
+                       Severity.INFO if collapse else None)
 
 
 _SQUASHING_NAME = re.compile(r"tanh|sigmoid", re.IGNORECASE)
@@ -78,14 +92,21 @@ def _squashing(layer: LayerFeatures) -> str:
     return match.group(0).lower() if match else ""
 
 
-@rule("saturation", Severity.WARNING, Scope.LAYER, ("saturation_fraction", "saturation_zone", "linear_range"))
+@rule("saturation", Severity.WARNING, Scope.LAYER,
+      ("saturation_fraction", "saturation_zone", "floor_zone", "dead_fraction", "linear_range"))
 def saturation(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
-    """tanh/sigmoid activations piled at the bounds of their range, or pre-activations far beyond the linear range.
+    """Activations piled where their function passes almost no gradient: tanh/sigmoid bounds,
+    ELU/SELU floors, leaky ReLU's negative side, ReLU6's cap; or pre-activations far beyond
+    the linear range.
 
     ## What it does
-    For activations whose values stay inside [-1, 1] (tanh) or [0, 1] (sigmoid), or whose name
-    says tanh/sigmoid, measures the share within 5% of the range from either bound
-    (|tanh| > 0.9, sigmoid < 0.05 or > 0.95); for the pre-activations of a layer known to use
+    Reads each activation series' family from its values or its name (see
+    reportgen/diagnosis/families.py). For activations whose values stay inside [-1, 1] (tanh) or
+    [0, 1] (sigmoid), or whose name says tanh/sigmoid, measures the share within 5% of the range
+    from either bound (|tanh| > 0.9, sigmoid < 0.05 or > 0.95); for ELU and SELU the share
+    within `floor_zone` of their floor (ELU below -0.9, where its slope e^x is under 0.1); for
+    leaky ReLU the share on its negative side (slope 0.01), judged against `dead_fraction` as
+    ReLU's zeros are; for ReLU6 the share at its cap. For the pre-activations of a layer known to use
     tanh/sigmoid (its activations, or its name, say so) and whose activations are not logged
     or not saturated, the share with |z| > `linear_range`. Fires when the last step is at or
     above the threshold. It is a warning when the units were saturated from the first logged
@@ -120,6 +141,15 @@ def saturation(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterato
                       "Add batch or layer normalisation before the activation, or use ReLU-family activations.")
     learning = run.fits_data(t)
     reported = False
+    known = families(run)
+    for s in layer.of_kind("activations"):
+        family = known.get(s.tag)
+        low = low_gradient(family, s, t.floor_zone) if family is not None else None
+        limit = t.dead_fraction if family is not None and family.name == "leaky" else t.saturation_fraction
+        if family is None or low is None or low.share_last < limit:
+            continue
+        reported = True
+        yield _pinned_finding(layer, s, low, limit, family.words, learning, recommendation)
     for s in layer.of_kind("activations"):
         if not s.bound or not s.bound_fraction.size or s.bound_fraction[-1] < t.saturation_fraction:
             continue
@@ -139,6 +169,20 @@ def saturation(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iterato
         yield _saturation_finding(layer, run, t, s, s.beyond_linear, f"lie beyond |z| = {t.linear_range:g}",
                                   f"far outside the linear range of {function}, the units are saturated", learning,
                                   recommendation)
+
+
+def _pinned_finding(layer: LayerFeatures, s: SeriesFeatures, low: LowGradient, limit: float, words: str,
+                    learning: bool, recommendation: tuple[str, ...]) -> Hit:
+    from_start = low.share_first >= limit
+    since = f", already {pct(low.share_first)} at step {s.first_step}" if from_start and len(s.steps) > 1 else ""
+    severity = None if from_start or not learning else Severity.INFO
+    return Hit(layer.layer.name, [s.tag], (s.first_step if from_start else s.last_step, s.last_step),
+               f"{pct(low.share_last, limit)} of {s.tag}'s values sit {low.where} at step {s.last_step} (threshold "
+               f"{pct(limit)}){since}: these {words} units pass almost no gradient.",
+               {"saturated_fraction": low.share_last, "saturated_fraction_first": low.share_first,
+                "threshold": limit, "family": words, "from_first_step": bool(from_start)},
+               ("Check the biases and the inputs' scale: negative pre-activations pin the units there.",
+                *recommendation[1:]), severity)
 
 
 def _saturation_finding(layer: LayerFeatures, run: RunFeatures, t: Thresholds, s: SeriesFeatures, share: np.ndarray,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from reportgen.diagnosis import trends
-from reportgen.diagnosis.curves import ScalarFeatures
+from reportgen.diagnosis.curves import ScalarFeatures, chance_classes
 from reportgen.diagnosis.features import RunFeatures
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.roles import Role
@@ -94,16 +94,6 @@ def _weights_all_still(run: RunFeatures, t: Thresholds) -> float | None:
     if not changes or not all(np.isfinite(c) and c < t.not_learning_change for c in changes):
         return None
     return max(changes)
-
-
-def chance_classes(value: float, tolerance: float) -> int | None:
-    """k when a loss sits within `tolerance` (relative) of ln(k) for some k in 2..1000: the
-    cross-entropy of a uniform guess among k classes (Karpathy, A Recipe for Training Neural
-    Networks: "-log(1/n_classes)" at initialisation)."""
-    if not 0.5 < value < 7.0:
-        return None
-    k = round(float(np.exp(value)))
-    return k if 2 <= k <= 1000 and abs(value - np.log(k)) <= tolerance * np.log(k) else None
 
 
 def _chance_words(value: float, t: Thresholds) -> str:

@@ -3,15 +3,19 @@ initialisation, cluster, or have no bias beside them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
 
+from reportgen.diagnosis.curves import chance_classes
 from reportgen.diagnosis.features import LayerFeatures, RunFeatures
+from reportgen.diagnosis.growth import collapsed, growths
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
+from reportgen.diagnosis.vanishing import vanishing_layers
 from reportgen.findings import Severity
-from reportgen.numbers import pct
+from reportgen.numbers import pct, short
 
 
 @rule("not_learning", Severity.WARNING, Scope.LAYER, ("not_learning_change", "not_learning_frozen", "min_steps"))
@@ -20,12 +24,17 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
 
     ## What it does
     Compares the first and the last weight histogram (Wasserstein distance relative to the
-    spread) over at least `min_steps` logged steps. Fires when they are identical (a frozen
-    layer), or when they are almost identical and nothing shows that training works otherwise:
-    no other weight layer moved, or no loss/accuracy scalar clearly improved (absent, flat, or a
-    signed surrogate objective). A slow layer in a run whose loss clearly falls is left to
-    `still_at_init`. The message says whether the weights still look like their initialisation
-    and whether other layers moved.
+    first step's spread) over at least `min_steps` logged steps. Fires when they are identical
+    (a frozen layer), or when they are almost identical and nothing shows that training works
+    otherwise: no other weight layer moved, or no loss/accuracy scalar clearly improved (absent,
+    flat, or a signed surrogate objective; a reward is not enough, since it also rises with a
+    policy head alone). A slow layer in a run whose loss clearly falls is left to
+    `still_at_init`. Not judged: a layer whose gradient vanished (`vanishing_gradient` reports it
+    with its weights), a tensor that grew by orders of magnitude (`exploding`), histograms after
+    the run broke. A frozen layer whose name says it is a pretrained part (`backbone`,
+    `base_model`, `features`, ...) in a run that learns is `info`: fine-tuning freezes it on
+    purpose. The message says whether the weights still look like their initialisation and
+    whether other layers moved.
 
     ## Why is this bad
     Weights that do not change learn nothing: the layer is frozen (excluded from the optimiser,
@@ -46,28 +55,43 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
     they vanish; raise the learning rate (or lower it if the loss jumps); check the weight
     initialisation and the scale of the inputs.
     """
+    if layer.layer.name in {g.layer for g in vanishing_layers(run, t)}:
+        return  # its gradient vanished: vanishing_gradient reports the layer, with this as its consequence
+    grown = {g.tag for g in growths(run, t) if g.grew(t)}
     for s in layer.of_kind("weights"):
-        if len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.change >= t.not_learning_change:
+        if (len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.change >= t.not_learning_change
+                or s.tag in grown):
             continue
         others = [o for lf in run.layers for o in lf.of_kind("weights")
                   if o.tag != s.tag and len(o.steps) >= t.min_steps]
         moving = [o for o in others if o.change >= t.not_learning_change]
-        if s.change >= t.not_learning_frozen and moving and run.fits_data(t):
+        learns = bool(moving) and run.fits_data(t)
+        if s.change >= t.not_learning_frozen and learns:
             continue  # a slow layer in a run that clearly learns: still_at_init says so as info
         init = (f" It still looks like its initialisation ({s.init.family})." if s.init and s.init.shape
                 else " It still looks like its initialisation." if s.init else "")
-        contrast = (f" Other layers moved ({len(moving)} of {len(others)} weight series changed more)."
+        contrast = (f" Other layers moved ({len(moving)} of {len(others)} other weight series changed more)."
                     if moving else " No weight series in this run moved much either." if others else "")
         exact = s.change == 0
         how = "is identical at" if exact else "barely changed between"
+        pretrained = exact and learns and bool(PRETRAINED.search(layer.layer.name))
+        note = (" Its name says it is a pretrained part, frozen while the rest is fine-tuned: as intended, if so."
+                if pretrained else "")
         yield Hit(layer.layer.name, [s.tag], (s.first_step, s.last_step),
-                       f"The weight histogram of {s.tag} {how} step {s.first_step} and step {s.last_step}: "
-                       f"it moved {pct(s.change)} of its spread (threshold "
-                       f"{pct(t.not_learning_change)}).{init}{contrast}",
-                       {"relative_change": s.change, "distance": s.change_abs, "threshold": t.not_learning_change,
-                        "steps_logged": len(s.steps), "other_layers_moving": len(moving),
-                        "looks_like_init": bool(s.init)},
-                       _not_learning_advice(bool(moving)))
+                  f"The weight histogram of {s.tag} {how} step {s.first_step} and step {s.last_step}: "
+                  f"it moved {pct(s.change)} of its initial spread (threshold "
+                  f"{pct(t.not_learning_change)}).{init}{contrast}{note}",
+                  {"relative_change": s.change, "distance": s.change_abs, "threshold": t.not_learning_change,
+                   "steps_logged": len(s.steps), "other_layers_moving": len(moving),
+                   "looks_like_init": bool(s.init), "pretrained_name": pretrained},
+                  _not_learning_advice(bool(moving)), Severity.INFO if pretrained else None)
+
+
+# Module names that say a part was pretrained and is meant to stay put while the rest is
+# fine-tuned (torchvision's `features`, Hugging Face's base models, timm's and detectors'
+# `backbone`).
+PRETRAINED = re.compile(r"(^|[/._])(backbone|base_model|pretrained|frozen|feature_extractor|features|encoder_frozen|"
+                        r"bert|roberta|distilbert|vit|clip|resnet\d*)($|[/._])", re.IGNORECASE)
 
 
 def _not_learning_advice(others_move: bool) -> tuple[str, ...]:
@@ -78,6 +102,61 @@ def _not_learning_advice(others_move: bool) -> tuple[str, ...]:
     rate = "Try a different learning rate: raise it if the loss falls slowly, lower it if the loss jumps."
     init = "Check the weight initialisation and that the inputs are scaled."
     return (trainable, gradients, rate, init) if others_move else (rate, gradients, trainable, init)
+
+
+@rule("weight_collapse", Severity.WARNING, Scope.RUN, ("weight_collapse_shrink", "chance_tolerance"))
+def weight_collapse(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
+    """Weights shrink towards 0 by orders of magnitude while the loss is stuck: weight decay or
+    L2 far too strong.
+
+    ## What it does
+    Measures each weight series' typical magnitude (root mean square) over the first and the
+    last window of logged steps and fires once per run when some shrank `weight_collapse_shrink`
+    times or more while the objective does not improve or ends at the loss of a uniform guess
+    (ln k, within `chance_tolerance`; a loss that includes the L2 penalty falls as the penalty
+    does, yet the model has learned nothing).
+
+    ## Why is this bad
+    Weight decay pulls every weight towards 0 by a fixed share per step; far too strong, it wins
+    over the gradient, the weights collapse, every unit's output tends to its bias and the
+    network predicts a constant. The loss sits at ln(classes), gradients through the shrunk
+    layers vanish as a consequence.
+
+    ## Threshold
+    A shrink by `weight_collapse_shrink` or more (two orders of magnitude).
+
+    ## What to try
+    Lower the weight decay / L2 factor by 10-100x (typical: 1e-4 to 1e-2 for L2 and SGD or Adam,
+    0.01 to 0.1 for AdamW); with Adam use AdamW (decoupled weight decay); leave biases and
+    normalisation parameters out of the decay.
+    """
+    shrunk = collapsed(run, t)
+    objective = run.objective()
+    if not shrunk or objective is None or not objective.points:
+        return
+    k = chance_classes(objective.late, t.chance_tolerance)
+    if objective.improving(t) and not k:
+        return
+    first = shrunk[0]
+    stuck = (f"ends at {short(objective.late)}, the loss of guessing among {k} classes (ln {k})" if k
+             else f"does not improve ({short(objective.early)} to {short(objective.late)})")
+    others = ", ".join(g.layer for g in shrunk[1:4]) + (", ..." if len(shrunk) > 4 else "")
+    also = f" So did {others}." if others else ""
+    yield Hit(first.layer, [g.tag for g in shrunk], run_steps(run),
+              f"The weights of {first.layer} shrank {short(first.start / first.end)}x (typical size "
+              f"{short(first.start)} to {short(first.end)}) while {objective.tag} {stuck}.{also} Weights "
+              "collapsing towards 0 with the loss stuck point to weight decay or L2 regularisation far too strong.",
+              {"shrink": first.start / first.end, "start_level": first.start, "end_level": first.end,
+               "collapsed_layers": [g.layer for g in shrunk], "objective_end": objective.late,
+               "chance_classes": k, "threshold": t.weight_collapse_shrink},
+              ("Lower the weight decay / L2 factor by 10-100x.", "With Adam, use AdamW (decoupled weight decay).",
+               "Leave biases and normalisation parameters out of the decay."))
+
+
+def run_steps(run: RunFeatures) -> tuple[int, int]:
+    """The first and last step of the run's weight histograms."""
+    steps = [s.steps for lf in run.layers for s in lf.of_kind("weights") if s.steps.size]
+    return (min(int(x[0]) for x in steps), max(int(x[-1]) for x in steps)) if steps else (0, 0)
 
 
 @rule("still_at_init", Severity.INFO, Scope.LAYER, ("still_at_init_change", "not_learning_change", "min_steps"))
@@ -112,7 +191,7 @@ def still_at_init(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Iter
         if (not s.init or len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.shape_last != s.shape_first
                 or not t.not_learning_change <= s.change < t.still_at_init_change):
             continue
-        fans = f" of a {s.init.shape[0]}x{s.init.shape[1]} layer" if s.init.shape else ""
+        fans = f" ({s.init.fans_words()})" if s.init.shape else f" ({s.count:,.0f} values)"
         yield Hit(layer.layer.name, [s.tag], (s.first_step, s.last_step),
                        f"{s.tag} still looks like {s.init.family} initialisation{fans} at step {s.last_step}: "
                        f"it moved {pct(s.change, t.still_at_init_change)} of its spread "
@@ -177,7 +256,7 @@ def no_bias(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     log them if they exist.
     """
     weighted = [lf for lf in run.layers if lf.of_kind("weights")]
-    if not weighted or any(lf.of_kind("bias") for lf in run.layers):
+    if not weighted or any(lf.of_kind("bias", "norm") for lf in run.layers):  # a BatchNorm shift is a bias
         return
     steps = [s.steps for lf in weighted for s in lf.of_kind("weights") if s.steps.size]
     first = min(int(x[0]) for x in steps) if steps else 0
