@@ -80,6 +80,10 @@ def repeats(diagnosis: Diagnosis) -> list[str]:
     return [f"{run}: {code} on {layer} x{n}" for (run, code, layer), n in counted.items() if n > 1]
 
 
+def repeated_codes(lines: list[str]) -> Counter:
+    return Counter(line.split(": ", 1)[1].split(" on ", 1)[0] for line in lines)
+
+
 def score_generated(folder: str) -> Score:
     with open(os.path.join(folder, "labels.json")) as stream:
         labels = json.load(stream)
@@ -92,12 +96,14 @@ def score_generated(folder: str) -> Score:
         layers = label.get("expected_layers", {})
         if label.get("expected"):
             score.expected += 1
+            score.per_code.update(f"expected {c}" for c in label["expected"])
             hit = any(f.code in wanted and (_severe(f) or f.code not in _SEVERE_CODES) for f in findings)
             hit = hit and all(any(_matches(f, [code, where]) for f in findings for where in places)
                               for code, places in layers.items() if code in label["expected"])
+            score.per_code.update(f"found {c}" for c in label["expected"]
+                                  if any(f.code == c and (_severe(f) or c not in _SEVERE_CODES) for f in findings))
             if hit:
                 score.found += 1
-                score.per_code.update(f"found {c}" for c in label["expected"])
             else:
                 score.missed.append(f"{key}: expected {label['expected']}, found "
                                     f"{sorted({f.code for f in findings}) or 'nothing'}")
@@ -119,8 +125,11 @@ def score_wild(root: str, name: str, label: dict) -> Score:
     score = Score(runs=len(diagnosis.run_verdict), repeats=[f"{name}/{r}" for r in repeats(diagnosis)])
     for item in label.get("expect", []):
         score.expected += 1
+        code = item if isinstance(item, str) else item[0]
+        score.per_code[f"expected {code}"] += 1
         if any(_matches(f, item) for f in diagnosis.findings):
             score.found += 1
+            score.per_code[f"found {code}"] += 1
         else:
             score.missed.append(f"{name}: expected {item}")
     for f in diagnosis.findings:
@@ -165,21 +174,63 @@ def report(name: str, score: Score, verbose: bool, details: bool = True) -> None
             print(f"   VERDICT {line}")
 
 
+def set_table(scores: list[tuple[str, Score]]) -> list[str]:
+    """Per set: runs, faults found of those expected, false alarms, repeats, verdicts."""
+    lines = ["| set | runs | faults found | false alarms (warning or worse) | repeated findings | "
+             "verdicts as labeled |", "|---|--:|--:|--:|--:|--:|"]
+    for name, score in scores:
+        verdicts = f"{score.verdicts_checked - len(score.verdicts)}/{score.verdicts_checked}" \
+            if score.verdicts_checked else "·"
+        lines.append(f"| {SET_NAMES.get(name, name)} | {score.runs} | {score.found}/{score.expected} | "
+                     f"{len(score.false_alarms)} | {len(score.repeats)} | {verdicts} |")
+    return lines
+
+
+SET_NAMES = {"numpy": "numpy-simulated runs (`generate.py`)", "torch": "torch MLPs and CNNs (`generate_torch.py`)",
+             "torch_arch": "torch LSTM, GRU, transformer, BN, AMP, fine-tuning, ELU/GELU/leaky "
+                           "(`generate_torch_arch.py`)",
+             "scalars": "scalar-only runs named as real writers name them (`generate_scalar_cases.py`)",
+             "keras": "Keras' own TensorBoard callback, TF 2.21 (`generate_keras.py`)",
+             "wild (shared)": "real public logdirs in ../shared/fixtures/wild",
+             "wild (cache)": "real public logdirs collected for issue 17 (not in the repository)"}
+
+
+def code_table(scores: list[tuple[str, Score]]) -> list[str]:
+    """Per rule code and set: faults found of those expected, false alarms, repeats."""
+    codes = sorted({key.split(" ", 1)[1] for _, score in scores for key in score.per_code}
+                   | {code for _, score in scores for code in repeated_codes(score.repeats)})
+    lines = ["| code | " + " | ".join(name for name, _ in scores) + " |", "|---|" + "---|" * len(scores)]
+    for code in codes:
+        cells = []
+        for _, score in scores:
+            expected, found = score.per_code[f"expected {code}"], score.per_code[f"found {code}"]
+            false, again = score.per_code[f"false {code}"], repeated_codes(score.repeats)[code]
+            parts = [f"{found}/{expected} found" if expected else "", f"{false} false" if false else "",
+                     f"{again} repeated" if again else ""]
+            cells.append(", ".join(p for p in parts if p) or "·")
+        lines.append(f"| `{code}` | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="*", help="generated sets (numpy, torch, torch_arch, scalars, keras) or wild")
     parser.add_argument("--wild", help="a folder of real logdirs with a labels.json (default $REPORTGEN_WILD_CACHE)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--markdown", help="also write the per-set and per-code tables to this file (the rules "
+                                           "page includes benchmarks/diagnosis/results.md)")
     args = parser.parse_args(argv)
     generated = sorted(d for d in (os.listdir(LOGS) if os.path.isdir(LOGS) else [])
                        if os.path.isfile(os.path.join(LOGS, d, "labels.json")))
     total = Score()
+    scored: list[tuple[str, Score]] = []
     for name in generated:
         if args.sets and name not in args.sets:
             continue
         score = score_generated(os.path.join(LOGS, name))
         report(name, score, args.verbose)
         total.add(score)
+        scored.append((name, score))
     if not args.sets or "wild" in args.sets:
         for name, root in wild_sets(args.wild):
             with open(os.path.join(root, "labels.json")) as stream:
@@ -189,7 +240,14 @@ def main(argv: list[str]) -> int:
                 score.add(score_wild(root, logdir, label))
             report(name, score, args.verbose)
             total.add(score)
+            scored.append((name, score))
     report("all sets", total, verbose=False, details=False)
+    tables = [*set_table(scored), "", "Per rule code (found of the runs labeled with it; false alarms; repeats):", "",
+              *code_table(scored)]
+    print("\n" + "\n".join(tables))
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as stream:
+            stream.write("\n".join(tables) + "\n")
     return 0
 
 
