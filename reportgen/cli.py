@@ -16,7 +16,7 @@ from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.config import NAMES, Options, load_options
 from reportgen.errors import UserError
-from reportgen.numbers import parse_size
+from reportgen.numbers import parse_size, plural
 from reportgen.progress import Progress
 from reportgen.reading.loader import load
 
@@ -223,7 +223,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: progress.advance("PDF laid out"),
                       written=written)
     progress.close()
-    progress.say(f"reportgen: {len(report.runs)} runs, {len(report.findings)} findings, verdict {report.verdict} "
+    progress.say(f"reportgen: {plural(len(report.runs), 'run')}, {plural(len(report.findings), 'finding')}, "
+                 f"verdict {report.verdict} "
                  f"({time.monotonic() - started:.1f}s)")
     return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
 
@@ -279,7 +280,8 @@ def _report_warnings(options: Options, logs, progress: Progress) -> None:
         for warning in warnings:
             progress.say(f"reportgen: warning: {warning}")
     else:
-        progress.say(f"reportgen: {len(warnings)} warnings while reading (listed in the report; --verbose prints them)")
+        progress.say(f"reportgen: {plural(len(warnings), 'warning')} while reading (listed in the report; "
+                     "--verbose prints them)")
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -21,10 +21,12 @@ from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
 from reportgen.charts.render import render_jobs
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
+from reportgen.diagnosis.features import SeriesFeatures
 from reportgen.errors import UserError
 from reportgen.findings import Verdict, worst_first
+from reportgen.histmath import BASIS_POINTS
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
-from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, TagInventory
+from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
 
 # Above this many runs the report is a sweep: per-tag charts for every run would run to
 # thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
@@ -175,12 +177,15 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
     diagnosis = diagnose(logs, settings, layers)
     t = settings.thresholds
     layer_text, run_summary = {}, {}
+    hparams: dict[str, dict[str, object]] = {run.name: dict(run.hparams) for run in logs.runs}
+    verdicts = {name: str(v) for name, v in diagnosis.run_verdict.items()}
     for name, features in diagnosis.features.items():
         for lf in features.layers:
             layer_text[(name, lf.layer.name)] = narrative.layer_paragraph(lf, t)
         findings = [f for f in diagnosis.findings if f.run == name]
+        compared = narrative.contrast(name, diagnosis.features, diagnosis.findings, verdicts, hparams)
         run_summary[name] = narrative.run_summary(features, findings, diagnosis.run_verdict[name], t,
-                                                  diagnosis.not_judged.get(name, ""))
+                                                  diagnosis.not_judged.get(name, ""), hparams.get(name), compared)
     return Analysis(diagnosis, layer_text, run_summary)
 
 
@@ -202,6 +207,21 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
     )
 
 
+def _series_summary(s: SeriesFeatures) -> SeriesSummary:
+    """The measured features the words about one tag come from, as plain numbers."""
+    finite = lambda x: float(x) if np.isfinite(x) else None
+    init = ({"family": s.init.family, "scale": s.init.scale, "fans": list(s.init.shape) if s.init.shape else None}
+            if s.init else None)
+    return SeriesSummary(
+        tag=s.tag, kind=s.kind, shape=s.shape_last, shape_first=s.shape_first, values=s.count,
+        mean=finite(s.mean[-1]) if s.mean.size else None, std=finite(s.std[-1]) if s.std.size else None,
+        skewness=s.moments_last[0], excess_kurtosis=s.moments_last[1],
+        quantiles={f"{bp / 100:g}%": finite(v) for bp, v in zip(BASIS_POINTS, s.q_last)},
+        zero_fraction=float(s.zero_fraction[-1]) if s.zero_fraction.size else 0.0,
+        bound_fraction=float(s.bound_fraction[-1]) if s.bound_fraction.size else 0.0,
+        change=finite(s.change), init=init)
+
+
 def _how_to_read(rendered: list[Chart]) -> dict[str, str]:
     """The reading notes for the chart kinds this report shows, in the registry's order."""
     shown = {c.kind for c in rendered}
@@ -219,10 +239,13 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         layer_charts = ([row] if row else []) + [
             charts_by_key[(run.name, tag, kind)] for tag in layer.tags
             for kind in PER_TAG_KINDS if (run.name, tag, kind) in charts_by_key]
+        features = diagnosis.features.get(run.name)
+        measured = next((lf for lf in features.layers if lf.layer.name == layer.name), None) if features else None
         layers.append(LayerSection(
             run=run.name, name=layer.name, anchor=_anchor("layer", index, j), tags=layer.tags,
             paragraph=analysis.layer_text.get((run.name, layer.name), ""),
             findings=[f for f in run_findings if f.layer == layer.name], charts=layer_charts,
+            series=[_series_summary(s) for s in measured.series.values()] if measured else [],
         ))
     all_steps = [s.steps for s in run.series() if len(s.steps)]
     span = run.wall_span()

@@ -45,14 +45,35 @@ class FileInventory:
 
 
 @dataclass
+class SeriesSummary:
+    """What the words about one histogram tag are generated from, as measured (docs/shapes.md)."""
+
+    tag: str
+    kind: str
+    shape: str  # the last step's class: one of diagnosis.shapes.SHAPES
+    shape_first: str
+    values: float  # values per step (last step)
+    mean: float | None  # None when not finite
+    std: float | None
+    skewness: float
+    excess_kurtosis: float
+    quantiles: dict[str, float | None]  # at the basis points TensorBoard's distribution chart uses
+    zero_fraction: float  # share exactly 0 (only where the data can say so)
+    bound_fraction: float  # share at a tanh/sigmoid bound, when the values live in one
+    change: float | None  # first-to-last move, share of the initial spread
+    init: dict[str, object] | None  # the initialisation the first step matches: family, scale, fans
+
+
+@dataclass
 class LayerSection:
     run: str
     name: str
     anchor: str  # unique, safe id for links (never built from raw tag text)
-    tags: dict[str, str]  # tag -> kind (weights, bias, pre-activations, activations, gradients, outputs, other)
+    tags: dict[str, str]  # tag -> kind (model.TAG_KINDS)
     paragraph: str  # plain-words reading of the layer's charts
     findings: list[Finding]
     charts: list[Chart]
+    series: list[SeriesSummary] = field(default_factory=list)
 
 
 @dataclass

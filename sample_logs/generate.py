@@ -4,9 +4,12 @@
 
 Runs:
 - question/: the network from the Stack Overflow question that started reportgen ("my layer-1
-  weights look flat, what does that mean?"): a 6x10 "catch" game seen as 60 inputs, three hidden
+  weights look flat, what does that mean?"): a 6x10 "catch" game seen as 60 pixels through a
+  blurry camera (the ball and the paddle each a Gaussian spot, so a dozen pixels feed every unit
+  and layer1's activations are a bell across about -0.8..0.8, as the question's screenshots
+  show), three hidden
   tanh layers of 200 units with Glorot/Xavier-uniform weights and no biases, a softmax output
-  `Qpred` over 3 actions, trained by policy gradient (REINFORCE) with plain SGD for a few hundred
+  `Qpred` over 3 actions, trained by policy gradient (REINFORCE) with plain SGD for 800
   episodes. TF1 name-scope tags as the question's code wrote them: layerN/weights,
   layerN/layer (pre-activation), layerN/activations, layer4/weights, Qpred; scalars Q, Y,
   log_likelihood, loss.
@@ -30,6 +33,12 @@ from tools.eventwriter import EventWriter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROWS, COLS, ACTIONS, HIDDEN = 10, 6, 3, 200
+BLUR, BRIGHTNESS = 1.2, 1.1  # the camera's Gaussian spot (std in pixels) and its peak value
+_ROW, _COL = np.mgrid[0:ROWS, 0:COLS]
+
+
+def spot(row: int, col: int) -> np.ndarray:
+    return BRIGHTNESS * np.exp(-((_ROW - row) ** 2 + (_COL - col) ** 2) / (2 * BLUR**2))
 START_TIME = 1_700_000_000.0  # fixed wall clock so that the files are reproducible
 
 
@@ -42,15 +51,12 @@ def play_episode(rng: np.random.Generator, policy) -> tuple[np.ndarray, np.ndarr
     """Catch: a ball falls down a 10x6 screen; the paddle on the bottom row moves left/stay/right.
 
     Each move is rewarded +1 when it brings the paddle closer to the ball's column (or keeps it
-    under the ball) and -1 otherwise: a dense signal, so a few hundred episodes are enough.
+    under the ball) and -1 otherwise: a dense signal, so 800 episodes are enough.
     """
     ball_col, paddle = int(rng.integers(COLS)), int(rng.integers(COLS))
     states, actions, rewards = [], [], []
     for ball_row in range(ROWS - 1):
-        screen = np.zeros((ROWS, COLS))
-        screen[ball_row, ball_col] = 1.0
-        screen[ROWS - 1, paddle] = 1.0
-        state = screen.reshape(-1)
+        state = (spot(ball_row, ball_col) + spot(ROWS - 1, paddle)).reshape(-1)
         probs = policy(state[None, :])[0]
         action = int(rng.choice(ACTIONS, p=probs))
         moved = int(np.clip(paddle + action - 1, 0, COLS - 1))
@@ -71,7 +77,7 @@ class Network:
 
     def forward(self, x: np.ndarray):
         if self.centre_input:
-            x = x - 1.0 / (ROWS * COLS) * 2  # two lit pixels on average
+            x = x - 1.0 / (ROWS * COLS) * 2  # centred as the question's answer suggests
         pre, act = [], [x]
         for i, w in enumerate(self.weights):
             z = act[-1] @ w + (self.biases[i] if self.biases else 0.0)
@@ -123,17 +129,23 @@ def train(logdir: str, seed: int, episodes: int, log_every: int, lr: float, bias
     suffix = ".v2" if tf2 else ""
     with EventWriter(logdir, filename_suffix=suffix, wall_time=START_TIME, hostname="sample") as writer:
         writer.tf2 = tf2
+        # As TF's hparams API writes them: what a report can compare the two runs by.
+        writer.add_hparams_records({"optimizer": "adam" if adam else "sgd", "learning_rate": lr, "biases": biases,
+                                    "episodes": episodes})
+        recent: list[float] = []  # episode rewards since the last log, as RL loggers average them
         for episode in range(episodes + 1):
             states, actions, advantage = play_episode(rng, net.policy)
+            recent.append(float(advantage.mean()))
             y = np.eye(ACTIONS)[actions]
             pre, act, q, grads_w, grads_b = net.gradients(states, y, advantage)
             log_likelihood = -(y * np.log(q + 1e-8)).sum(axis=1)
             if episode % log_every == 0:
-                log_step(writer, episode, net, pre, act, q, y, log_likelihood, advantage)
+                log_step(writer, episode, net, pre, act, q, y, log_likelihood, advantage, float(np.mean(recent)))
+                recent = []
             net.step(grads_w, grads_b, lr, adam)
 
 
-def log_step(writer, step, net, pre, act, q, y, log_likelihood, advantage) -> None:
+def log_step(writer, step, net, pre, act, q, y, log_likelihood, advantage, reward: float) -> None:
     # The contrast run is written as TF2 would (tensor histograms, 30 buckets): smaller files,
     # and the report shows both formats side by side.
     histogram = writer.add_tensor_histogram if writer.tf2 else writer.add_histogram
@@ -151,7 +163,7 @@ def log_step(writer, step, net, pre, act, q, y, log_likelihood, advantage) -> No
     scalar("Y", float(y.argmax(axis=1).mean()), step)
     scalar("log_likelihood", float(log_likelihood.mean()), step)
     scalar("loss", float((log_likelihood * advantage).mean()), step)
-    scalar("reward", float(advantage.mean()), step)
+    scalar("reward", reward, step)  # mean episode reward since the last log
 
 
 def tf2_example(logdir: str) -> None:
@@ -165,8 +177,8 @@ def tf2_example(logdir: str) -> None:
 def main() -> None:
     for name in ("question", "question_fixed", "tf2_hist"):
         shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
-    train(os.path.join(HERE, "question"), seed=1, episodes=400, log_every=10, lr=0.01, biases=False, adam=False)
-    train(os.path.join(HERE, "question_fixed"), seed=1, episodes=400, log_every=10, lr=1e-3, biases=True, adam=True,
+    train(os.path.join(HERE, "question"), seed=1, episodes=800, log_every=20, lr=0.01, biases=False, adam=False)
+    train(os.path.join(HERE, "question_fixed"), seed=1, episodes=800, log_every=20, lr=1e-3, biases=True, adam=True,
           tf2=True)
     tf2_example(os.path.join(HERE, "tf2_hist"))
 

@@ -24,7 +24,7 @@ def _question_like_run(tmp_path):
     with EventWriter(str(tmp_path / "question"), wall_time=1.0) as writer:
         for step in range(10):
             writer.add_histogram("layer1/weights", w1, step)
-            writer.add_histogram("layer1/activations", np.tanh(rng.normal(0, 0.5, 5000)), step)
+            writer.add_histogram("layer1/activations", np.tanh(rng.normal(0, 0.27, 5000)), step)
             writer.add_histogram("layer4/weights", w4 * (1 + 0.05 * step), step)
             writer.add_scalar("loss", 0.2 * np.sin(step * 2.3), step)
     return load([str(tmp_path)])
@@ -44,10 +44,10 @@ def test_run_summary_has_verdict_top_findings_contrast_and_trend(tmp_path):
     analysis = analyse(logs)
     summary = analysis.run_summary["question"]
     assert analysis.diagnosis.run_verdict["question"] == "warnings"
-    assert summary.startswith("Warnings:")
+    assert summary.startswith("Warnings: the run trains, but one problem holds it back.")
     assert "The weights of layer1 (0.0%) are identical between step 0 and step 9" in summary
     assert "while layer4 (" in summary and "that layer learns nothing" in summary
-    assert "Try first: Check that the layer is trainable" in summary  # a layer left behind: frozen first
+    assert "What to try: (a) Check that layer1 is trainable" in summary  # identical at every step: frozen first
     assert "surrogate objective" in summary  # the signed loss is not read as a level
 
 
@@ -87,4 +87,41 @@ def test_moved_shape_reads_are_now(tmp_path):
     moved = lambda step, _: start if step == 0 else trained * step / 5 + start * (1 - step / 5) * 0.3
     write_events(tmp_path / "run", {"fc/weight": moved}, steps=6)
     text = analyse(load([str(tmp_path)])).layer_text[("run", "fc")]
-    assert "they are now bell-shaped" in text and "now are" not in text
+    assert "now they are bell-shaped around 0" in text and "now are" not in text
+
+
+def test_advice_follows_the_evidence_and_names_it(tmp_path):
+    """Early layers that moved a little (not frozen) while the last moved several times more,
+    under plain SGD: the advice is the last layer taking the error signal, with the numbers; not
+    "check that the layer is trainable", which a layer that moves at all cannot need."""
+    rng = np.random.default_rng(8)
+    w1, w2 = rng.uniform(-0.15, 0.15, (60, 200)), rng.uniform(-0.17, 0.17, (200, 3))
+    drift = rng.normal(0, 1, w1.shape)
+    with EventWriter(str(tmp_path / "run"), wall_time=1.0, hostname="t") as writer:
+        writer.add_hparams_records({"optimizer": "sgd"})
+        for step in range(12):
+            writer.add_histogram("layer1/weights", w1 + 0.00005 * step * drift, step)
+            writer.add_histogram("layer2/weights", w2 * (1 + 0.02 * step), step)
+            writer.add_scalar("loss", 0.2 * np.sin(step * 2.3), step)
+    summary = analyse(load([str(tmp_path)])).run_summary["run"]
+    assert "trainable" not in summary
+    assert "The last layer takes most of the error signal: layer2 moved" in summary
+    assert "plain SGD gives every layer one learning rate" in summary and "try a smaller learning rate" in summary
+
+
+def test_a_healthier_run_with_the_same_layers_is_used_as_the_contrast(tmp_path):
+    """The question and its fix side by side: the fix has biases and uses Adam, and its layer1
+    moved 4x more; the question's summary says so with the numbers."""
+    rng = np.random.default_rng(9)
+    w1, w2 = rng.uniform(-0.15, 0.15, (60, 200)), rng.uniform(-0.17, 0.17, (200, 3))
+    for name, rate, optimiser, biases in (("slow", 0.001, "sgd", False), ("fixed", 0.004, "adam", True)):
+        with EventWriter(str(tmp_path / name), wall_time=1.0, hostname="t") as writer:
+            writer.add_hparams_records({"optimizer": optimiser})
+            for step in range(12):
+                writer.add_histogram("layer1/weights", w1 * (1 + rate * step), step)
+                writer.add_histogram("layer2/weights", w2 * (1 + 0.03 * step), step)
+                if biases:
+                    writer.add_histogram("layer1/biases", np.full(200, 0.01 * step), step)
+                writer.add_scalar("reward", (0.05 if name == "slow" else 0.1) * step, step)
+    summary = analyse(load([str(tmp_path)])).run_summary["slow"]
+    assert "For comparison, fixed, which has biases and uses adam, moved layer1 4x more" in summary

@@ -80,8 +80,9 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
             name = series.tag[len(prefix):]
             if not kind or kind == "other":
                 label = series.tag
-            elif name.lower() in kind.lower() or kind.lower() in name.lower():
-                label = name  # "weights", not "weights: weights"
+            elif (name.lower() in kind.lower() or kind.lower() in name.lower()
+                  or list(kinds.values()).count(kind) == 1):
+                label = kind  # "pre-activations", not "pre-activations: layer" (TF1's layer1/layer)
             else:
                 label = f"{kind}: {name}"
             ax.set_title(shorten(label, title_chars), fontsize=7.5, fontweight="normal", loc="left")

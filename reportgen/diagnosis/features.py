@@ -18,7 +18,7 @@ from reportgen import histmath
 from reportgen.diagnosis.curves import ScalarFeatures, scalar_features
 from reportgen.diagnosis.layers import Layer
 from reportgen.diagnosis.roles import LOSSES, Role, ScalarRole, roles_of
-from reportgen.diagnosis.shapes import InitMatch, count_peaks, match_init, shape_class
+from reportgen.diagnosis.shapes import InitMatch, count_peaks, match_init, moments, shape_class
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.model import HistogramSeries, ScalarSeries
 
@@ -53,6 +53,8 @@ class SeriesFeatures:
     q_last: np.ndarray
     buckets_first: np.ndarray  # the first and last kept step's buckets, cut to [min, max]
     buckets_last: np.ndarray
+    moments_first: tuple[float, float] = (0.0, 0.0)  # (skewness, excess kurtosis) of the first kept step
+    moments_last: tuple[float, float] = (0.0, 0.0)
     init: InitMatch | None = None
 
     @property
@@ -83,12 +85,14 @@ def _clip(buckets: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return b
 
 
-def zero_fraction(buckets: np.ndarray) -> float:
-    """Share of the count at exactly 0.
+def zero_fraction(buckets: np.ndarray, lo: float = float("nan"), hi: float = float("nan")) -> float:
+    """Share of the count at exactly 0, claimed only where the data say so.
 
-    A narrow bucket at 0 (legacy [0, 1e-12], or a zero-width one) counts whole; a wide bucket
-    holding 0 counts only its excess over its neighbours, the part a continuous density cannot
-    explain, so small positive values are not taken for zeros.
+    A narrow bucket at 0 (legacy [0, 1e-12], or a zero-width one) counts whole. A wide bucket
+    (TF2's 30 equal buckets) holding 0 says nothing about exact zeros unless 0 is the step's
+    exact min or max (ReLU outputs); then its excess over its neighbour, the part a continuous
+    density cannot explain, is the estimate. A bucket in the middle of [-24, 12] that holds 85%
+    of a heavy-tailed tensor holds small values, not zeros.
     """
     total = histmath.total_count(buckets)
     if total <= 0:
@@ -97,6 +101,8 @@ def zero_fraction(buckets: np.ndarray) -> float:
     narrow = (left >= -EXACT_ZERO) & (right <= EXACT_ZERO)
     if narrow.any():
         return float(count[narrow].sum() / total)
+    if not (lo == 0 or hi == 0):
+        return 0.0
     holding = np.flatnonzero((left <= 0) & (right >= 0))
     if not holding.size:
         return 0.0
@@ -160,7 +166,8 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
     zone, linear_limit = t.saturation_zone, t.linear_range
     kept = series.kept
     clipped = [_clip(b, float(series.min[i]), float(series.max[i])) for b, i in zip(series.buckets, kept)]
-    zeros = np.array([zero_fraction(b) for b in clipped]) if clipped else np.zeros(0)
+    zeros = (np.array([zero_fraction(b, float(series.min[i]), float(series.max[i])) for b, i in zip(clipped, kept)])
+             if clipped else np.zeros(0))
     lo_all = float(np.nanmin(series.min)) if series.min.size and np.isfinite(series.min).any() else 0.0
     hi_all = float(np.nanmax(series.max)) if series.max.size and np.isfinite(series.max).any() else 0.0
     bound = bounded_range(kind, series.tag, lo_all, hi_all, float(zeros.max()) if zeros.size else 0.0)
@@ -174,7 +181,7 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
     peaks = []
     for b, i, z, s in ((first, i0, zeros[:1], bounds[:1]), (last, i1, zeros[-1:], bounds[-1:])):
         lo, hi = float(series.min[i]) if series.min.size else 0.0, float(series.max[i]) if series.max.size else 0.0
-        p = count_peaks(b, lo, hi, t.peaks_min_values) if np.isfinite([lo, hi]).all() else 1
+        p = count_peaks(b, lo, hi, t.few_values) if np.isfinite([lo, hi]).all() else 1
         peaks.append(p)
         shapes.append(shape_class(b, series.quantiles[i] if len(series.quantiles) else np.zeros(9),
                                   float(series.mean[i]) if series.mean.size else 0.0,
@@ -198,6 +205,8 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
         peaks_last=peaks[1], q_first=series.quantiles[i0] if len(series.quantiles) else np.zeros(9),
         q_last=series.quantiles[i1] if len(series.quantiles) else np.zeros(9),
         buckets_first=first, buckets_last=last,
+        moments_first=moments(first, float(series.mean[i0]), float(series.std[i0])) if series.mean.size else (0.0, 0.0),
+        moments_last=moments(last, float(series.mean[i1]), float(series.std[i1])) if series.mean.size else (0.0, 0.0),
     )
     if kind == "weights" and series.steps.size:
         features.init = match_init(shapes[0], features.q_first, float(series.mean[i0]), float(series.std[i0]),

@@ -33,32 +33,72 @@ class InitMatch:
         return f"consistent with a layer of {self.shape[0]:,} x {self.shape[1]:,} weights"
 
 
-def count_peaks(buckets: np.ndarray, lo: float, hi: float, min_values: float) -> int:
-    """Clear modes in a 30-bin view: maxima that rise and fall by more than counting noise.
+# The classes a histogram step is put in (docs/shapes.md says what each means and how it is
+# measured); the JSON's `shape` is one of these.
+SHAPES = ("uniform", "bell", "bimodal", "multimodal", "spike_at_zero", "saturated", "heavy_tailed", "skewed",
+          "constant", "few_values", "empty", "unclear")
 
-    Hysteresis of max(3 * sqrt(count), 25% of the peak) on both sides, with empty space
-    outside [lo, hi], so a flat plateau is one mode and sampling noise makes none. Fewer than
-    `min_values` values are read as one mode.
+
+def _bins_for(buckets: np.ndarray, total: float) -> int:
+    """Bins a mode count needs: about sqrt(n) (so a bin holds enough values for its count to mean
+    something), between 5 and 30 (TensorBoard's default bucket count). When the step's own
+    buckets are k equal ones (TF2), a divisor of k: splitting a bucket across two bins by
+    overlap makes bins of uneven width in values, and a false valley."""
+    wanted = min(30.0, max(5.0, math.sqrt(max(total, 1.0))))
+    widths = buckets[:, 1] - buckets[:, 0] if buckets.size else np.zeros(0)
+    k = len(widths)
+    if k >= 5 and widths.max() > 0 and np.allclose(widths[1:-1], widths[1:-1].mean(), rtol=1e-6):
+        divisors = [d for d in range(1, k + 1) if k % d == 0 and d >= 5] or [k]
+        return min(divisors, key=lambda d: abs(d - wanted))
+    return round(wanted)
+
+
+def count_peaks(buckets: np.ndarray, lo: float, hi: float, min_values: float) -> int:
+    """Clear modes: maxima whose prominence exceeds counting noise, in about sqrt(n) bins.
+
+    A peak must rise above the valley before it and fall to the valley after it by 3 sigma of the
+    two counts' Poisson noise (sqrt(peak + valley)) and by a quarter of the peak, with empty
+    space outside [lo, hi]: a flat plateau is one mode, sampling noise rarely makes two (about 2
+    in 1000 normal or uniform samples of 25 to 100,000 values), and 27 softmax outputs, 18 below
+    0.1 and 9 above 0.9, are two.
+    Fewer than `min_values` values are read as one mode (their shape is not measured).
     """
     total = histmath.total_count(buckets)
     if total <= 0:
         return 0
     if hi <= lo or total < min_values:
         return 1
-    smooth = np.convolve(histmath.rebin(buckets, lo, hi), [0.25, 0.5, 0.25], mode="same")
+    bins = histmath.rebin(buckets, lo, hi, _bins_for(buckets, total))
+    smooth = np.convolve(bins, [0.25, 0.5, 0.25], mode="same") if bins.size >= 15 else bins
     values = np.concatenate(([0.0], smooth, [0.0]))
-    margin = lambda x: max(3 * math.sqrt(max(x, 0.0)), 0.25 * x)
+    def clear(high: float, low: float) -> bool:
+        """A rise or fall beyond 3 sigma of its two counts' Poisson noise, and a quarter of the high."""
+        return high - low >= max(3 * math.sqrt(max(high + low, 0.0)), 0.25 * high) and high > low
+
     peaks, seeking_peak, top, bottom = 0, True, 0.0, 0.0
     for value in values:
         if seeking_peak:
             top = max(top, value)
-            if top - bottom > margin(top) and value < top - margin(top):
+            if clear(top, bottom) and clear(top, value):
                 peaks, seeking_peak, bottom = peaks + 1, False, value
         else:
             bottom = min(bottom, value)
-            if value > bottom + margin(value):
+            if clear(value, bottom):
                 seeking_peak, top = True, value
     return max(peaks, 1)
+
+
+def moments(buckets: np.ndarray, mean: float, std: float) -> tuple[float, float]:
+    """(skewness, excess kurtosis) of one step from its buckets (bucket centres, or the value of
+    a zero-width bucket), about the exact mean and std where the writer recorded them. A normal
+    gives (0, 0), a uniform (0, -1.2), a two-point spike (0, -2)."""
+    total = histmath.total_count(buckets)
+    if total <= 0 or not std > 0:
+        return 0.0, 0.0
+    centres = (buckets[:, 0] + buckets[:, 1]) / 2
+    z = (centres - mean) / std
+    weights = buckets[:, 2] / total
+    return float((weights * z**3).sum()), float((weights * z**4).sum() - 3.0)
 
 
 def flat_shoulders(buckets: np.ndarray, lo: float, hi: float) -> bool:
@@ -77,33 +117,74 @@ def flat_shoulders(buckets: np.ndarray, lo: float, hi: float) -> bool:
     return shoulders >= 0.75 * expected - 2 * math.sqrt(max(expected, 0.0))
 
 
+_P = histmath.BASIS_POINTS / 10000
+_NORMAL_Z = np.array([-1.5, -1, -0.5, 0, 0.5, 1, 1.5])  # the inner basis points are these normal quantiles
+
+
+def _uniform(buckets: np.ndarray, q: np.ndarray, lo: float, hi: float, std: float, kurtosis: float) -> bool:
+    """A plateau: quantiles on a straight line over [lo, hi] with flat shoulders; or, when a few
+    values escaped past its ends, the inner quantiles on a straight line and a uniform's excess
+    kurtosis (-1.2; a normal's is 0)."""
+    spread = hi - lo
+    whole = (spread / std < 3.9 and np.abs((q - lo) / spread - _P).max() < 0.05
+             and flat_shoulders(buckets, lo, hi))
+    if whole:
+        return True
+    inner_q, inner_p = q[1:-1], _P[1:-1]
+    width = inner_q[-1] - inner_q[0]
+    if width <= 0 or kurtosis > -0.9:
+        return False
+    slope = width / (inner_p[-1] - inner_p[0])
+    line = inner_q[0] + (inner_p - inner_p[0]) * slope
+    if np.abs(inner_q - line).max() >= 0.03 * width:
+        return False
+    # The plateau the inner quantiles imply ends where its line reaches p = 0 and 1; "a few
+    # escaped" means at most 3% of the values beyond (tanh of a normal, flat-topped with long
+    # shoulders, has 9% there).
+    start, end = inner_q[0] - inner_p[0] * slope, inner_q[0] + (1 - inner_p[0]) * slope
+    outside = histmath.mass_between(buckets, -np.inf, start) + histmath.mass_between(buckets, end, np.inf)
+    return outside <= 0.03 * histmath.total_count(buckets)
+
+
 def shape_class(buckets: np.ndarray, q: np.ndarray, mean: float, std: float, lo: float, hi: float,
                 zeros: float, saturated: float, peaks: int, t: Thresholds) -> str:
-    """One word for the histogram's shape: empty, constant, spike-at-zero, saturated, uniform, bell, ..."""
-    if histmath.total_count(buckets) <= 0:
+    """One of SHAPES for one histogram step, the first whose test it passes clearly; "unclear"
+    when none does (the narrative then says what it measured, not a class)."""
+    total = histmath.total_count(buckets)
+    if total <= 0:
         return "empty"
     spread = hi - lo
     if spread <= 1e-9 * max(abs(lo), abs(hi), 1e-12) or std <= 0:
         return "constant"
+    if total < t.few_values:
+        return "few_values"
     if zeros >= t.spike_zero_fraction:
-        return "spike-at-zero"
-    if saturated >= t.saturated_shape_fraction:
-        return "saturated"
+        return "spike_at_zero"
     if peaks >= 3:
         return "multimodal"
     if peaks == 2:
-        return "bimodal"
-    ratio = spread / std
-    u = (q - lo) / spread
-    if ratio < 3.9 and np.abs(u - histmath.BASIS_POINTS / 10000).max() < 0.05 and flat_shoulders(buckets, lo, hi):
+        return "bimodal"  # before "saturated": a confident softmax is two groups, at its bounds
+    if saturated >= t.saturated_shape_fraction:
+        return "saturated"
+    skewness, kurtosis = moments(buckets, mean, std)
+    if _uniform(buckets, q, lo, hi, std, kurtosis):
         return "uniform"
     inner = (q[1:-1] - mean) / std
-    if np.abs(inner - np.array([-1.5, -1, -0.5, 0, 0.5, 1, 1.5])).max() < 0.25:
+    if np.abs(inner - _NORMAL_Z).max() < 0.25 and kurtosis > -0.6 and abs(skewness) < 0.5:
         return "bell"
+    if abs(quantile_skew(q)) >= 0.3:
+        return "skewed"  # before the tails: an exponential's kurtosis is 6, but it is lopsided
     iqr = q[5] - q[3]  # 30.85% .. 69.15%: +-0.5 sigma for a normal
-    if iqr > 0 and std / iqr > 1.6:
-        return "heavy-tailed"
-    return "skewed"
+    if kurtosis >= 3.0 or (iqr > 0 and std / iqr > 1.6):
+        return "heavy_tailed"
+    return "unclear"
+
+
+def quantile_skew(q: np.ndarray) -> float:
+    """Kelly's skewness from the 6.68%, 50% and 93.32% points: 0 for any symmetric shape, 0.53
+    for an exponential; unlike the third moment, a few extreme values do not sway it."""
+    width = q[7] - q[1]
+    return float((q[7] + q[1] - 2 * q[4]) / width) if width > 0 else 0.0
 
 
 _UNIFORM_FAMILIES = (  # name, fan term implied by the bound a

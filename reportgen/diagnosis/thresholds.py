@@ -100,6 +100,9 @@ DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
               "late loss over early loss below which the loss has converged and its jitter is not judged"),
     Threshold("peaks_min_values", 100, "own: fewer values are too few for counting noise to separate modes",
               "values per step a histogram needs before its modes are counted (below: one mode)"),
+    Threshold("few_values", 25, "the usual n >= 25-30 below which sample moments and a histogram's shape are "
+                                "sampling noise (a histogram of 4 numbers shows where they are, not a shape)",
+              "values per step below which a histogram is described as its values, not as a shape"),
     Threshold("spike_zero_fraction", 0.3, "own: a healthy ReLU layer has about half its activations at 0",
               "share of exact zeros at or above which a histogram's shape is a spike at zero"),
     Threshold("min_trend_points", 10, "Mann-Kendall's normal approximation wants more than about 10 points; "

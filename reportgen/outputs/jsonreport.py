@@ -18,6 +18,8 @@ from reportgen.report import Chart, Report, TagInventory
 #    logged twice is one step, two events); scalars[].role (objective, objective_component,
 #    eval_loss, rl_value_loss, reward, accuracy, learning_rate, system, other); verdicts may be
 #    "not judged" (the run summary says why); findings of the new code `overfitting`.
+#    runs[].layers[].series[]: per histogram tag the measured features its words come from
+#    (shape class, moments, quantiles, zero/bound shares, change, init match; docs/shapes.md).
 FORMAT_VERSION = 3
 
 
@@ -56,7 +58,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "other": [{"tag": t.tag, "kind": t.kind, "records": t.steps} for t in run.other],
                 "layers": [
                     {"name": layer.name, "tags": layer.tags, "text": layer.paragraph,
-                     "findings": [f.code for f in layer.findings], "charts": [_chart(c) for c in layer.charts]}
+                     "findings": [f.code for f in layer.findings], "charts": [_chart(c) for c in layer.charts],
+                     "series": [asdict(s) for s in layer.series]}
                     for layer in run.layers
                 ],
                 "files": [asdict(f) for f in run.files],

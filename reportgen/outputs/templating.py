@@ -79,7 +79,14 @@ def css(value: object) -> str:
     return "-".join(str(value).split())
 
 
-FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css}
+def counted(severity: object, count: int) -> str:
+    """ "1 warning", "2 warnings", "3 critical", "1 info": a severity with its count."""
+    word = str(severity)
+    return f"{count} {word}{'s' if word == 'warning' and count != 1 else ''}"
+
+
+FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css,
+           "counted": counted}
 GLOBALS = {"steps": steps}
 
 

@@ -33,14 +33,17 @@ def test_a_narrow_bucket_at_zero_counts_whole():
     assert zero_fraction(rows) == pytest.approx(0.5)
 
 
-def test_a_wide_bucket_holding_zero_counts_only_its_excess_over_its_neighbours():
-    """A TF2 bucket [-0.5, 0.5] holding 60 of 80 values between neighbours of 10: only the 50
-    a continuous density cannot explain are zeros; a smooth bump is almost none."""
-    spike = np.array([[-1.0, -0.5, 10], [-0.5, 0.5, 60], [0.5, 1.0, 10]])
-    assert zero_fraction(spike) == pytest.approx(50 / 80)
-    smooth = np.array([[-1.0, -0.5, 30], [-0.5, 0.5, 35], [0.5, 1.0, 30]])
-    assert zero_fraction(smooth) == pytest.approx(5 / 95)
-    assert zero_fraction(np.array([[0.5, 1.0, 10], [1.0, 2.0, 10]])) == 0.0  # no bucket holds 0
+def test_a_wide_bucket_holding_zero_says_nothing_of_exact_zeros_unless_zero_is_the_min():
+    """A TF2 bucket [-0.5, 0.5] holding 60 of 80 values: in the middle of the range it holds
+    small values (a heavy-tailed tensor), not zeros. When 0 is the exact min (ReLU outputs), the
+    first bucket's excess over its neighbour is the part a continuous density cannot explain."""
+    middle = np.array([[-1.0, -0.5, 10], [-0.5, 0.5, 60], [0.5, 1.0, 10]])
+    assert zero_fraction(middle, -1.0, 1.0) == 0.0
+    relu = np.array([[0.0, 0.5, 60], [0.5, 1.0, 10], [1.0, 1.5, 10]])
+    assert zero_fraction(relu, 0.0, 1.5) == pytest.approx(50 / 80)
+    smooth = np.array([[0.0, 0.5, 35], [0.5, 1.0, 30], [1.0, 1.5, 30]])
+    assert zero_fraction(smooth, 0.0, 1.5) == pytest.approx(5 / 95)
+    assert zero_fraction(np.array([[0.5, 1.0, 10], [1.0, 2.0, 10]]), 0.5, 2.0) == 0.0  # no bucket holds 0
 
 
 def relative_change(shift_in_std: float) -> tuple[HistogramSeries, float]:

@@ -378,10 +378,11 @@ def test_still_at_init_only_without_progress(tmp_path):
     assert "still_at_init" not in codes(write_run(tmp_path / "b", slow, {"loss": falling_loss}))
 
 
-def test_tanh_of_a_normal_reads_bell_shaped_not_a_plateau(tmp_path):
-    """The question's layer1/activations: tanh of N(0, 0.7) has a flat top but falling shoulders."""
+def test_tanh_of_a_normal_reads_flat_topped_not_a_plateau(tmp_path):
+    """tanh of N(0, 0.7) has a flat top (excess kurtosis -1.1, a uniform's is -1.2) but falling
+    shoulders: neither a bell nor a plateau, so the words say what is measured."""
     logs = write_run(tmp_path, {"layer1/activations": lambda step, rng: np.tanh(rng.normal(0, 0.7, 12000)),
                                 "layer1/weights": lambda step, rng: rng.uniform(-0.15, 0.15, 12000)})
     text = analyse(logs).layer_text[("run", "layer1")]
-    assert "Activations (layer1/activations) at step 11 are bell-shaped" in text
+    assert "Activations (layer1/activations) at step 11 are flat-topped" in text
     assert "Weights (layer1/weights, 12,000 values) at step 0 form a flat plateau" in text

@@ -16,38 +16,21 @@ from reportgen.diagnosis.roles import Role
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Finding, Severity, Verdict
 from reportgen.model import TAG_KINDS
+from reportgen.narrative.advice import contrast, what_to_try
+from reportgen.narrative.shape_words import range_words, shape_words
 from reportgen.numbers import count as _count
 from reportgen.numbers import pct as _threshold_pct
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
+__all__ = ["contrast", "layer_paragraph", "run_summary", "series_sentence"]
+
 _KIND_NAME = {"weights": "Weights", "bias": "Biases", "norm": "Normalisation gains and shifts",
               "buffers": "Running statistics", "pre-activations": "Pre-activations", "activations": "Activations",
               "gradients": "Gradients", "outputs": "Outputs", "data": "Logged data", "other": "Values"}
-_SHAPE_WORDS = {
-    "uniform": "form a flat plateau", "bell": "are bell-shaped", "bimodal": "have two humps",
-    "multimodal": "cluster around several values", "spike-at-zero": "pile up at exactly 0",
-    "saturated": "pile up at the bounds of their range", "heavy-tailed": "are peaked with long tails",
-    "skewed": "are lopsided", "constant": "all have the same value", "empty": "are empty",
-}
-
-
-def _range_words(s: SeriesFeatures, q: np.ndarray) -> str:
-    return f"mostly between {num(q[1])} and {num(q[7])} (full range {num(q[0])} to {num(q[8])})"
-
-
 def _weights_sentence(s: SeriesFeatures, barely: float) -> str:
     first, last = int(s.steps[0]), int(s.steps[-1])
-    shape = s.shape_first
-    words = [f"{_KIND_NAME[s.kind]} ({s.tag}, {_count(s.count)} values)"]
-    if shape == "uniform":
-        words.append(f"at step {first} {_SHAPE_WORDS[shape]} from {num(s.min[0])} to {num(s.max[0])}")
-    elif shape in ("constant", "empty"):
-        words.append(f"at step {first} {_SHAPE_WORDS[shape]}" + (f" ({num(s.mean[0])})" if shape == "constant" else ""))
-    else:
-        words.append(f"at step {first} {_SHAPE_WORDS.get(shape, 'are spread')} around {num(s.mean[0])}, "
-                     f"{_range_words(s, s.q_first)}")
-    text = " ".join(words)
+    text = f"{_KIND_NAME[s.kind]} ({s.tag}, {_count(s.count)} values) at step {first} {shape_words(s, last=False)}"
     if s.init:
         fans = f", {s.init.fans_words()}" if s.init.shape else ""
         text += f", which is what {s.init.family} initialisation looks like{fans}"
@@ -66,15 +49,13 @@ def _movement(s: SeriesFeatures, first: int, last: int, barely: float) -> str:
     if s.shape_first == "constant":
         if s.shape_last == "constant":
             return f"By step {last} they all equal {num(s.mean[-1])}."
-        return f"By step {last} they have spread out, now {_range_words(s, s.q_last)}."
+        return f"By step {last} they have spread out; now they {shape_words(s, last=True)}."
     still_init = " and still look like that initialisation" if s.init and s.shape_last == s.shape_first else ""
     if s.change < barely:
-        return (f"By step {last} they have barely changed ({_threshold_pct(s.change, barely)} of their spread)"
-                f"{still_init}.")
-    if s.change < 0.05:
-        moved = f"By step {last} they have moved a little ({pct(s.change)} of their spread)"
-    else:
-        moved = f"By step {last} they have moved clearly ({pct(s.change)} of their spread)"
+        return (f"By step {last} they have barely changed ({_threshold_pct(s.change, barely)} of their initial "
+                f"spread){still_init}.")
+    how = "a little" if s.change < 0.05 else "clearly"
+    moved = f"By step {last} they have moved {how} ({pct(s.change)} of their initial spread)"
     std0, std1 = float(s.std[0]), float(s.std[-1])
     if std0 > 0 and std1 / std0 >= 1.2:
         moved += f" and widened from std {num(std0)} to {num(std1)}"
@@ -84,36 +65,17 @@ def _movement(s: SeriesFeatures, first: int, last: int, barely: float) -> str:
         moved += f"; its typical size grew {growth:.0f}x"
     if s.change < 0.05:
         moved += still_init
-    if s.shape_last != s.shape_first and s.shape_last in _SHAPE_WORDS:
-        return moved + f"; they {_now(_SHAPE_WORDS[s.shape_last])}, {_range_words(s, s.q_last)}."
-    return moved + f", now {_range_words(s, s.q_last)}."
-
-
-def _now(shape_words: str) -> str:
-    """'are bell-shaped' -> 'are now bell-shaped'; 'form a flat plateau' -> 'now form a flat plateau'."""
-    for verb in ("are ", "all "):
-        if shape_words.startswith(verb):
-            return verb + "now " + shape_words[len(verb):]
-    return "now " + shape_words
+    if s.shape_last != s.shape_first:
+        return moved + f"; now they {shape_words(s, last=True)}."
+    return moved + f", now {range_words(s.q_last)}."
 
 
 def _activity_sentence(s: SeriesFeatures) -> str:
     last = int(s.steps[-1])
-    shape = s.shape_last
-    head = f"{_KIND_NAME[s.kind]} ({s.tag})"
-    if shape == "spike-at-zero" and s.zero_fraction.size:
-        text = (f"{head} at step {last}: {pct(s.zero_fraction[-1])} exactly 0 (ReLU-style), "
-                f"the rest up to {num(s.max[-1])}")
-    elif shape in ("constant", "empty"):
-        text = f"{head} at step {last} {_SHAPE_WORDS[shape]}"
-    elif shape == "saturated":
-        text = f"{head} at step {last} {_SHAPE_WORDS[shape]}, {_range_words(s, s.q_last)}"
-    else:
-        text = (f"{head} at step {last} {_SHAPE_WORDS.get(shape, 'are spread')} around {num(s.mean[-1])}, "
-                f"{_range_words(s, s.q_last)}")
-    if s.bound and s.bound_fraction.size and s.bound_fraction[-1] >= 0.01:
+    text = f"{_KIND_NAME[s.kind]} ({s.tag}) at step {last} {shape_words(s, last=True)}"
+    if s.bound and s.bound_fraction.size and s.bound_fraction[-1] >= 0.01 and s.shape_last != "few_values":
         text += f"; {pct(s.bound_fraction[-1])} sit near the {s.bound} bounds"
-    if len(s.steps) >= 2 and float(s.std[0]) > 0:
+    if len(s.steps) >= 2 and float(s.std[0]) > 0 and s.shape_last != "few_values":
         ratio = float(s.std[-1]) / float(s.std[0])
         if ratio >= 1.5:
             text += f"; their spread grew {ratio:.1f}x since step {int(s.steps[0])}"
@@ -168,7 +130,8 @@ def _decay_words(lr: ScalarFeatures | None) -> str:
 
 def _trend(s: ScalarFeatures, t: Thresholds, lr: ScalarFeatures | None = None) -> str:
     role = _ROLE_WORDS.get(s.role, "")
-    name = f"{role} {s.tag}".strip()
+    leaf = s.tag.rsplit("/", 1)[-1].lower()
+    name = s.tag if not role or role.endswith(" " + leaf) else f"{role} {s.tag}"  # not "the reward reward"
     if not s.values.size:
         return f"{name} has no finite values"
     if s.values.size == 1:
@@ -183,10 +146,13 @@ def _trend(s: ScalarFeatures, t: Thresholds, lr: ScalarFeatures | None = None) -
         word = "moved"
     elif abs(change) < 0.005:
         word = "stayed flat"
+    elif start * end <= 0:  # across 0 a share means nothing: "rose from -0.078 to 0.14"
+        word = "rose" if end > start else "fell"
     else:
         word = f"{'rose' if change > 0 else 'fell'} {pct(abs(change))}"
     best = f", best {num(s.best)} at step {s.best_step}" if num(s.best) not in (num(start), num(end)) else ""
-    text = f"{name} {word} from {num(start)} to {num(end)} over steps {int(s.steps[0])}..{int(s.steps[-1])}{best}"
+    text = (f"{name} {word} from {num(start)} to {num(end)} between step {int(s.steps[0])} and step "
+            f"{int(s.steps[-1])}{best}")
     settled = s.settled_step() if s.trend_judged(t) and s.improvement() > 0 else None
     if settled is not None:
         text += f", then flattened after step {settled}{_decay_words(lr)}"
@@ -207,28 +173,34 @@ def _trend_curves(run: RunFeatures) -> list[ScalarFeatures]:
 
 
 _VERDICT_WORDS = {Verdict.HEALTHY: "Healthy: no rule found a problem.",
-                  Verdict.WARNINGS: "Warnings: training runs, but something holds it back.",
+                  Verdict.WARNINGS: "Warnings: the run trains, but {problems} {hold} it back.",
                   Verdict.CRITICAL: "Critical: training is broken."}
 
 
 def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds,
-                unjudged: str = "") -> str:
-    """Verdict, the (up to) three most important problems, what to try first, and the loss trend.
+                unjudged: str = "", hparams: dict[str, object] | None = None, compared: str = "") -> str:
+    """Verdict, the (up to) three most important problems, what to try (from the evidence), what
+    a healthier run of the report shows (`compared`), and the trend.
 
     Findings of one code are told once (the first message, then the other layers), and
     not_learning is told as the contrast between the layers that learn and those that do not.
     """
     if verdict is Verdict.NOT_JUDGED:
         return f"Not judged: {unjudged}." if unjudged else "Not judged."
-    parts = [_VERDICT_WORDS[verdict]]
+    severe = [f for f in findings if f.severity is not Severity.INFO]
+    codes = len(dict.fromkeys(f.code for f in severe))
+    parts = [_VERDICT_WORDS[verdict].format(problems="one problem" if codes == 1 else f"{codes} problems",
+                                            hold="holds" if codes == 1 else "hold")]
     if verdict is Verdict.HEALTHY and findings:
         parts = ["Healthy: nothing needs fixing."]
-    severe = [f for f in findings if f.severity is not Severity.INFO]
     told = _told_by_code(run, severe, 3, t.not_learning_change)
     if told:
         parts.append("Most important: " + " ".join(f"({i}) {text}" for i, text in enumerate(told, 1)))
-        if severe[0].recommendation:
-            parts.append(f"Try first: {severe[0].recommendation[0]}")
+        if compared:
+            parts.append(f"For comparison, {compared}")
+        tries = what_to_try(run, findings, hparams or {})
+        if tries:
+            parts.append("What to try: " + " ".join(f"({chr(97 + i)}) {item}" for i, item in enumerate(tries)))
     notes = _told_by_code(run, [f for f in findings if f.severity is Severity.INFO], 2, t.not_learning_change)
     if notes:
         parts.append(("Note: " if len(notes) == 1 else "Notes: ") + " ".join(notes))
@@ -280,12 +252,11 @@ def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) ->
     inits = inits if len([s for s in weights if s.init and s.shape_last == s.shape_first]) == len(weights) else set()
     init = f" and still look like their {inits.pop()} initialisation" if len(inits) == 1 else ""
     head = (f"The weights of {listed} {how} between step {steps[0]} and step {steps[1]} "
-            f"(share of their spread; threshold {_threshold_pct(threshold)}){init}")
+            f"(share of their initial spread; threshold {_threshold_pct(threshold)}){init}")
     moving = [(lf.layer.name, s) for lf in run.layers if lf.layer.name not in layers
               for s in lf.of_kind("weights") if np.isfinite(s.change)]
     if not moving:
         return head + (": no weight layer of the network changed visibly, which points at the learning rate, the "
                        "gradients or the loss signal.")
     moved = _join([f"{name} ({pct(s.change)})" for name, s in moving])
-    return (f"{head}, while {moved} moved: {'that layer learns' if len(layers) == 1 else 'those layers learn'} nothing "
-            f"and the rest absorbs all the learning; check {'its' if len(layers) == 1 else 'their'} gradients.")
+    return f"{head}, while {moved} moved: {'that layer learns' if len(layers) == 1 else 'those layers learn'} nothing."
