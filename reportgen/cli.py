@@ -117,6 +117,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    "processes draw the charts and read runs (by default only when the logs hold 64 MB or more), "
                    "and a run's big first file is read by two; 1 does everything in one process")
     p.add_argument("--attach-pdf", action="store_true", default=None, help="attach the full PDF report to the email")
+    p.add_argument("--mail-from", metavar="ADDRESS", help="the email digest's sender; its domain names the "
+                   "message's Message-ID (default reportgen@localhost)")
     p.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the CI run's artifacts "
                    "page), shown in the email and the Markdown summary")
     p.add_argument("--fail-on", choices=["critical", "warning"],
@@ -144,6 +146,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     data = {"runs": [_inspect_run(run) for run in logs.runs]}
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if options.quiet:  # nothing but errors, as --quiet promises; the exit status says it read
         return EXIT_OK
     for run in data["runs"]:
         print(f"run {run['name']}  ({run['path']})")
@@ -214,13 +218,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     pdf_needed = outputs.needs_pdf(formats, options.attach_pdf)
     report = _build(args, options, progress, formats | ({"pdf"} if pdf_needed else set()))
     report.artifacts = [os.path.basename(path) for path, _ in targets]
-    progress.phase("writing", len(targets) + pdf_needed)
+    progress.phase("writing", len(targets))  # counts files; laying out the PDF is part of writing it
 
     def written(path: str) -> None:
         progress.advance(path)
         progress.say(f"reportgen: wrote {path}")
 
-    outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: progress.advance("PDF laid out"),
+    outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: None,
                       written=written)
     progress.close()
     progress.say(f"reportgen: {plural(len(report.runs), 'run')}, {plural(len(report.findings), 'finding')}, "
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not args.command:
-            parser.print_help()
+            parser.print_help(sys.stderr)  # usage is an error here: stdout stays for what was asked
             return EXIT_USAGE
         return {"build": cmd_build, "send": cmd_send, "inspect": cmd_inspect, "rules": cmd_rules}[args.command](args)
     except UserError as exc:

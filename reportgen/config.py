@@ -42,6 +42,7 @@ class Options:
     max_runs: int = 0  # refuse more runs than this (0: unlimited)
     attach_pdf: bool = False  # attach the full PDF to the email
     report_url: str = ""  # link to the full report, shown in the email and the Markdown summary
+    mail_from: str = ""  # the email digest's From (and the domain of its Message-ID)
     quiet: bool = False  # print nothing but errors
     verbose: bool = False  # print every warning met while reading, and each phase's time
     # Grouping overrides: list of {"pattern": regex, "layer": "...", "kind": "..."};

@@ -99,6 +99,10 @@ class RunSection:
     loss_tag: str | None = None  # the scalar read as the training loss, if any
     final_loss: float | None = None  # its value at the last step
     not_judged: str = ""  # why nothing in the run could be judged (verdict "not judged")
+    summary_parts: list[str] = field(default_factory=list)  # the summary's sentences by topic, for paragraphs
+    overview: Chart | None = None  # every layer's weights, first step against last (the run page's figure)
+    trend: Chart | None = None  # the curve that says how training went (reward or objective), on the run page
+    main_metric: str = ""  # that curve's tag, its last and its best value ("reward 0.14 (best 0.2)")
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)  # not tied to one run
     artifacts: list[str] = field(default_factory=list)  # file names of the other outputs of this build
     report_url: str = ""  # where people can fetch the full report (e.g. the CI run's artifacts page)
+    mail_from: str = ""  # the email digest's sender (its domain names the Message-ID); "" for reportgen@localhost
     page_size: str = "A4"  # A4 | letter, for the PDF
 
     @property

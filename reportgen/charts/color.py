@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# TensorBoard's run colours, in its order.
-PALETTE = ("#ff7043", "#0077bb", "#cc3311", "#33bbee", "#ee3377", "#009988", "#bbbbbb")
+# TensorBoard's run colours, ordered so that neighbours are far apart in hue (its own order puts
+# orange and red third apart, and the first and third run of a report were hard to tell apart).
+PALETTE = ("#ff7043", "#0077bb", "#009988", "#ee3377", "#33bbee", "#cc3311", "#bbbbbb")
 
 # d3-color: lightness change of one brighter()/darker() step in Lab/HCL.
 LIGHTNESS_STEP = 18.0

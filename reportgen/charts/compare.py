@@ -1,15 +1,64 @@
-"""One tag in several runs: the scalar or histogram comparison chart, by what the tag holds."""
+"""One tag in several runs: the scalar curves, or the histograms' last steps overlaid.
+
+Histograms are compared where the runs ended: each run's last-step distribution as a density
+line in its colour and its own line style, so that coinciding runs stay readable (translucent
+bands over each other blended into a grey nobody could read).
+"""
 
 from __future__ import annotations
 
-from reportgen.charts import ChartJob, distribution, scalar
-from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
-from reportgen.model import ScalarSeries
+import numpy as np
+
+from reportgen import histmath
+from reportgen.charts import ChartJob, scalar
+from reportgen.charts.encode import to_png
+from reportgen.charts.reuse import POOL
+from reportgen.charts.scalar import LINE_STYLES
+from reportgen.charts.style import SINGLE_SIZE, no_data, one_axes, shorten, styled
+from reportgen.model import HistogramSeries, ScalarSeries
+from reportgen.numbers import sig4 as fmt
+
+BINS = 60
 
 
 def draw_job(job: ChartJob) -> tuple[bytes, str]:
     runs = job.runs or None
     if job.data and isinstance(job.data[0], ScalarSeries):
         return scalar.draw_compare(job.data, job.color, job.title, runs=runs)
-    return distribution.draw_compare(job.data, job.color, job.title,
-                                     MAX_DISTRIBUTION_STEPS if job.max_steps is None else job.max_steps, runs)
+    return draw_last_steps(job.data, job.color, job.title, runs)
+
+
+def draw_last_steps(series_list: list[HistogramSeries], colors: list[str], title: str,
+                    runs: list[str] | None = None) -> tuple[bytes, str]:
+    names = runs or [s.run for s in series_list]
+    usable = [(s, c, n) for s, c, n in zip(series_list, colors, names) if len(s.kept)]
+    ends = [(float(s.min[int(s.kept[-1])]), float(s.max[int(s.kept[-1])])) for s, _, _ in usable]
+    ends = [e for e in ends if np.isfinite(e).all()]
+    with styled(), POOL.reused("histogram compare", lambda: one_axes(SINGLE_SIZE)) as fig:
+        ax = fig.axes[0]
+        ax.set_title(shorten(title), loc="left")
+        described = []
+        if ends:
+            lo, hi = min(e[0] for e in ends), max(e[1] for e in ends)
+            lo, hi = (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
+            centres = np.linspace(lo, hi, BINS + 1)[:-1] + (hi - lo) / BINS / 2
+            for i, (series, color, name) in enumerate(usable):
+                last = int(series.kept[-1])
+                counts = histmath.rebin(np.asarray(series.buckets[-1]), lo, hi, BINS)
+                total = counts.sum()
+                if total <= 0:
+                    continue
+                label = f"{name or '.'} (step {int(series.steps[last])})"
+                ax.plot(centres, counts / total, color=color, linewidth=1.5,
+                        linestyle=LINE_STYLES[i % len(LINE_STYLES)], label=label)
+                described.append(f"{name}: median {fmt(series.quantiles[last][4])} at step {int(series.steps[last])}")
+        if ax.lines:
+            ax.set_xlabel("value")
+            ax.set_ylabel("share of values")
+            ax.grid(visible=True)
+            ax.legend(loc="best", frameon=False, title="run, last step", title_fontsize=7.5)
+        else:
+            no_data(ax, "No values recorded in any run")
+        png = to_png(fig)
+    tag = series_list[0].tag if series_list else ""
+    return png, f"{tag} at the last step of {len(usable)} runs, overlaid: " + "; ".join(described) + "."

@@ -18,7 +18,7 @@ from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import SINGLE_SIZE, no_data, note, one_axes, step_axis, styled
+from reportgen.charts.style import SINGLE_SIZE, no_data, note, one_axes, shorten, step_axis, styled
 from reportgen.model import HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -91,7 +91,7 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_D
     empty = not np.isfinite(bands.quantiles).all(axis=1).any()
     with styled(), POOL.reused(("distribution", empty), lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(title, loc="left")
+        ax.set_title(shorten(title), loc="left")
         if empty:
             no_data(ax, "No values recorded (the count is 0 at every step)")
         else:
@@ -130,7 +130,7 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
     """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
     with styled(), POOL.reused("distribution compare", lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(title, loc="left")
+        ax.set_title(shorten(title), loc="left")
         described = []
         names = runs or [s.run for s in series_list]
         for series, color, name in zip(series_list, color_list, names):

@@ -27,7 +27,7 @@ class ChartKind:
 
 
 _KINDS = (
-    ChartKind("offset", "offset", 1.3, per_tag=True, email_rank=1, how_to_read=(
+    ChartKind("offset", "offset", 1.3, per_tag=True, email_rank=2, how_to_read=(
         "One curve per recorded step, stacked like a mountain range, as in TensorBoard's histogram view. "
         "The horizontal axis is the value; each curve's height is how many values fell near it. "
         "The step axis is on the right: the oldest step is at the top and back, the newest at the bottom "
@@ -35,19 +35,19 @@ _KINDS = (
         "Colours run from light (oldest) to dark (newest) in the run's colour, so the darkest curve in front "
         "is where training ended. Curves that look the same from top to bottom mean the values did not change."
     )),
-    ChartKind("overlay", "offset", 1.0, per_tag=True, email_rank=2, how_to_read=(
+    ChartKind("overlay", "offset", 1.0, per_tag=True, email_rank=3, how_to_read=(
         "The same histograms as the offset view, drawn on one baseline as outlines so their shapes can be "
         "compared directly. The horizontal axis is the value, the vertical axis (right) the count per bin. "
         "Light outlines are early steps, dark outlines the latest ones, in the run's colour."
     )),
-    ChartKind("distribution", "distribution", 1.0, per_tag=True, email_rank=3, how_to_read=(
+    ChartKind("distribution", "distribution", 1.0, per_tag=True, email_rank=4, how_to_read=(
         "How the spread of values changes over training, as in TensorBoard's distributions view. "
         "The horizontal axis is the step, the vertical axis the value. The darkest band in the middle holds "
         "the middle 38% of values around the median; each lighter band adds more, out to the faintest band "
         "between the outer 13% and the minimum or maximum. For a normal distribution the band edges are at "
         "0.5, 1 and 1.5 standard deviations. The thin line is the median. The newest step is at the right end."
     )),
-    ChartKind("heatmap", "heatmap", 2.0, per_tag=True, email_rank=4, how_to_read=(
+    ChartKind("heatmap", "heatmap", 2.0, per_tag=True, email_rank=5, how_to_read=(
         "The whole run in one picture: the horizontal axis is the step, the vertical axis the value, and each "
         "cell's colour is the share of that step's values in that value range. The colour scale is "
         "logarithmic, so rare values still show: pale is rare, dark is common, white is none. "
@@ -59,16 +59,22 @@ _KINDS = (
         "average with weight 0.6, corrected at the start), which shows the trend. "
         "A red x at the top or bottom edge marks a step whose value was NaN or infinite."
     )),
-    ChartKind("layer", "layer", 1.0, email_rank=0, how_to_read=(
+    ChartKind("overview", "overview", 1.5, email_rank=0, how_to_read=(
+        "Every layer of the run at a glance, in depth order: each panel overlays the layer's weights at the first "
+        "logged step (grey, dashed) and at the last (the run's colour, solid), as the share of values at each "
+        "value. Curves that coincide mean the layer did not change; the title gives how far it moved, as a "
+        "share of its initial spread. A red title with a triangle marks a layer with a finding."
+    )),
+    ChartKind("layer", "layer", 1.0, email_rank=1, how_to_read=(
         "All histograms of one layer side by side (weights, bias, pre-activations, activations, gradients), "
         "each as a distribution chart, sharing the step axis so a change can be followed across them. "
         "Each panel has its own value axis: compare shapes and trends, not heights across panels."
     )),
     ChartKind("compare", "compare", 1.3, how_to_read=(
         "One tag in several runs on one chart, each run in its own colour (the same colour as everywhere in "
-        "this report). For histograms the line is each run's median and the shaded band holds the middle 68% "
-        "of its values (plus and minus one standard deviation for a normal distribution); for scalars the "
-        "lines are smoothed over the faint raw values. The horizontal axis is the step."
+        "this report) and its own line style, so runs that coincide stay readable. For histograms, each run's "
+        "last step: the horizontal axis is the value, the height the share of values there; for scalars, the "
+        "smoothed curve over the faint raw values, against the step. Drawn only where the runs differ."
     )),
 )
 

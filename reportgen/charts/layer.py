@@ -15,7 +15,7 @@ from reportgen.charts import ChartJob, distribution
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import ROW_HEIGHT, SINGLE_SIZE, new_figure, no_data, step_axis, styled
+from reportgen.charts.style import ROW_HEIGHT, WIDE, new_figure, no_data, shorten, step_axis, styled
 from reportgen.model import TAG_KINDS, HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -40,16 +40,8 @@ def shared_prefix(tags: list[str]) -> str:
     return common[: cut + 1] if cut >= 0 and all(len(t) > cut + 1 for t in tags) else ""
 
 
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut in the middle so that both ends stay readable."""
-    if len(text) <= limit or limit < 5:
-        return text
-    head = (limit - 1) // 2
-    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
-
-
 def _figure(rows: int, columns: int):
-    fig = new_figure((SINGLE_SIZE[0], ROW_HEIGHT * rows + 0.3), left=0.62, right=0.22, top=0.62, bottom=0.4,
+    fig = new_figure((WIDE, ROW_HEIGHT * rows + 0.3), left=0.62, right=0.22, top=0.62, bottom=0.4,
                      wspace=0.5, hspace=0.62)  # room for the row title and each panel's own
     fig.subplots(rows, columns, sharex=True, squeeze=False)
     return fig
@@ -74,7 +66,7 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
         axes = fig.axes
         fig.suptitle(title, x=0.01, ha="left", fontsize=9.5, fontweight="bold")
         prefix = shared_prefix([s.tag for s in panels])  # the layer's name, already in the row's title
-        title_chars = int(SINGLE_SIZE[0] / columns * 72 / (7.5 * 0.55))  # what fits over a panel at 7.5 pt
+        title_chars = int(WIDE / columns * 72 / (7.5 * 0.55))  # what fits over a panel at 7.5 pt
         for ax, series, bands, has_values in zip(axes, panels, bands_list, drawn):
             kind = kinds.get(series.tag, "")
             name = series.tag[len(prefix):]

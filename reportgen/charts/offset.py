@@ -20,7 +20,7 @@ from reportgen.charts import color as colors
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, no_data, note, one_axes, styled
+from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, no_data, note, one_axes, shorten, styled
 from reportgen.model import HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -117,7 +117,7 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_O
     # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
     with styled(), POOL.reused((mode, empty), lambda: one_axes(size, left=0.25, right=0.7)) as fig:
         ax = fig.axes[0]
-        ax.set_title(title, loc="left")
+        ax.set_title(shorten(title), loc="left")
         if empty:
             no_data(ax, "No values recorded (the count is 0 at every step shown)")
         elif mode == "offset":

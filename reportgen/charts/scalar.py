@@ -11,12 +11,13 @@ import numpy as np
 from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, no_data, note, one_axes, step_axis, styled
+from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, no_data, note, one_axes, shorten, step_axis, styled
 from reportgen.model import ScalarSeries
 from reportgen.numbers import sig4 as fmt
 
 SMOOTHING = 0.6  # TensorBoard's default smoothing weight
-RAW_ALPHA = 0.3  # TensorBoard draws the raw series faint behind the smoothed one
+RAW_ALPHA = 0.4  # TensorBoard draws the raw series faint behind the smoothed one (0.3 vanished in print)
+LINE_STYLES = ("-", "--", ":", "-.")  # runs compared on one chart: coinciding lines stay apart
 # A series whose values differ by less than this fraction of their size differs only by float32
 # rounding (its machine epsilon is 1.2e-7: this is about 8 steps of the last digit).
 ROUNDING_NOISE = 1e-6
@@ -89,7 +90,7 @@ def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTH
     finite = np.isfinite(values)
     with styled(), POOL.reused(("scalar", not len(values)), lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(title, loc="left")
+        ax.set_title(shorten(title), loc="left")
         if not len(values):
             no_data(ax, "No values recorded")
         else:
@@ -136,14 +137,14 @@ def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: 
     """One scalar tag in several runs: each run's smoothed line over its faint raw line."""
     with styled(), POOL.reused("scalar compare", lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(title, loc="left")
+        ax.set_title(shorten(title), loc="left")
         marked = 0
         names = runs or [s.run for s in series_list]
-        for series, color, name in zip(series_list, color_list, names):
+        for i, (series, color, name) in enumerate(zip(series_list, color_list, names)):
             finite = np.isfinite(series.values)
             ax.plot(series.steps[finite], series.values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, zorder=2)
             ax.plot(series.steps[finite], smooth(series.values, smoothing)[finite], color=color, linewidth=1.6,
-                    label=name or ".", zorder=3)
+                    label=name or ".", zorder=3, linestyle=LINE_STYLES[i % len(LINE_STYLES)])
             marked += _mark_nonfinite(ax, series.steps, series.values)
         ax.set_xlabel("step")
         step_axis(ax)

@@ -23,18 +23,23 @@ from matplotlib.ticker import MaxNLocator
 from reportgen.charts.reuse import SharedRendererCanvas
 
 DPI = 150
-SINGLE_SIZE = (7.0, 3.2)  # inches: distribution, heatmap, scalar, compare
-OFFSET_SIZE = (7.0, 4.0)  # the offset view needs height for its depth
+# Half an A4 page's text width: a tag's offset and distribution charts sit side by side and print
+# at their own size, text at 7 pt (drawn at full width, they were shrunk to half and their text
+# to 4 pt, or took a page each: sample_logs ran to 50 pages).
+SINGLE_SIZE = (3.6, 2.0)  # inches: distribution, heatmap, scalar, compare
+OFFSET_SIZE = (3.6, 2.3)  # the offset view needs height for its depth
+WIDE = 7.0  # inches: figures that span the page (a layer row, a run's overview)
 ROW_HEIGHT = 2.6  # inches: a layer row of small charts
+TITLE_CHARS = int(SINGLE_SIZE[0] * 72 / (7.5 * 0.55))  # what fits over a chart at 7.5 pt
 
 STYLE = {
-    "font.size": 8.5,
-    "axes.titlesize": 9.5,
+    "font.size": 7,
+    "axes.titlesize": 7.5,
     "axes.titleweight": "bold",
-    "axes.labelsize": 8.5,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 7.5,
+    "axes.labelsize": 7,
+    "xtick.labelsize": 6.5,
+    "ytick.labelsize": 6.5,
+    "legend.fontsize": 6.5,
     "axes.edgecolor": "#888888",
     "axes.linewidth": 0.6,
     "axes.spines.top": False,
@@ -67,7 +72,16 @@ def styled() -> Iterator[None]:
 
 # Space around the plot area, in inches: room for tick labels and an axis label on the left,
 # the step axis or nothing on the right, ticks and "step" below, the title above.
-MARGINS = {"left": 0.72, "right": 0.18, "bottom": 0.46, "top": 0.3}
+MARGINS = {"left": 0.6, "right": 0.15, "bottom": 0.4, "top": 0.27}
+
+
+def shorten(text: str, limit: int = TITLE_CHARS) -> str:
+    """At most `limit` characters, cut in the middle so that both ends stay readable (the full
+    name is in the chart's caption and alt text)."""
+    if len(text) <= limit or limit < 5:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
 def new_figure(size: tuple[float, float], **margins: float) -> Figure:

@@ -23,7 +23,7 @@ from reportgen.numbers import pct as _threshold_pct
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
-__all__ = ["contrast", "layer_paragraph", "run_summary", "series_sentence"]
+__all__ = ["contrast", "layer_paragraph", "run_summary", "series_sentence", "summary_parts"]
 
 _KIND_NAME = {"weights": "Weights", "bias": "Biases", "norm": "Normalisation gains and shifts",
               "buffers": "Running statistics", "pre-activations": "Pre-activations", "activations": "Activations",
@@ -179,6 +179,12 @@ _VERDICT_WORDS = {Verdict.HEALTHY: "Healthy: no rule found a problem.",
 
 def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds,
                 unjudged: str = "", hparams: dict[str, object] | None = None, compared: str = "") -> str:
+    """The summary as one paragraph (see `summary_parts`)."""
+    return " ".join(summary_parts(run, findings, verdict, t, unjudged, hparams, compared))
+
+
+def summary_parts(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds,
+                  unjudged: str = "", hparams: dict[str, object] | None = None, compared: str = "") -> list[str]:
     """Verdict, the (up to) three most important problems, what to try (from the evidence), what
     a healthier run of the report shows (`compared`), and the trend.
 
@@ -186,7 +192,7 @@ def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: 
     not_learning is told as the contrast between the layers that learn and those that do not.
     """
     if verdict is Verdict.NOT_JUDGED:
-        return f"Not judged: {unjudged}." if unjudged else "Not judged."
+        return [f"Not judged: {unjudged}." if unjudged else "Not judged."]
     severe = [f for f in findings if f.severity is not Severity.INFO]
     codes = len(dict.fromkeys(f.code for f in severe))
     parts = [_VERDICT_WORDS[verdict].format(problems="one problem" if codes == 1 else f"{codes} problems",
@@ -211,7 +217,7 @@ def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: 
         parts.append("Trend: " + "; ".join(_trend(s, t, lr) for s in curves) + ".")
     else:
         parts.append("No loss, reward or accuracy scalar was logged, so the trend is unknown.")
-    return " ".join(parts)
+    return parts
 
 
 def _told_by_code(run: RunFeatures, findings: list[Finding], limit: int, barely: float) -> list[str]:

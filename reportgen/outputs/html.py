@@ -11,9 +11,10 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypedDict
 
+from reportgen.charts.kinds import KINDS
 from reportgen.findings import Finding
 from reportgen.outputs.templating import environment, read_static
-from reportgen.report import Overview, Report, RunSection
+from reportgen.report import Chart, Overview, Report, RunSection
 
 
 class Context(TypedDict):
@@ -26,6 +27,15 @@ class Context(TypedDict):
     anchor_for: Callable[[Finding], str]
     run_level_findings: dict[str, list[Finding]]  # run -> findings not shown under a layer
     top_findings: list[Finding]
+    reading_notes: dict[tuple[str, str, str], str]  # (run, tag, kind) of each kind's first chart -> how to read it
+    layer_table: list[LayerRow]  # layers x runs, for runs that share layers
+    advice_at: dict[tuple[str, str], str]  # (run, code) -> the layer whose finding lists what to try
+    anchor_for_layer: Callable[[str, str], str]
+
+
+class LayerRow(TypedDict):
+    layer: str
+    cells: list[dict[str, Any]]  # per run: moved (share of spread or None), codes, worst severity
 
 
 TOP_FINDINGS = 5  # how many findings the summary lists (the rest are one click away)
@@ -58,12 +68,71 @@ def run_level_findings(report: Report) -> dict[str, list[Finding]]:
             for run in report.runs}
 
 
+def shown_charts(report: Report) -> list[Chart]:
+    """Every chart in the order the page shows it (templates/report.html)."""
+    charts: list[Chart] = []
+    for run in report.runs:
+        charts += [c for c in (run.overview, run.trend) if c is not None]
+        charts += [c for layer in run.layers for c in layer.charts]
+        charts += run.scalar_charts
+    return charts + report.comparison_charts
+
+
+def reading_notes(report: Report) -> dict[tuple[str, str, str], str]:
+    """Next to the first chart of each kind, the first sentence of how to read it (the whole
+    explainer is in the appendix)."""
+    notes: dict[tuple[str, str, str], str] = {}
+    seen: set[str] = set()
+    for chart in shown_charts(report):
+        if chart.kind in KINDS and chart.kind not in seen:
+            seen.add(chart.kind)
+            text = KINDS[chart.kind].how_to_read
+            notes[(chart.run, chart.tag, chart.kind)] = text.split(". ")[0].rstrip(".") + "."
+    return notes
+
+
+def layer_table(report: Report) -> list[LayerRow]:
+    """How far each layer's weights moved in each run, with its findings: the comparison of runs
+    that share layers (empty for a single run)."""
+    if len(report.runs) < 2:
+        return []
+    names = list(dict.fromkeys(layer.name for run in report.runs for layer in run.layers
+                               if any(s.kind == "weights" for s in layer.series)))
+    rows: list[LayerRow] = []
+    for name in names:
+        cells = []
+        for run in report.runs:
+            layer = next((lay for lay in run.layers if lay.name == name), None)
+            weights = [s for s in layer.series if s.kind == "weights"] if layer else []
+            severe = [f for f in layer.findings if f.severity != "info"] if layer else []
+            cells.append({"moved": weights[0].change if weights else None, "present": layer is not None,
+                          "codes": sorted({f.code for f in severe}),
+                          "severity": str(severe[0].severity) if severe else ""})
+        if sum(1 for c in cells if c["present"]) >= 2:
+            rows.append(LayerRow(layer=name, cells=cells))
+    return rows
+
+
+def advice_at(report: Report) -> dict[tuple[str, str], str]:
+    """The one layer per run and code whose finding shows what to try: the first shown; the
+    others point to it (the same list three times in a row reads as noise)."""
+    found: dict[tuple[str, str], str] = {}
+    for run in report.runs:
+        for layer in run.layers:
+            for f in layer.findings:
+                found.setdefault((f.run, f.code), f.layer)
+    return found
+
+
 def context(report: Report, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri) -> Context:
+    layers = {(layer.run, layer.name): layer.anchor for run in report.runs for layer in run.layers}
     css = read_static("report.css") + ("\n" + read_static("pdf.css") if medium == "print" else "")
     return Context(
         report=report, overview=report.overview, css=css, medium=medium, page_size=report.page_size,
         image_src=image_src, anchor_for=finding_anchors(report), run_level_findings=run_level_findings(report),
-        top_findings=report.findings[:TOP_FINDINGS],
+        top_findings=report.findings[:TOP_FINDINGS], reading_notes=reading_notes(report),
+        layer_table=layer_table(report), advice_at=advice_at(report),
+        anchor_for_layer=lambda run, layer: layers.get((run, layer), "summary"),
     )
 
 

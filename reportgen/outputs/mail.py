@@ -26,7 +26,7 @@ from reportgen.outputs.templating import environment, read_static, text_environm
 from reportgen.report import Chart, Report
 
 HTML_LIMIT = 100_000  # bytes; Gmail clips an HTML body over 102 KB ("[Message clipped]")
-MAX_CHARTS = 4  # attached charts: enough to show what the findings are about, small enough to mail
+MAX_CHARTS = 8  # attached charts (not in the HTML's size): each run's page figures, then a comparison
 MAX_FINDINGS = 20  # findings written out; the rest are counted, and the full report has them
 DEFAULT_SENDER = "reportgen <reportgen@localhost>"
 
@@ -39,21 +39,19 @@ class Digest:
 
 
 def pick_charts(report: Report, limit: int = MAX_CHARTS) -> list[Chart]:
-    """The charts of the layers with findings, worst finding first, one per layer; then (when room
-    is left) the runs compared, then each run's loss."""
-    layers = {(layer.run, layer.name): layer for run in report.runs for layer in run.layers}
-    picked: list[Chart] = []
-    seen: set[tuple[str, str]] = set()
-    for finding in report.findings:
-        layer = layers.get((finding.run, finding.layer))
-        if layer is None or (layer.run, layer.name) in seen or not layer.charts:
-            continue
-        seen.add((layer.run, layer.name))
-        picked.append(min(layer.charts, key=lambda chart: email_rank(chart.kind)))
-    picked += report.comparison_charts[:1]
+    """The run pages' figures: per run its overview (every layer, first step against last) and
+    the offset chart (TensorBoard's picture) of the layer with its worst finding, else its trend;
+    then, when room is left, the runs compared."""
+    per_run: list[list[Chart]] = []
     for run in report.runs:
-        picked += [c for c in run.scalar_charts if c.tag == run.loss_tag][:1]
-    return picked[:limit]
+        charts = [run.overview] if run.overview else []
+        worst = next((f for f in run.top_findings if f.severity != "info"), None)
+        layer = next((lay for lay in run.layers if worst and lay.name == worst.layer), None)
+        views = sorted(layer.charts, key=lambda chart: email_rank(chart.kind))[:1] if layer else []
+        charts += [c for c in views if c.kind != "layer"] or ([run.trend] if run.trend else [])
+        per_run.append(charts)
+    picked = [c for charts in per_run for c in charts]
+    return (picked + report.comparison_charts[:1])[:limit]
 
 
 @lru_cache(maxsize=1)
@@ -69,14 +67,24 @@ def style(*names: str) -> str:
     return "; ".join(styles[name] for name in names if name in styles)
 
 
-def content_id(chart: Chart, index: int) -> str:
+def domain_of(sender: str) -> str:
+    """The domain of the sender's address, for Message-ID and Content-ID (RFC 5322 asks for one
+    the sender controls); "localhost" when the address has none."""
+    address = email.utils.parseaddr(sender)[1]
+    return address.rsplit("@", 1)[1] if "@" in address else "localhost"
+
+
+def content_id(chart: Chart, index: int, domain: str = "localhost") -> str:
     digest = hashlib.sha1(chart.png).hexdigest()[:12]
-    return f"chart{index}.{digest}@reportgen"
+    return f"chart{index}.{digest}@{domain}"
 
 
 def _context(report: Report, digest: Digest, cids: list[str], attached_pdf: str | None) -> dict[str, Any]:
+    names = {run.name for run in report.runs}
+    paired = list(zip(digest.charts, cids))
     return {"report": report, "overview": report.overview, "findings": digest.findings,
-            "hidden_findings": digest.hidden_findings, "charts": list(zip(digest.charts, cids)),
+            "hidden_findings": digest.hidden_findings, "charts": paired,
+            "compared": [(c, cid) for c, cid in paired if c.run not in names],
             "artifacts": [a for a in report.artifacts if not a.endswith((".eml", ".md"))],
             "attached_pdf": attached_pdf, "style": style}
 
@@ -89,10 +97,10 @@ def text_body(report: Report, digest: Digest, attached_pdf: str | None = None) -
     return text_environment().get_template("email.txt").render(_context(report, digest, [], attached_pdf))
 
 
-def make_digest(report: Report) -> tuple[Digest, list[str], str]:
+def make_digest(report: Report, domain: str = "localhost") -> tuple[Digest, list[str], str]:
     """The largest digest whose HTML stays under HTML_LIMIT (fewer findings written out if needed)."""
     charts = pick_charts(report)
-    cids = [content_id(c, i) for i, c in enumerate(charts)]
+    cids = [content_id(c, i, domain) for i, c in enumerate(charts)]
     shown = min(MAX_FINDINGS, len(report.findings))
     while True:
         digest = Digest(report.findings[:shown], len(report.findings) - shown, charts)
@@ -112,14 +120,16 @@ def message(report: Report, pdf: bytes | None = None, sender: str = DEFAULT_SEND
             recipients: list[str] | tuple[str, ...] = ()) -> EmailMessage:
     """The digest as an email; `pdf` is attached when given."""
     pdf_name = next((a for a in report.artifacts if a.endswith(".pdf")), "report.pdf") if pdf else None
-    digest, cids, _ = make_digest(report)
+    domain = domain_of(sender)
+    digest, cids, _ = make_digest(report, domain)
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["Subject"] = " ".join(subject(report).split())
     msg["From"] = sender
     if recipients:
         msg["To"] = ", ".join(recipients)
     msg["Date"] = email.utils.format_datetime(_generated(report))
-    msg["Message-ID"] = f"<{hashlib.sha1((report.title + report.generated_at).encode()).hexdigest()[:20]}@reportgen>"
+    msg["Message-ID"] = f"<{hashlib.sha1((report.title + report.generated_at).encode()).hexdigest()[:20]}@{domain}>"
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, no vacation notices
     msg["X-Reportgen-Verdict"] = report.verdict
     msg.set_content(text_body(report, digest, pdf_name))
     msg.add_alternative(html_body(report, digest, cids, pdf_name), subtype="html")
@@ -147,6 +157,10 @@ def read_message(path: str, sender: str | None, recipients: list[str]) -> EmailM
     if sender:
         del msg["From"]
         msg["From"] = sender
+        old = str(msg["Message-ID"] or "")
+        if old.endswith("@localhost>"):  # written without a sender: take the sender's domain now
+            del msg["Message-ID"]
+            msg["Message-ID"] = old.replace("@localhost>", f"@{domain_of(sender)}>")
     return msg
 
 
@@ -159,7 +173,7 @@ def _generated(report: Report) -> dt.datetime:
 
 def render(report: Report, pdf: bytes | None = None) -> bytes:
     """The .eml file; `pdf` is attached when given (--attach-pdf)."""
-    return message(report, pdf).as_bytes()
+    return message(report, pdf, sender=report.mail_from or DEFAULT_SENDER).as_bytes()
 
 
 class SendError(Exception):

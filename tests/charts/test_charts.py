@@ -17,7 +17,7 @@ from reportgen.charts.render import render_job, render_jobs
 from reportgen.charts.scalar import smooth
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, Layer
-from reportgen.model import Logs
+from reportgen.model import HistogramSeries, Logs
 from reportgen.pipeline import plan_charts, run_colors
 from reportgen.reading.loader import load
 from tests.conftest import fixture_path
@@ -91,8 +91,13 @@ def test_step_ramp_goes_from_lighter_oldest_to_darker_newest_by_18():
     assert color.rgb_to_hcl(color.hex_to_rgb(newest))[0] == pytest.approx(hue, abs=3)
 
 
-def test_run_colours_follow_tensorboard_order():
-    assert [run_color(i) for i in range(3)] == ["#ff7043", "#0077bb", "#cc3311"]
+def test_neighbouring_run_colours_are_far_apart_in_hue():
+    """TensorBoard's colours, ordered so that the first runs of a report are easy to tell apart
+    (its own order made the first and third orange and red)."""
+    def apart(n: int) -> float:
+        hues = [color.rgb_to_hcl(color.hex_to_rgb(run_color(i)))[0] for i in range(n)]
+        return min(min(abs(a - b), 360 - abs(a - b)) for i, a in enumerate(hues) for b in hues[i + 1:])
+    assert apart(3) > 60 and apart(4) > 30  # TensorBoard's order: orange and red 1.3 degrees apart
     assert run_color(7) == run_color(0)
 
 
@@ -190,7 +195,7 @@ def test_every_histogram_kind_renders_edge_cases_as_a_titled_png(logs, kind, tag
     chart = render_job(ChartJob(kind, "run", tag, f"{tag} (run)", series, "#ff7043"))
     assert chart.error is None
     assert png_shape(chart.png) == (chart.width_px, chart.height_px)
-    assert chart.width_px == 1050  # 7 in at 150 dpi: about 16-17 cm in the report
+    assert chart.width_px == 540  # 3.6 in at 150 dpi: two per row on an A4 page
     assert tag in chart.alt
     if tag == "empty":
         assert "no values" in chart.alt
@@ -206,7 +211,7 @@ def test_offset_alt_text_names_steps_and_range(logs):
 def test_scalar_chart_marks_nonfinite_points(logs):
     series = logs.runs[0].scalars["loss"]
     chart = render_job(ChartJob("scalar", "run", "loss", "loss (run)", series, "#ff7043"))
-    assert chart.error is None and png_shape(chart.png)[0] == 1050
+    assert chart.error is None and png_shape(chart.png)[0] == 540
     assert "2 NaN/Inf values marked" in chart.alt
 
 
@@ -263,15 +268,20 @@ def test_layer_row_and_compare_render(logs):
                      tag_kinds={"layer/weights": "weights", "layer/activations": "activations"})
     compare = ChartJob("compare", "a, b", "uneven", "uneven: a vs b", [hist(logs, "uneven"), hist(logs, "long")],
                        ["#ff7043", "#0077bb"])
-    for job in (layer, compare):
+    for job, width in ((layer, 1050), (compare, 540)):  # a row spans the page, a comparison is half of it
         chart = render_job(job)
-        assert chart.error is None and png_shape(chart.png)[0] == 1050
+        assert chart.error is None and png_shape(chart.png)[0] == width
     assert render_job(layer).alt.index("layer/weights") < render_job(layer).alt.index("layer/activations")
 
 
 # --- planning ------------------------------------------------------------------------------
 
-def test_plan_charts_adds_layer_rows_and_multi_run_comparisons(logs):
+def test_plan_draws_each_view_once_heatmaps_where_they_tell_and_compares_only_differences(logs):
+    """No layer row beside the per-tag charts (each histogram drawn once per view); a heatmap only
+    for a tag whose range or shape changes (all with --charts full); comparison charts only where
+    the runs differ: two runs with the very same histograms get none for them, but their loss."""
+    from reportgen.pipeline.plan import changes_over_run
+
     run = logs.runs[0]
     other = type(run)(name="b", path="", histograms=dict(run.histograms), scalars=dict(run.scalars))
     two = Logs(sources=[], runs=[run, other])
@@ -280,17 +290,33 @@ def test_plan_charts_adds_layer_rows_and_multi_run_comparisons(logs):
     diagnosis = Diagnosis(layers={run.name: layers, "b": layers})
     jobs = plan_charts(two, diagnosis.layers, Options(), run_colors(two))
     kinds = {(j.run, j.tag, j.kind) for j in jobs}
-    assert (run.name, "layer", "layer") in kinds and ("b", "layer", "layer") in kinds
-    assert (run.name, "uneven", "offset") in kinds and (run.name, "uneven", "heatmap") in kinds
-    assert (run.name, "loss", "scalar") in kinds
+    assert not any(kind == "layer" for _, _, kind in kinds)
+    assert len(kinds) == len(jobs)  # nothing twice
+    assert (run.name, "uneven", "offset") in kinds and (run.name, "uneven", "distribution") in kinds
+    for tag in ("uneven", "layer/weights", "layer/activations"):
+        assert ((run.name, tag, "heatmap") in kinds) == changes_over_run(run.histograms[tag])
+    full = {(j.run, j.tag, j.kind) for j in plan_charts(two, diagnosis.layers, Options(charts="full"), run_colors(two))}
+    assert all((run.name, tag, "heatmap") in full for tag in ("uneven", "layer/weights", "layer/activations"))
     compares = [j for j in jobs if j.kind == "compare"]
-    assert {j.tag for j in compares} >= {"uneven", "loss"}
-    assert all(j.color == ["#ff7043", "#0077bb"] for j in compares)
-    assert all(j.runs == [run.name, "b"] for j in compares)
-    chart = render_job(next(j for j in compares if j.tag == "loss"))
+    assert [j.tag for j in compares] == ["loss"]
+    assert compares[0].color == ["#ff7043", "#0077bb"] and compares[0].runs == [run.name, "b"]
+    chart = render_job(compares[0])
     assert chart.error is None and "b: last" in chart.alt
     overlay = plan_charts(two, diagnosis.layers, Options(mode="overlay", max_steps=9), run_colors(two))
     assert {j.max_steps for j in overlay if j.kind == "overlay"} == {9}
+
+
+def test_a_heatmap_is_planned_for_a_tag_whose_spread_changes_and_not_for_a_steady_one():
+    from reportgen.pipeline.plan import changes_over_run
+
+    rng = np.random.default_rng(1)
+    def series(scale):
+        rows = [rng.normal(0, scale(step), 2000) for step in range(10)]
+        q = np.array([np.quantile(r, histmath.BASIS_POINTS / 10000) for r in rows])
+        return HistogramSeries("r", "t", np.arange(10), np.zeros(10), np.full(10, 2000.0), q[:, 0], q[:, -1],
+                               np.zeros(10), np.ones(10), q, np.zeros(10, bool), np.arange(10), [])
+    assert changes_over_run(series(lambda step: 1.0 + 0.5 * step))
+    assert not changes_over_run(series(lambda step: 1.0))
 
 
 def test_a_sweep_gets_the_compact_chart_set(logs):
@@ -484,7 +510,8 @@ def test_a_figure_goes_back_to_the_pool_only_when_its_chart_was_drawn_as_planned
 
 
 def test_layer_panel_titles_drop_the_layer_scope_and_fit_their_panel():
-    from reportgen.charts.layer import shared_prefix, shorten
+    from reportgen.charts.layer import shared_prefix
+    from reportgen.charts.style import shorten
 
     assert shared_prefix(["fc1.weight", "fc1.bias", "fc1.weight.grad"]) == "fc1."
     assert shared_prefix(["layer1/weights", "layer1/activations"]) == "layer1/"

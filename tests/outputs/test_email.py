@@ -7,7 +7,7 @@ import email.policy
 import re
 
 from reportgen.outputs import mail
-from tests.outputs.factory import HOSTILE_TAG, finding, make_report, png
+from tests.outputs.factory import HOSTILE_TAG, chart, finding, make_report
 
 GMAIL_CLIP_BYTES = 102 * 1024
 
@@ -58,13 +58,18 @@ def test_html_part_stays_under_gmail_clip_size_with_many_findings():
     assert "more finding" in html_of(msg)  # the rest are counted, not silently dropped
 
 
-def test_charts_are_those_of_layers_with_findings_worst_first():
-    report = make_report(n_runs=1)
-    dense1, dense2 = report.runs[0].layers[0], report.runs[0].layers[1]
-    dense1.charts[0].png, dense2.charts[0].png = png(rgb=(200, 0, 0)), png(rgb=(0, 200, 0))
+def test_charts_are_the_run_pages_figures():
+    """Per run its overview, then the offset chart (TensorBoard's picture) of its worst layer;
+    then the runs compared."""
+    report = make_report(n_runs=2)
+    first, second = report.runs
+    first.overview, second.overview = chart("baseline", "overview", "overview"), chart("lr=0.1", "overview", "overview")
     picked = mail.pick_charts(report)
-    assert picked[0] is dense1.charts[0] and picked[1] is dense2.charts[0]  # critical layer, then warning layer
-    assert len(picked) <= mail.MAX_CHARTS
+    dense1 = first.layers[0]
+    offset = next(c for c in dense1.charts if c.kind == "offset")
+    assert picked[:2] == [first.overview, offset]  # the critical layer's offset chart
+    assert picked[2] is second.overview and picked[3].kind == "offset" and picked[3].tag.startswith("dense2")
+    assert picked[-1] is report.comparison_charts[0] and len(picked) <= mail.MAX_CHARTS
 
 
 def test_attach_pdf_makes_a_mixed_message_with_the_pdf():

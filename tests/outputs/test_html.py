@@ -81,14 +81,16 @@ def test_every_in_page_link_has_a_target(page):
     assert links and set(links) <= page.ids
 
 
-def test_summary_links_each_top_finding_to_its_layer_section():
+def test_summary_gives_each_run_one_line_and_its_summary_only_once():
+    """Answer first, once: the summary names each run with its verdict and worst finding and links
+    to the run's page, where the run's summary is printed (not a second time here)."""
     report = make_report()
     doc = html.render(report).decode("utf-8")
     summary = doc[doc.index('id="summary"'):doc.index('id="contents"')]
-    dense1 = report.runs[0].layers[0]
-    assert f'href="#{dense1.anchor}"' in summary
-    # a loss finding has no layer section: it links to the run's scalar section
-    assert f'href="#{report.runs[0].anchor}-scalars"' in summary
+    for run in report.runs:
+        assert f'href="#{run.anchor}">{run.name}</a>' in summary
+        assert doc.count(run.summary) == 1 and run.summary not in summary
+    assert "dense1: dead units and 2 more" in summary
 
 
 def test_structure_has_metadata_summary_toc_how_to_read_and_appendix(page):
@@ -100,12 +102,17 @@ def test_structure_has_metadata_summary_toc_how_to_read_and_appendix(page):
     assert "Each slice is one step" in text  # how_to_read text from the report
 
 
-def test_comparison_table_lists_every_run_with_final_loss_and_worst_finding():
-    doc = html.render(make_report()).decode("utf-8")
+def test_comparison_table_lists_every_run_with_its_main_metric_and_worst_finding():
+    """The metric that says how training went (reward or eval metric when the loss is a
+    surrogate), not a "final loss"; the comparison comes after the run pages."""
+    report = make_report()
+    report.runs[0].main_metric, report.runs[1].main_metric = "reward 0.14 (best 0.2)", "reward 0.23"
+    doc = html.render(report).decode("utf-8")
     table = doc[doc.index('id="comparison"'):doc.index("</table>", doc.index('id="comparison"'))]
     rows = Page(table).all("tr")
     assert len(rows) == 3  # header + 2 runs
-    assert "0.4" in table and "0.5" in table and "dead_units in dense1" in table
+    assert "reward 0.14 (best 0.2)" in table and "reward 0.23" in table and "dense1</a>: dead units" in table
+    assert doc.index('id="comparison"') > max(doc.index(f'id="{run.anchor}"') for run in report.runs)
 
 
 def test_single_run_has_no_comparison_section():
@@ -139,14 +146,14 @@ def test_a_sweep_summary_names_the_runs_that_need_a_look_and_counts_the_healthy_
     report.findings = [f for f in report.findings if f.run in ("baseline", "lr=0.1")]
     doc = html.render(replace(report, compact=True)).decode("utf-8")
     summary = doc[doc.index('id="summary"'):doc.index('id="contents"')]
-    contents = doc[doc.index('id="contents"'):doc.index('id="comparison"')]
-    assert "<strong>baseline</strong>" in summary and "<strong>lr=0.1</strong>" in summary
-    assert "<strong>run5</strong>" not in summary
+    contents = doc[doc.index('id="contents"'):doc.index('</nav>')]
+    assert '">baseline</a>' in summary and '">lr=0.1</a>' in summary
+    assert '">run5</a>' not in summary
     assert "The other 12 runs are healthy" in summary
     assert 'href="#run-5"' in contents and 'href="#layer-5-0"' not in contents
     assert f'id="{report.runs[5].anchor}"' in doc and report.runs[5].summary in doc  # still in its section
 
     full = html.render(report).decode("utf-8")
     summary = full[full.index('id="summary"'):full.index('id="contents"')]
-    assert "<strong>run5</strong>" in summary and "runs are healthy" not in summary
-    assert 'href="#layer-5-0"' in full[full.index('id="contents"'):full.index('id="comparison"')]
+    assert '">run5</a>' in summary and "runs are healthy" not in summary
+    assert 'href="#layer-5-0"' in full[full.index('id="contents"'):full.index('</nav>')]

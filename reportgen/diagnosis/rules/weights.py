@@ -84,7 +84,7 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
                   {"relative_change": s.change, "distance": s.change_abs, "threshold": t.not_learning_change,
                    "steps_logged": len(s.steps), "other_layers_moving": len(moving),
                    "looks_like_init": bool(s.init), "pretrained_name": pretrained},
-                  _not_learning_advice(bool(moving)), Severity.INFO if pretrained else None)
+                  _not_learning_advice(bool(moving), exact), Severity.INFO if pretrained else None)
 
 
 # Module names that say a part was pretrained and is meant to stay put while the rest is
@@ -94,14 +94,21 @@ PRETRAINED = re.compile(r"(^|[/._])(backbone|base_model|pretrained|frozen|featur
                         r"bert|roberta|distilbert|vit|clip|resnet\d*)($|[/._])", re.IGNORECASE)
 
 
-def _not_learning_advice(others_move: bool) -> tuple[str, ...]:
-    """A layer left behind by moving ones is most often frozen; a network where nothing moves
-    most often has a learning-rate or gradient problem."""
+def _not_learning_advice(others_move: bool, frozen: bool) -> tuple[str, ...]:
+    """In order of likelihood: a layer identical at every step beside moving ones is most often
+    frozen; one that moved a little while later layers moved more gets too small updates; a
+    network where nothing moves has a learning-rate or gradient problem."""
     trainable = "Check that the layer is trainable and handed to the optimiser."
     gradients = "Log its gradients: if they are tiny, see vanishing gradients (activations, depth, initialisation)."
     rate = "Try a different learning rate: raise it if the loss falls slowly, lower it if the loss jumps."
     init = "Check the weight initialisation and that the inputs are scaled."
-    return (trainable, gradients, rate, init) if others_move else (rate, gradients, trainable, init)
+    starved = ("Other layers move while this one barely does: try Adam or a per-layer learning rate, so that its "
+               "small gradients still move it.")
+    if others_move and frozen:
+        return (trainable, gradients, rate, init)
+    if others_move:
+        return (gradients, starved, rate, trainable)
+    return (rate, gradients, init, trainable)
 
 
 @rule("weight_collapse", Severity.WARNING, Scope.RUN, ("weight_collapse_shrink", "chance_tolerance"))

@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,18 +21,18 @@ from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
 from reportgen.charts.render import render_jobs
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
+from reportgen.diagnosis.curves import ScalarFeatures
 from reportgen.diagnosis.features import SeriesFeatures
+from reportgen.diagnosis.roles import Role
 from reportgen.errors import UserError
 from reportgen.findings import Verdict, worst_first
 from reportgen.histmath import BASIS_POINTS
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
+from reportgen.pipeline.plan import SWEEP_RUNS, compact_charts, overview_jobs, plan_charts
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
 
-# Above this many runs the report is a sweep: per-tag charts for every run would run to
-# thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
-# scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
-SWEEP_RUNS = 12
-
+__all__ = ["SWEEP_RUNS", "Analysis", "NothingToReport", "analyse", "build", "build_report", "compact_charts",
+           "diagnosis_settings", "filter_logs", "plan_charts"]
 
 class NothingToReport(UserError):
     """No run holds a scalar or a histogram: a report would say nothing (the CLI exits with 2
@@ -94,67 +94,6 @@ def _inventory(series: HistogramSeries | ScalarSeries, role: str = "") -> TagInv
                         int(series.steps[-1]) if n else None, events=n, role=role)
 
 
-def compact_charts(logs: Logs, options: Options) -> bool:
-    """Whether the report draws the compact chart set (see SWEEP_RUNS and --charts)."""
-    return options.charts == "compact" or (options.charts == "auto" and len(logs.runs) > SWEEP_RUNS)
-
-
-def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, colors: dict[str, str]) -> list[ChartJob]:
-    """Every chart of the report: per histogram tag the offset (or overlay) view, the distribution and
-    the heatmap; per layer with several histograms one row of them (tag = the layer's name); per scalar
-    tag a line chart; per tag found in several runs one comparison chart (run = the runs' names).
-
-    The compact set (sweeps) keeps the layer rows and the scalar charts, draws a distribution for a
-    histogram that is not in any row, and no comparison charts."""
-    compact = compact_charts(logs, options)
-    jobs: list[ChartJob] = []
-    steps = {"offset": options.max_steps, "overlay": options.max_steps, "distribution": options.max_distribution_steps}
-    every_view = [kind for kind in PER_TAG_KINDS if kind != ("overlay" if options.mode == "offset" else "offset")]
-    for run in logs.runs:
-        color = colors[run.name]
-        for layer in layers.get(run.name, []):
-            layer_series = [run.histograms[tag] for tag in layer.tags if tag in run.histograms]
-            in_row = len(layer_series) >= 2
-            if in_row:
-                jobs.append(ChartJob("layer", run.name, layer.name, f"Layer {layer.name} ({run.name})", layer_series,
-                                     color, max_steps=options.max_distribution_steps, tag_kinds=dict(layer.tags)))
-            if not compact:
-                kinds = every_view
-            else:  # the layer's row shows each histogram; a histogram alone gets its distribution
-                kinds = [] if in_row else ["distribution"]
-            for series in layer_series:
-                for kind in kinds:
-                    jobs.append(ChartJob(kind, run.name, series.tag, f"{series.tag} ({run.name})", series, color,
-                                         max_steps=steps.get(kind)))
-        for tag, scalar in run.scalars.items():
-            jobs.append(ChartJob("scalar", run.name, tag, f"{tag} ({run.name})", scalar, color))
-    if not compact:
-        jobs.extend(_comparison_jobs(logs, options, colors))
-    return jobs
-
-
-def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> list[ChartJob]:
-    """One comparison chart per tag that several runs have, in each run's colour."""
-    jobs = []
-    histograms: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
-    scalars: dict[str, list[tuple[str, HistogramSeries | ScalarSeries]]] = {}
-    for run in logs.runs:
-        for tag, series in run.histograms.items():
-            histograms.setdefault(tag, []).append((run.name, series))
-        for tag, scalar in run.scalars.items():
-            scalars.setdefault(tag, []).append((run.name, scalar))
-    groups = (histograms, scalars)
-    for by_tag in groups:
-        for tag, group in by_tag.items():
-            if len(group) >= 2:
-                names = [name for name, _ in group]
-                title = f"{tag}: " + " vs ".join(n or "." for n in names)
-                jobs.append(ChartJob("compare", ", ".join(names), tag, title,
-                                     [s for _, s in group], [colors[n] for n in names],
-                                     max_steps=options.max_distribution_steps, runs=names))
-    return jobs
-
-
 def diagnosis_settings(options: Options) -> DiagnosisSettings:
     """The diagnosis' settings from the user's options; ConfigError for any it cannot use."""
     return DiagnosisSettings.create(options.thresholds, options.ignore, options.layers, options.roles)
@@ -167,6 +106,7 @@ class Analysis:
     diagnosis: Diagnosis
     layer_text: dict[tuple[str, str], str]  # (run, layer) -> paragraph
     run_summary: dict[str, str]  # run -> paragraph
+    summary_parts: dict[str, list[str]] = field(default_factory=dict)  # run -> the same, by topic
 
 
 def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
@@ -176,7 +116,7 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
         settings = diagnosis_settings(settings or Options())
     diagnosis = diagnose(logs, settings, layers)
     t = settings.thresholds
-    layer_text, run_summary = {}, {}
+    layer_text, run_summary, parts = {}, {}, {}
     hparams: dict[str, dict[str, object]] = {run.name: dict(run.hparams) for run in logs.runs}
     verdicts = {name: str(v) for name, v in diagnosis.run_verdict.items()}
     for name, features in diagnosis.features.items():
@@ -184,9 +124,10 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
             layer_text[(name, lf.layer.name)] = narrative.layer_paragraph(lf, t)
         findings = [f for f in diagnosis.findings if f.run == name]
         compared = narrative.contrast(name, diagnosis.features, diagnosis.findings, verdicts, hparams)
-        run_summary[name] = narrative.run_summary(features, findings, diagnosis.run_verdict[name], t,
-                                                  diagnosis.not_judged.get(name, ""), hparams.get(name), compared)
-    return Analysis(diagnosis, layer_text, run_summary)
+        parts[name] = narrative.summary_parts(features, findings, diagnosis.run_verdict[name], t,
+                                              diagnosis.not_judged.get(name, ""), hparams.get(name), compared)
+        run_summary[name] = " ".join(parts[name])
+    return Analysis(diagnosis, layer_text, run_summary, parts)
 
 
 def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[ChartJob], drawn: list[Drawn]) -> Report:
@@ -197,14 +138,23 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
     runs = [_run_section(i, run, analysis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
     findings = worst_first(analysis.diagnosis.findings)
     return Report(
-        title=options.title or "Training report: " + ", ".join(os.path.basename(os.path.normpath(s)) or s
-                                                               for s in logs.sources),
+        title=options.title or "Training report: " + ", ".join(_source_name(s) for s in logs.sources),
         generated_at=generated_at(), version=__version__, sources=logs.sources,
         verdict=Verdict.overall(run.verdict for run in runs),
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
-        how_to_read=_how_to_read(rendered), report_url=options.report_url, page_size=options.page_size,
+        how_to_read=_how_to_read(rendered), report_url=options.report_url, mail_from=options.mail_from,
+        page_size=options.page_size,
     )
+
+
+def _source_name(source: str) -> str:
+    """A logdir by its folder's name; an event file given directly by the folder it is in (the
+    run's name), not "events.out.tfevents.1700000000.host"."""
+    name = os.path.basename(os.path.normpath(source)) or source
+    if "tfevents" in name:
+        return os.path.basename(os.path.dirname(os.path.normpath(source))) or name
+    return name
 
 
 def _series_summary(s: SeriesFeatures) -> SeriesSummary:
@@ -249,12 +199,18 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         ))
     all_steps = [s.steps for s in run.series() if len(s.steps)]
     span = run.wall_span()
+    curve = _progress_curve(analysis, run.name)
+    trend_tag = curve.tag if curve is not None else ""
     return RunSection(
         name=run.name, anchor=_anchor("run", index), color=color, path=run.path,
         verdict=diagnosis.run_verdict.get(run.name, Verdict.HEALTHY), summary=analysis.run_summary.get(run.name, ""),
+        summary_parts=analysis.summary_parts.get(run.name, []),
         top_findings=worst_first(run_findings)[:3], layers=layers,
         scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars
-                       if (run.name, t, "scalar") in charts_by_key],
+                       if (run.name, t, "scalar") in charts_by_key and t != trend_tag],
+        overview=charts_by_key.get((run.name, "overview", "overview")),
+        trend=charts_by_key.get((run.name, trend_tag, "scalar")) if trend_tag else None,
+        main_metric=_main_metric(analysis, run.name),
         histograms=[_inventory(s) for s in run.histograms.values()],
         scalars=[_inventory(s, _role_of(analysis, run.name, s.tag)) for s in run.scalars.values()],
         other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None)
@@ -267,6 +223,29 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         not_judged=diagnosis.not_judged.get(run.name, ""),
         **_final_loss(run),
     )
+
+
+def _progress_curve(analysis: Analysis, run: str) -> ScalarFeatures | None:
+    """The curve that says how training went: the reward in an RL run, else the objective unless
+    it is a signed surrogate, else an evaluation loss or an accuracy."""
+    features = analysis.diagnosis.features.get(run)
+    if features is None:
+        return None
+    objective = features.objective()
+    if features.reward() is not None:
+        return features.reward()
+    if objective is not None and not objective.signed:
+        return objective
+    others = [*features.of_role(Role.EVAL_LOSS), *features.of_role(Role.ACCURACY)]
+    return max(others, key=lambda c: c.points, default=objective)
+
+
+def _main_metric(analysis: Analysis, run: str) -> str:
+    curve = _progress_curve(analysis, run)
+    if curve is None or not curve.points:
+        return ""
+    best = f" (best {curve.best:.3g} at step {curve.best_step})" if f"{curve.best:.3g}" != f"{curve.late:.3g}" else ""
+    return f"{curve.tag} {float(curve.values[-1]):.3g}{best}"
 
 
 def _role_of(analysis: Analysis, run: str, tag: str) -> str:
@@ -321,5 +300,10 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     progress("drawing and analysing", len(jobs))
     drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(f"{job.kind} {job.tag}"),
                         meanwhile=analyse_meanwhile)
+    later = [] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, run_colors(logs))
+    if later:  # the overviews mark the layers with findings, so they wait for the diagnosis
+        progress("drawing the overviews", len(later))
+        drawn += render_jobs(later, min(options.workers().charts, len(later)),
+                             on_done=lambda job: advance(f"{job.kind} {job.run}"))
     progress("rendering", 0)
-    return build_report(logs, options, found[0], jobs, drawn)
+    return build_report(logs, options, found[0], jobs + later, drawn)
