@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reportgen.findings import SEVERITY_ORDER, Finding, Severity, Verdict
+from reportgen.sweeps import Sweep
 
 
 @dataclass
@@ -78,6 +79,7 @@ class RunSection:
     loss_tag: str | None = None  # the scalar read as the training loss, if any
     final_loss: float | None = None  # its value at the last step
     not_judged: str = ""  # why nothing in the run could be judged (verdict "not judged")
+    hparams: dict[str, float | str | bool] = field(default_factory=dict)  # flat name -> value
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class Report:
     artifacts: list[str] = field(default_factory=list)  # file names of the other outputs of this build
     report_url: str = ""  # where people can fetch the full report (e.g. the CI run's artifacts page)
     page_size: str = "A4"  # A4 | letter, for the PDF
+    # Two or more runs with hyperparameters or seeds: the sweep table, seed groups, findings
+    # against hyperparameters (reportgen.sweeps); None otherwise.
+    sweep: Sweep | None = None
 
     @property
     def overview(self) -> Overview:
