@@ -121,6 +121,12 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    "message's Message-ID (default reportgen@localhost)")
     p.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the CI run's artifacts "
                    "page), shown in the email and the Markdown summary")
+    p.add_argument("--seed-pattern", metavar="REGEX", help="the seed in a run's name: runs whose names are the same "
+                   "without what REGEX matches, and whose hyperparameters are the same but for a seed, are one "
+                   "seed group (default: seed_N, seed-N, _sN or sN at the end of the name; a `seed` or "
+                   "`random_seed` hyperparameter is a seed too)")
+    p.add_argument("--sort", metavar="NAME", help="order of the sweep table: a scalar tag (best first, by its "
+                   "role) or a hyperparameter (ascending); default: the main metric, best first")
     p.add_argument("--fail-on", choices=["critical", "warning"],
                    help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
 

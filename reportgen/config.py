@@ -17,6 +17,7 @@ from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS, MAX_OFFSET_STEPS
 from reportgen.errors import ConfigError
 from reportgen.numbers import parse_size
 from reportgen.reading.loader import ReadSettings
+from reportgen.sweeps import DEFAULT_SEED_PATTERN
 
 __all__ = ["NAMES", "ConfigError", "Options", "Workers", "load_options"]
 
@@ -54,6 +55,10 @@ class Options:
     ignore: list[str] = field(default_factory=list)
     # Scalar role overrides: {"regex searched in the tag": "objective" | "eval_loss" | ...}.
     roles: dict[str, str] = field(default_factory=dict)
+    # Regex searched in run names: the part it matches is the run's seed, and runs whose names
+    # are the same without it (and whose hyperparameters are the same but for a seed) are one group.
+    seed_pattern: str = DEFAULT_SEED_PATTERN
+    sort: str = ""  # the sweep table's order: a scalar tag (best first) or a hyperparameter; "": the main metric
 
     def workers(self, cores: int | None = None) -> Workers:
         return Workers.resolve(self.processes, os.cpu_count() or 1 if cores is None else cores)
@@ -158,7 +163,7 @@ def _check(options: Options) -> None:
         raise ConfigError("max-steps must be at least 2 (the first and the last step)")
     if options.report_url and not re.match(r"https?://[^\s()<>\"']+$", options.report_url):
         raise ConfigError(f"--report-url (report-url in a config) should be an http(s) URL, not {options.report_url!r}")
-    for pattern in (options.run, options.tag):
+    for pattern in (options.run, options.tag, options.seed_pattern):
         try:
             re.compile(pattern)
         except re.error as exc:

@@ -178,7 +178,9 @@ class Run:
     other_counts: dict[str, int] = field(default_factory=dict)  # tag -> records
     files: list[FileAccount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    hparams: dict[str, float | str | bool] = field(default_factory=dict)  # from TensorBoard's hparams plugin
+    # Hyperparameters, flat name -> value: the hparams plugin's records, then the files beside the
+    # event files (hparams.yaml, params.json, config.yaml/json: reading/hparamfiles.py).
+    hparams: dict[str, float | str | bool] = field(default_factory=dict)
 
     def series(self) -> list[HistogramSeries | ScalarSeries]:
         return [*self.histograms.values(), *self.scalars.values()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reportgen.findings import SEVERITY_ORDER, Finding, Severity, Verdict
+from reportgen.sweeps import Sweep
 
 
 @dataclass
@@ -103,6 +104,7 @@ class RunSection:
     overview: Chart | None = None  # every layer's weights, first step against last (the run page's figure)
     trend: Chart | None = None  # the curve that says how training went (reward or objective), on the run page
     main_metric: str = ""  # that curve's tag, its last and its best value ("reward 0.14 (best 0.2)")
+    hparams: dict[str, float | str | bool] = field(default_factory=dict)  # flat name -> value
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ class Report:
     report_url: str = ""  # where people can fetch the full report (e.g. the CI run's artifacts page)
     mail_from: str = ""  # the email digest's sender (its domain names the Message-ID); "" for reportgen@localhost
     page_size: str = "A4"  # A4 | letter, for the PDF
+    # Two or more runs with hyperparameters or seeds: the sweep table, seed groups, findings
+    # against hyperparameters (reportgen.sweeps); None otherwise.
+    sweep: Sweep | None = None
 
     @property
     def overview(self) -> Overview:

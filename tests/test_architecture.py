@@ -18,7 +18,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reportgen"
 # never import upper ones; the stages (reading, diagnosis, charts) never import each other;
 # outputs format the Report and may read the chart-kind registry (charts.kinds, no Matplotlib).
 BASE = {"reportgen", "reportgen.errors", "reportgen.numbers", "reportgen.memory"}
-MODEL = BASE | {"reportgen.model", "reportgen.findings", "reportgen.histmath"}
+# Pure functions of plain data sit with the model: histogram math, TensorBoard's smoothing, and
+# what a sweep's runs say together (sweeps: seed groups, findings against hyperparameters).
+MODEL = BASE | {"reportgen.model", "reportgen.findings", "reportgen.histmath", "reportgen.smoothing",
+                "reportgen.sweeps"}
 ALLOWED: dict[str, set[str]] = {
     "reportgen": set(),
     "reportgen.errors": set(),
@@ -27,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "reportgen.model": BASE,
     "reportgen.findings": BASE,
     "reportgen.histmath": BASE,
+    "reportgen.smoothing": BASE,
+    "reportgen.sweeps": BASE | {"reportgen.model", "reportgen.findings", "reportgen.smoothing"},
     "reportgen.reading": MODEL | {"reportgen.reading"},
     "reportgen.diagnosis": MODEL | {"reportgen.diagnosis"},
     "reportgen.charts": MODEL | {"reportgen.charts"},

@@ -14,33 +14,13 @@ from reportgen.charts.reuse import POOL
 from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, no_data, note, one_axes, shorten, step_axis, styled
 from reportgen.model import ScalarSeries
 from reportgen.numbers import sig4 as fmt
+from reportgen.smoothing import SMOOTHING, smooth
 
-SMOOTHING = 0.6  # TensorBoard's default smoothing weight
 RAW_ALPHA = 0.4  # TensorBoard draws the raw series faint behind the smoothed one (0.3 vanished in print)
 LINE_STYLES = ("-", "--", ":", "-.")  # runs compared on one chart: coinciding lines stay apart
 # A series whose values differ by less than this fraction of their size differs only by float32
 # rounding (its machine epsilon is 1.2e-7: this is about 8 steps of the last digit).
 ROUNDING_NOISE = 1e-6
-
-
-def smooth(values: np.ndarray, weight: float = SMOOTHING) -> np.ndarray:
-    """TensorBoard's debiased exponential moving average.
-
-    Non-finite values pass through unchanged and do not enter the average; a constant series
-    stays exactly constant (TensorBoard special-cases it to avoid rounding noise).
-    """
-    values = np.asarray(values, dtype=float)
-    out = values.copy()
-    finite = np.isfinite(values)
-    if finite.any() and np.all(values[finite] == values[finite][0]):
-        return out
-    last, accumulated = 0.0, 0
-    for i in np.flatnonzero(finite):
-        last = last * weight + (1 - weight) * values[i]
-        accumulated += 1
-        debias = 1 - weight ** accumulated if weight != 1 else 1.0
-        out[i] = last / debias
-    return out
 
 
 def _mark_nonfinite(ax, steps: np.ndarray, values: np.ndarray) -> int:

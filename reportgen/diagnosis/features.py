@@ -255,6 +255,19 @@ class RunFeatures:
                                                not s.evaluation, "mean" in s.tag, s.points, -len(s.tag)),
                    default=None)
 
+    def results(self) -> list[ScalarFeatures]:
+        """The curves that measure how well the run did, the best measure first: an accuracy-like
+        metric on held-out data, then an evaluation loss (each, most points first), the reward of
+        an RL run, then the training objective unless it is a signed surrogate (a policy-gradient
+        loss says nothing by its level). A sweep ranks its runs by the first of these."""
+        def most_points(curves: list[ScalarFeatures]) -> list[ScalarFeatures]:
+            return sorted((c for c in curves if c.points), key=lambda c: (-c.points, len(c.tag), c.tag))
+
+        found = [*most_points(self.of_role(Role.ACCURACY, evaluation=True)), *most_points(self.of_role(Role.EVAL_LOSS))]
+        reward, objective = self.reward(), self.objective()
+        found += [c for c in (reward, objective) if c is not None and not (c is objective and c.signed)]
+        return list({id(c): c for c in found}.values())
+
     def losses(self) -> list[ScalarFeatures]:
         """Loss curves whose level means something (never negative)."""
         return [s for s in self.of_role(*LOSSES) if not s.signed]

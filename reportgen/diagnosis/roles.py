@@ -62,6 +62,10 @@ _ACCURACY = re.compile(
 _LOSS = re.compile(r"(loss|nll|cross_?entropy|xent|" + _SEP + r"(mse|mae|rmse|l1|l2|kl|elbo|td_error)" + _END + ")",
                    re.I)
 _LOSS_SCALE = re.compile(r"loss_?scale", re.I)
+# Lightning's `hp_metric`: the value its TensorBoardLogger shows in the HParams dashboard (-1 until
+# the user logs one, then whatever they log there: a loss or an accuracy). A result of the run, not
+# a hyperparameter, and not a curve whose direction its name tells: never judged.
+_HP_METRIC = re.compile(r"^hp_metric$", re.I)
 # Diagnostics of policy optimisation and of training itself, whatever their group is called
 # (CleanRL logs them under `losses/`): not losses.
 _DIAGNOSTIC = re.compile(r"(approx_kl|kl_coeff|clip_?frac\w*|clip_range|explained_variance|grad_?norm|"
@@ -91,7 +95,7 @@ def classify(tag: str, run: str = "", run_logs_reward: bool = False) -> ScalarRo
     """The role of one scalar tag of a run, by its name alone."""
     evaluation = is_evaluation(tag, run)
     name = tag.strip()
-    if _LOSS_SCALE.search(name) or _DIAGNOSTIC.search(name):
+    if _HP_METRIC.match(name) or _LOSS_SCALE.search(name) or _DIAGNOSTIC.search(name):
         return ScalarRole(Role.OTHER, evaluation)  # e.g. a mixed-precision loss scale, a KL estimate
     if _SYSTEM.search(name):
         return ScalarRole(Role.SYSTEM, evaluation)

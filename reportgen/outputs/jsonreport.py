@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from reportgen.report import Chart, Report, TagInventory
+from reportgen.sweeps import SeedGroup, Sweep
 
 # Version history:
 # 1: runs (inventory, warnings, files, layers with text) and findings.
@@ -20,7 +21,13 @@ from reportgen.report import Chart, Report, TagInventory
 #    "not judged" (the run summary says why); findings of the new code `overfitting`.
 #    runs[].layers[].series[]: per histogram tag the measured features its words come from
 #    (shape class, moments, quantiles, zero/bound shares, change, init match; docs/shapes.md).
-FORMAT_VERSION = 3
+# 4 (sweeps, issue 16): runs[].hparams (flat name -> value: hparams plugin records, hparams.yaml,
+#    params.json, config.yaml/json; nested names dotted); seed_groups[] (runs that differ only by
+#    seed: runs, seeds, shared hparams, majority verdict and its count, finding votes, the main
+#    metric's spread over the seeds); sweep (null for a single run or runs with neither hparams nor
+#    seeds: main metric, rows sorted best first with varying hparams, end/best values, verdict and
+#    findings by code, constant hparams, best run, findings_vs_hparams with counts and sentences).
+FORMAT_VERSION = 4
 
 
 def _tag(t: TagInventory) -> dict[str, Any]:
@@ -30,6 +37,30 @@ def _tag(t: TagInventory) -> dict[str, Any]:
 
 def _chart(c: Chart) -> dict[str, Any]:
     return {"kind": c.kind, "run": c.run, "tag": c.tag, "title": c.title, "alt": c.alt, "error": c.error}
+
+
+def _seed_group(g: SeedGroup) -> dict[str, Any]:
+    return {"name": g.name, "runs": g.runs, "seeds": g.seeds, "hparams": g.hparams, "verdict": g.verdict,
+            "verdict_count": g.verdict_count, "verdict_text": g.verdict_text,
+            "votes": [{"code": v.code, "layer": v.layer, "runs": v.runs, "of": v.of, "text": v.text} for v in g.votes],
+            "metric": ({"tag": g.metric.tag, "mean": g.metric.mean, "std": g.metric.std, "min": g.metric.low,
+                        "max": g.metric.high} if g.metric else None)}
+
+
+def _sweep(s: Sweep) -> dict[str, Any]:
+    return {
+        "metric": s.metric, "higher_is_better": s.higher_is_better, "objective": s.objective, "sort": s.sort,
+        "varying": s.varying, "constant": s.constant, "best_run": s.best_run, "best_text": s.best_text,
+        "codes": s.codes,
+        "rows": [{"run": r.run, "hparams": r.hparams, "metric_end": r.metric_end, "metric_best": r.metric_best,
+                  "objective_end": r.objective_end, "objective_best": r.objective_best, "verdict": r.verdict,
+                  "findings": r.findings, "group": r.group} for r in s.rows],
+        "findings_vs_hparams": [
+            {"code": c.code, "runs_with": c.runs_with, "runs": c.runs, "sentence": c.sentence,
+             "splits": [{"hparam": sp.hparam, "score": sp.score, "sentence": sp.sentence,
+                         "parts": [asdict(p) for p in sp.parts]} for sp in c.splits]}
+            for c in s.against],
+    }
 
 
 def report_dict(report: Report) -> dict[str, Any]:
@@ -64,9 +95,12 @@ def report_dict(report: Report) -> dict[str, Any]:
                 ],
                 "files": [asdict(f) for f in run.files],
                 "warnings": run.warnings,
+                "hparams": run.hparams,
             }
             for run in report.runs
         ],
+        "seed_groups": [_seed_group(g) for g in report.sweep.groups] if report.sweep else [],
+        "sweep": _sweep(report.sweep) if report.sweep else None,
         "findings": [f.as_dict() for f in report.findings],
         "counts": {str(s): n for s, n in report.overview.severity_counts.items()},
         "comparison_charts": [_chart(c) for c in report.comparison_charts],

@@ -6,6 +6,7 @@ the findings table is capped too; the artifact names point to the full report.
 
 from __future__ import annotations
 
+from reportgen.outputs.sweepmd import sweep_section
 from reportgen.outputs.templating import markdown_environment
 from reportgen.report import Report
 
@@ -13,6 +14,7 @@ MAX_FINDINGS = 100  # rows in the findings table; ~300 bytes each keeps the file
 MAX_WARNINGS = 50
 VERDICT_ICON = {"healthy": "🟢", "warnings": "🟡", "critical": "🔴", "not judged": "⚪"}
 SEVERITY_ICON = {"critical": "🔴", "warning": "🟡", "info": "🔵"}
+FULL_REPORT = "### Full report"  # the template's last heading: the sweep section goes before it
 
 
 def render(report: Report, pdf: bytes | None = None) -> bytes:
@@ -27,4 +29,8 @@ def render(report: Report, pdf: bytes | None = None) -> bytes:
         artifacts=[a for a in report.artifacts if a.lower().endswith((".html", ".htm", ".pdf"))],
         verdict_icon=VERDICT_ICON, severity_icon=SEVERITY_ICON,
     )
+    if report.sweep:  # before the link to the full report, which closes the digest
+        section = sweep_section(report.sweep, VERDICT_ICON)
+        head, mark, tail = text.rpartition(FULL_REPORT)
+        text = f"{head}{section}\n{mark}{tail}" if mark else f"{text.rstrip()}\n\n{section}"
     return (text.strip() + "\n").encode("utf-8")

@@ -24,12 +24,13 @@ from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, l
 from reportgen.diagnosis.curves import ScalarFeatures
 from reportgen.diagnosis.features import SeriesFeatures
 from reportgen.diagnosis.roles import Role
-from reportgen.errors import UserError
+from reportgen.errors import ConfigError, UserError
 from reportgen.findings import Verdict, worst_first
 from reportgen.histmath import BASIS_POINTS
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.pipeline.plan import SWEEP_RUNS, compact_charts, overview_jobs, plan_charts
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
+from reportgen.sweeps import Curve, RunFacts, Sweep, build_sweep, sort_error
 
 __all__ = ["SWEEP_RUNS", "Analysis", "NothingToReport", "analyse", "build", "build_report", "compact_charts",
            "diagnosis_settings", "filter_logs", "plan_charts"]
@@ -144,7 +145,7 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
         how_to_read=_how_to_read(rendered), report_url=options.report_url, mail_from=options.mail_from,
-        page_size=options.page_size,
+        page_size=options.page_size, sweep=sweep_of(logs, analysis, options),
     )
 
 
@@ -170,6 +171,30 @@ def _series_summary(s: SeriesFeatures) -> SeriesSummary:
         zero_fraction=float(s.zero_fraction[-1]) if s.zero_fraction.size else 0.0,
         bound_fraction=float(s.bound_fraction[-1]) if s.bound_fraction.size else 0.0,
         change=finite(s.change), init=init)
+
+
+def sweep_of(logs: Logs, analysis: Analysis, options: Options) -> Sweep | None:
+    """The sweep the runs make (sweeps.build_sweep), from their hyperparameters and diagnosis."""
+    diagnosis = analysis.diagnosis
+    by_run: dict[str, list[tuple[str, str]]] = {}
+    for finding in diagnosis.findings:
+        by_run.setdefault(finding.run, []).append((finding.code, finding.layer))
+    facts = []
+    for run in logs.runs:
+        features = diagnosis.features.get(run.name)
+        curves: dict[str, Curve] = {}
+        results: tuple[str, ...] = ()
+        objective = None
+        if features is not None:
+            for s in features.scalars.values():
+                curve = Curve(s.tag, str(s.role), s.higher_is_better, s.late, s.best, s.steps, s.values)
+                curves.update(dict.fromkeys((s.tag, *s.aliases), curve))
+            results = tuple(c.tag for c in features.results())
+            found = features.objective()
+            objective = found.tag if found else None
+        facts.append(RunFacts(run.name, dict(run.hparams), diagnosis.run_verdict.get(run.name, Verdict.HEALTHY),
+                              tuple(by_run.get(run.name, [])), curves, results, objective))
+    return build_sweep(facts, options.seed_pattern, options.sort)
 
 
 def _how_to_read(rendered: list[Chart]) -> dict[str, str]:
@@ -216,7 +241,7 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None)
                for tag, kind in run.other.items()],
         files=[FileInventory(f.path, f.size, f.records_read, f.records_skipped, list(f.problems)) for f in run.files],
-        warnings=list(run.warnings),
+        warnings=list(run.warnings), hparams=dict(run.hparams),
         first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
         last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
         wall_start=span[0] if span else None, wall_end=span[1] if span else None,
@@ -289,6 +314,10 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     logs = filter_logs(logs, options)
     if not any(run.scalars or run.histograms for run in logs.runs):
         raise NothingToReport(what_is_there(read, options))
+    wrong_sort = sort_error(options.sort, {t for run in logs.runs for t in run.scalars},
+                            {name for run in logs.runs for name in run.hparams})
+    if wrong_sort:  # said now, before the charts are drawn
+        raise ConfigError(wrong_sort)
     layers = layers_of(logs, settings)
     jobs = plan_charts(logs, layers, options, run_colors(logs))
     found: list[Analysis] = []

@@ -16,6 +16,7 @@ from reportgen.memory import return_free_memory
 from reportgen.model import FileAccount, Logs, Run
 from reportgen.reading import halves
 from reportgen.reading.accumulate import RunBuilder, decoded
+from reportgen.reading.hparamfiles import merge_hparams, read_hparam_files
 from reportgen.reading.sources import Found, check_limits, find_runs, local_bytes, open_file, parent
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
@@ -63,7 +64,13 @@ def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool 
             account.problems.append(f"cannot read: {exc.strerror or exc}")
         builder.report_rewrites(account)
         _file_warnings(account, builder.run)
-    return builder.build()
+    run = builder.build()
+    # The plugin records' values win over the files' (they are what TensorBoard's HParams
+    # dashboard shows); the files add what the records do not hold.
+    from_files, warnings = read_hparam_files(run.path)
+    run.hparams = merge_hparams(from_files, run.hparams)
+    run.warnings.extend(warnings)
+    return run
 
 
 def _file_warnings(account: FileAccount, run: Run) -> None:
@@ -123,7 +130,7 @@ def attach_hparams_runs(runs: list[Run]) -> list[Run]:
                 or not any(tag.startswith("_hparams_/") for tag in run.other)):
             kept.append(run)
             continue
-        parent.hparams.update(run.hparams)
+        parent.hparams = merge_hparams(parent.hparams, run.hparams)
         for tag, series in run.scalars.items():
             parent.scalars.setdefault(tag if tag not in parent.scalars else f"{tag} (add_hparams)", series)
         for tag, kind in run.other.items():

@@ -103,6 +103,20 @@ def parent(path: str) -> str:
     return path.rsplit("/", 1)[0] if is_url(path) else os.path.dirname(path)
 
 
+def files_beside(folder: str, names: tuple[str, ...]) -> list[str]:
+    """The paths of those of `names` that are files in `folder` (a local folder or a URL), in the
+    order of `names`. A URL's folder is listed once; a listing that fails finds nothing (the
+    event files, read next, say what is wrong with the location)."""
+    if not is_url(folder):
+        return [os.path.join(folder, name) for name in names if os.path.isfile(os.path.join(folder, name))]
+    fs, inner = _filesystem(folder)
+    try:
+        present = {posixpath.basename(str(p).rstrip("/")) for p in fs.ls(inner, detail=False)}
+    except Exception:  # each filesystem raises its own errors (credentials, network)
+        return []
+    return [f"{folder}/{name}" for name in names if name in present]
+
+
 @contextlib.contextmanager
 def open_file(path: str) -> Iterator[tuple[BinaryIO, int]]:
     """(binary stream, size) of a local file or, through fsspec, of a URL."""

@@ -11,9 +11,10 @@ from tests.outputs.factory import make_report
 def test_schema_fields():
     report = make_report()
     data = json.loads(jsonreport.render(report))
-    assert data["format_version"] == 3
+    assert data["format_version"] == 4
     assert {"title", "generated_at", "verdict", "runs", "findings", "counts", "comparison_charts",
-            "warnings", "artifacts"} <= set(data)
+            "warnings", "artifacts", "seed_groups", "sweep"} <= set(data)
+    assert data["sweep"] is None and data["seed_groups"] == []  # runs with neither hparams nor seeds
     assert data["counts"] == {"critical": 1, "warning": 2, "info": 1}
     run = data["runs"][0]
     assert run["final_loss"] == 0.4 and run["loss_tag"] == "loss" and (run["first_step"], run["last_step"]) == (0, 90)
