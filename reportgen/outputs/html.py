@@ -31,6 +31,7 @@ class Context(TypedDict):
     layer_table: list[LayerRow]  # layers x runs, for runs that share layers
     advice_at: dict[tuple[str, str], str]  # (run, code) -> the layer whose finding lists what to try
     anchor_for_layer: Callable[[str, str], str]
+    run_anchor: dict[str, str]
 
 
 class LayerRow(TypedDict):
@@ -133,6 +134,7 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
         top_findings=report.findings[:TOP_FINDINGS], reading_notes=reading_notes(report),
         layer_table=layer_table(report), advice_at=advice_at(report),
         anchor_for_layer=lambda run, layer: layers.get((run, layer), "summary"),
+        run_anchor={run.name: run.anchor for run in report.runs},
     )
 
 

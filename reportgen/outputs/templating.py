@@ -18,6 +18,7 @@ import jinja2
 import markupsafe
 
 from reportgen.numbers import format_size, measured
+from reportgen.sweeps import show
 
 
 def templates_dir() -> str:
@@ -86,7 +87,7 @@ def counted(severity: object, count: int) -> str:
 
 
 FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css,
-           "counted": counted}
+           "counted": counted, "hparam": show}
 GLOBALS = {"steps": steps}
 
 

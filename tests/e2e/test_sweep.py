@@ -13,6 +13,9 @@ import pytest
 from benchmarks.make_sweep import run_name, write_sweep
 from reportgen.cli import main
 from reportgen.config import Options
+import html.parser
+
+from reportgen.outputs import html as html_writer
 from reportgen.outputs import jsonreport, markdown
 from reportgen.pipeline import analyse, build_report
 from reportgen.reading.loader import load
@@ -103,6 +106,61 @@ def test_json_and_markdown_hold_the_sweep(grid, report):
     section = text[text.index("### Sweep"):text.index("### Full report")]
     rows = [line for line in section.splitlines() if line.startswith("| lr")]
     assert len(rows) == len(labels) + len(LRS) * len(WIDTHS)  # the table's runs, then the groups
+
+
+class _Table(html.parser.HTMLParser):
+    """The sweep table's header and rows as cell texts (only the table with class sweep-table)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.links: list[str] = []
+        self._in = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "sweep-table" in (attrs.get("class") or ""):
+            self._in = True
+        elif self._in and tag == "tr":
+            self.rows.append([])
+        elif self._in and tag in ("td", "th"):
+            self._cell = []
+        elif self._in and tag == "a":
+            self.links.append(attrs["href"])
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in = False
+        elif self._in and tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_the_html_sweep_table_is_ranked_and_links_every_run(grid, report):
+    """The HTML opens with the sweep: a header per varying hyperparameter, one row per run best
+    first (by the labels' val/loss), each linking to its run page, and the dead_units sentence."""
+    _, labels = grid
+    _, built = report
+    page = html_writer.render(built).decode()
+    table = _Table()
+    table.feed(page)
+    header, *rows = table.rows
+    assert header[:4] == ["Run", "lr", "width", "seed"] and "val/loss end" in header
+    assert sorted(row[0] for row in rows) == sorted(labels)
+    assert [float(row[1]) for row in rows] == [labels[row[0]]["lr"] for row in rows]
+    assert rows[0][0] == min(labels, key=lambda n: labels[n]["val_loss_last"])
+    for href in table.links:
+        assert f'id="{href[1:]}"' in page
+    assert len(table.links) == len(labels)
+    high = sum(label["lr"] >= 1 for label in labels.values())
+    dead = sum(bool(label["dead_units"]) for label in labels.values())
+    assert f"dead units in {dead} of {high} runs with lr &gt;= 1, in 0 of {len(labels) - high} with lr &lt; 1" in page
+    assert page.index('id="sweep"') < page.index(f'id="{table.links[0][1:]}"')
 
 
 def small_sweep(root: Path, seed_word: str = "s") -> Path:
