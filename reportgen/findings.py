@@ -7,6 +7,7 @@ every output writer show them, and none of those needs to import the diagnosis.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,15 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     recommendation: tuple[str, ...] = ()  # what to try, in order
 
+    @property
+    def fingerprint(self) -> str:
+        """A stable id of this problem: a hash of run, layer and code, no values, so the same
+        problem found on two nights has the same id (baselines, Code Quality, JUnit)."""
+        return fingerprint(self.run, self.layer, self.code)
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "code": self.code, "severity": str(self.severity), "run": self.run, "layer": self.layer,
+            "fingerprint": self.fingerprint, "code": self.code, "severity": str(self.severity), "run": self.run, "layer": self.layer,
             "tags": list(self.tags), "steps": list(self.steps), "message": self.message,
             "evidence": self.evidence, "recommendation": list(self.recommendation),
         }
@@ -85,3 +92,9 @@ class Finding:
 def worst_first(findings: list[Finding]) -> list[Finding]:
     """The findings sorted by severity, worst first; equal ones keep their order."""
     return sorted(findings, key=lambda f: Severity(f.severity).rank)
+
+
+def fingerprint(run: str, layer: str, code: str) -> str:
+    """16 hex digits of SHA-256 over run, layer and code (unit-separated, so no two triples collide
+    by concatenation)."""
+    return hashlib.sha256("\x1f".join((run, layer, code)).encode("utf-8")).hexdigest()[:16]
