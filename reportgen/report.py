@@ -129,6 +129,7 @@ class Report:
     runs: list[RunSection]
     findings: list[Finding]  # every finding, worst first
     comparison_charts: list[Chart] = field(default_factory=list)  # one tag across runs
+    sweep_charts: list[Chart] = field(default_factory=list)  # the metric against each hparam, then seed bands
     compact: bool = False  # the compact chart set: layer rows and scalars only (sweeps)
     how_to_read: dict[str, str] = field(default_factory=dict)  # chart kind -> explanation
     warnings: list[str] = field(default_factory=list)  # not tied to one run

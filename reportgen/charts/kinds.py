@@ -76,6 +76,16 @@ _KINDS = (
         "last step: the horizontal axis is the value, the height the share of values there; for scalars, the "
         "smoothed curve over the faint raw values, against the step. Drawn only where the runs differ."
     )),
+    ChartKind("seeds", "sweep", 0.8, how_to_read=(
+        "One setting of a sweep over its seeds: the line is the mean of the seeds' smoothed curves (TensorBoard's "
+        "smoothing, weight 0.6) at each step, the shaded band the lowest to highest seed there. A wide band is "
+        "seed noise: a difference between two settings smaller than their bands is not a difference."
+    )),
+    ChartKind("against", "sweep", 0.6, how_to_read=(
+        "The sweep's metric at the end of each run (a dot) against one hyperparameter, with the line through the "
+        "mean at each value and the best run ringed in red. A learning rate, or any setting whose values span 30x "
+        "or more, is on a log axis."
+    )),
 )
 
 KINDS: dict[str, ChartKind] = {kind.name: kind for kind in _KINDS}

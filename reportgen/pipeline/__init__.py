@@ -28,7 +28,7 @@ from reportgen.errors import ConfigError, UserError
 from reportgen.findings import Verdict, worst_first
 from reportgen.histmath import BASIS_POINTS
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
-from reportgen.pipeline.plan import SWEEP_RUNS, compact_charts, overview_jobs, plan_charts
+from reportgen.pipeline.plan import SWEEP_KINDS, SWEEP_RUNS, compact_charts, overview_jobs, plan_charts, sweep_jobs
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
 from reportgen.sweeps import Curve, RunFacts, Sweep, build_sweep, sort_error
 
@@ -144,6 +144,7 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
         verdict=Verdict.overall(run.verdict for run in runs),
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
+        sweep_charts=[c for c in rendered if c.kind in SWEEP_KINDS],
         how_to_read=_how_to_read(rendered), report_url=options.report_url, mail_from=options.mail_from,
         page_size=options.page_size, sweep=sweep_of(logs, analysis, options),
     )
@@ -329,8 +330,12 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     progress("drawing and analysing", len(jobs))
     drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(f"{job.kind} {job.tag}"),
                         meanwhile=analyse_meanwhile)
-    later = [] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, run_colors(logs))
-    if later:  # the overviews mark the layers with findings, so they wait for the diagnosis
+    colors = run_colors(logs)
+    later = [] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, colors)
+    # The overviews mark the layers with findings, and the sweep's charts need its verdicts and
+    # metric, so they wait for the diagnosis.
+    later += sweep_jobs(sweep_of(logs, found[0], options), colors)
+    if later:
         progress("drawing the overviews", len(later))
         drawn += render_jobs(later, min(options.workers().charts, len(later)),
                              on_done=lambda job: advance(f"{job.kind} {job.run}"))

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from reportgen.charts import PER_TAG_KINDS, ChartJob
+from reportgen.charts import PER_TAG_KINDS, ChartJob, run_color
 from reportgen.charts.overview import moved_words
+from reportgen.charts.sweep import MetricPoints
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, Layer
 from reportgen.diagnosis.roles import Role, classify
 from reportgen.findings import Severity
 from reportgen.model import HistogramSeries, Logs, ScalarSeries
+from reportgen.sweeps import Sweep
+from reportgen.sweeps.facts import is_seed
 
 # Above this many runs the report is a sweep: per-tag charts for every run would run to
 # thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
@@ -146,4 +149,33 @@ def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> li
         title = f"{tag}: " + " vs ".join(n or "." for n in names)
         jobs.append(ChartJob("compare", ", ".join(names), tag, title, [s for _, s in group], [colors[n] for n in names],
                              max_steps=options.max_distribution_steps, runs=names))
+    return jobs
+
+
+SWEEP_KINDS = ("against", "seeds")
+
+
+def sweep_jobs(sweep: Sweep | None, colors: dict[str, str]) -> list[ChartJob]:
+    """A sweep's charts: its metric at the end against each numeric hyperparameter that varies
+    (not the seed: seed noise is what the bands show), then per seed group the metric's band."""
+    if sweep is None or not sweep.metric:
+        return []
+    metric = sweep.metric
+    jobs = []
+    for name in sweep.varying:
+        rows = [r for r in sweep.rows if r.metric_end is not None and name in r.hparams]
+        values = [r.hparams[name] for r in rows]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        if is_seed(name) or not numeric or len(set(values)) < 2:
+            continue
+        points = MetricPoints(hparam=name, metric=metric, higher_is_better=sweep.higher_is_better,
+                              values=[float(v) for v in values],
+                              ends=[float(r.metric_end) for r in rows if r.metric_end is not None],
+                              runs=[r.run for r in rows], best_run=sweep.best_run)
+        jobs.append(ChartJob("against", "", name, f"{metric} against {name}", points, run_color(0)))
+    for group in sweep.groups:
+        band = next((b for b in group.bands if b.tag == metric), None)
+        if band is not None:
+            jobs.append(ChartJob("seeds", group.name, metric, f"{metric}: {group.name} ({len(group.runs)} seeds)",
+                                 band, colors.get(group.runs[0], run_color(0)), runs=group.runs))
     return jobs

@@ -5,19 +5,20 @@ come from the training's own labels (exact zeros in the activations), never from
 
 from __future__ import annotations
 
+import html.parser
 import json
 from pathlib import Path
 
 import pytest
 
 from benchmarks.make_sweep import run_name, write_sweep
+from reportgen.charts.sweep import log_axis
 from reportgen.cli import main
 from reportgen.config import Options
-import html.parser
-
 from reportgen.outputs import html as html_writer
 from reportgen.outputs import jsonreport, markdown
-from reportgen.pipeline import analyse, build_report
+from reportgen.pipeline import analyse, build_report, run_colors
+from reportgen.pipeline.plan import sweep_jobs
 from reportgen.reading.loader import load
 from tests.conftest import write_events
 
@@ -206,3 +207,31 @@ def test_a_bad_sweep_option_is_one_line_and_exit_2(tmp_path, capsys, args, messa
     assert main(["build", str(logs), "-o", str(tmp_path / "r.json"), "-q", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and not (tmp_path / "r.json").exists()
+
+
+def test_the_sweep_charts_plot_the_metric_against_each_setting_and_each_seed_group(grid, report):
+    """One `against` chart per varying numeric hyperparameter but the seed (lr on a log axis: the
+    grid spans 100x; width linear), one band per seed group, each band over the group's runs."""
+    _, labels = grid
+    _, built = report
+    jobs = sweep_jobs(built.sweep, run_colors(report[0]))
+    against = {job.tag: job.data for job in jobs if job.kind == "against"}
+    assert sorted(against) == ["lr", "width"]
+    assert log_axis(against["lr"].values) and not log_axis(against["width"].values)
+    assert sorted(against["lr"].values) == sorted(label["lr"] for label in labels.values())
+    bands = [job for job in jobs if job.kind == "seeds"]
+    assert sorted(job.run for job in bands) == sorted(g.name for g in built.sweep.groups)
+    for job in bands:
+        assert job.tag == "val/loss" and len(job.runs) == SEEDS
+        assert (job.data.low <= job.data.mean + 1e-12).all() and (job.data.mean <= job.data.high + 1e-12).all()
+
+
+def test_the_built_html_shows_the_sweep_charts(tmp_path):
+    logs = small_sweep(tmp_path / "logs")
+    out = tmp_path / "r.html"
+    assert main(["build", str(logs), "-o", str(out), "-q"]) == 0
+    page = out.read_text()
+    sweep = page[page.index('id="sweep"'):page.index("</section>", page.index('id="sweep"'))]
+    assert sweep.count("chart-against") == 1  # model.width; the seed is not a setting to plot
+    assert sweep.count("chart-seeds") == 2  # w8 and w32
+    assert "val/accuracy at the end against model.width, mean per value: 8: " in sweep
