@@ -153,6 +153,9 @@ def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> li
 
 
 SWEEP_KINDS = ("against", "seeds")
+# A metric against a setting needs three runs at least: two points draw a line that says only
+# that two runs differ, and they usually differ in more than that setting.
+AGAINST_MIN_RUNS = 3
 
 
 def sweep_jobs(sweep: Sweep | None, colors: dict[str, str]) -> list[ChartJob]:
@@ -166,7 +169,7 @@ def sweep_jobs(sweep: Sweep | None, colors: dict[str, str]) -> list[ChartJob]:
         rows = [r for r in sweep.rows if r.metric_end is not None and name in r.hparams]
         values = [r.hparams[name] for r in rows]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        if is_seed(name) or not numeric or len(set(values)) < 2:
+        if is_seed(name) or not numeric or len(set(values)) < 2 or len(rows) < AGAINST_MIN_RUNS:
             continue
         points = MetricPoints(hparam=name, metric=metric, higher_is_better=sweep.higher_is_better,
                               values=[float(v) for v in values],
