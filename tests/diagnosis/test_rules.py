@@ -240,7 +240,7 @@ def test_thresholds_override_and_ignore(tmp_path):
 def test_finding_json_fields(tmp_path):
     relu = lambda step, rng: np.maximum(rng.normal(-1.5, 1, 4000), 0)
     finding = [f for f in findings(write_run(tmp_path, {"relu1": relu})) if f.code == "dead_units"][0].as_dict()
-    assert set(finding) == {"code", "severity", "run", "layer", "tags", "steps", "message", "evidence",
+    assert set(finding) == {"fingerprint", "code", "severity", "run", "layer", "tags", "steps", "message", "evidence",
                             "recommendation"}
     assert finding["tags"] == ["relu1"] and finding["steps"] == [0, STEPS - 1]
     assert len(finding["recommendation"]) >= 2
