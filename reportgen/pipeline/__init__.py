@@ -91,7 +91,7 @@ def _inventory(series: HistogramSeries | ScalarSeries, role: str = "") -> TagInv
     n = len(series.steps)
     kind = "histogram" if isinstance(series, HistogramSeries) else "scalar"
     distinct = len(np.unique(series.steps))
-    last = float(series.values[-1]) if kind == "scalar" and n else None
+    last = float(series.values[-1]) if isinstance(series, ScalarSeries) and n else None
     return TagInventory(series.tag, kind, distinct, int(series.steps[0]) if n else None,
                         int(series.steps[-1]) if n else None, events=n, role=role, last_value=last)
 
