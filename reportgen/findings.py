@@ -80,7 +80,8 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "fingerprint": self.fingerprint, "code": self.code, "severity": str(self.severity), "run": self.run, "layer": self.layer,
+            "fingerprint": self.fingerprint, "code": self.code, "severity": str(self.severity), "run": self.run,
+            "layer": self.layer,
             "tags": list(self.tags), "steps": list(self.steps), "message": self.message,
             "evidence": self.evidence, "recommendation": list(self.recommendation),
         }

@@ -10,8 +10,8 @@ from reportgen.findings import Finding, Severity, fingerprint
 
 
 def finding(run="night", layer="layer1", code="not_learning", **kw) -> Finding:
-    base = dict(severity=Severity.WARNING, tags=("layer1/weights",), steps=(0, 100), message="moved 0.2%",
-                evidence={"moved": 0.002})
+    base = {"severity": Severity.WARNING, "tags": ("layer1/weights",), "steps": (0, 100), "message": "moved 0.2%",
+            "evidence": {"moved": 0.002}}
     return Finding(code=code, run=run, layer=layer, **{**base, **kw})
 
 

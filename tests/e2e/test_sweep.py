@@ -5,6 +5,7 @@ come from the training's own labels (exact zeros in the activations), never from
 
 from __future__ import annotations
 
+import html.parser
 import json
 from pathlib import Path
 
@@ -13,8 +14,6 @@ import pytest
 from benchmarks.make_sweep import run_name, write_sweep
 from reportgen.cli import main
 from reportgen.config import Options
-import html.parser
-
 from reportgen.outputs import html as html_writer
 from reportgen.outputs import jsonreport, markdown
 from reportgen.pipeline import analyse, build_report
