@@ -67,8 +67,12 @@ def make_parser() -> argparse.ArgumentParser:
                                        "extension.")
     _add_common(build)
     build.add_argument("-o", "--output", action="append", required=True, metavar="OUT",
-                       help="output file; repeat for several (.html, .pdf, .eml, .md, .json)")
-    build.add_argument("--format", help="format for an -o whose extension says nothing (html, pdf, eml, md, json)")
+                       help="output file; repeat for several (.html, .pdf, .eml, .md, .json; for CI .junit.xml, "
+                       ".codequality.json, .metrics.txt or .prom)")
+    build.add_argument("--format", help="format for an -o whose extension says nothing (html, pdf, eml, md, json, "
+                       "junit, codequality, openmetrics)")
+    build.add_argument("--annotations", action="store_true", default=None, help="print GitHub Actions annotations "
+                       "for the top findings (the default when GITHUB_ACTIONS=true, unless --quiet)")
     _add_report_options(build)
 
     send = sub.add_parser("send", help="email the report digest through an SMTP server",
@@ -233,10 +237,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: None,
                       written=written)
     progress.close()
+    _annotate(options, report, [os.path.basename(p) for p, fmt in targets if fmt in ("html", "pdf", "md", "json")])
     progress.say(f"reportgen: {plural(len(report.runs), 'run')}, {plural(len(report.findings), 'finding')}, "
                  f"verdict {report.verdict} "
                  f"({time.monotonic() - started:.1f}s)")
     return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
+
+
+def _annotate(options: Options, report, readable: list[str]) -> None:
+    """GitHub Actions annotations on stdout, naming the `readable` outputs for the rest: asked for,
+    or in a GitHub Actions job unless --quiet."""
+    from reportgen.outputs.annotations import workflow_commands
+
+    if options.annotations or (os.environ.get("GITHUB_ACTIONS") == "true" and not options.quiet):
+        for line in workflow_commands(report.findings, readable):
+            print(line)
 
 
 def cmd_send(args: argparse.Namespace) -> int:

@@ -59,6 +59,7 @@ class Options:
     # are the same without it (and whose hyperparameters are the same but for a seed) are one group.
     seed_pattern: str = DEFAULT_SEED_PATTERN
     sort: str = ""  # the sweep table's order: a scalar tag (best first) or a hyperparameter; "": the main metric
+    annotations: bool = False  # print GitHub Actions annotations for the top findings (also when GITHUB_ACTIONS=true)
 
     def workers(self, cores: int | None = None) -> Workers:
         return Workers.resolve(self.processes, os.cpu_count() or 1 if cores is None else cores)

@@ -34,6 +34,7 @@ class TagInventory:
     last_step: int | None
     events: int = 0  # values read: more than `steps` when a step was logged more than once
     role: str = ""  # scalars: objective, eval_loss, reward, ... (diagnosis.roles)
+    last_value: float | None = None  # scalars: the value at the last step (its last event)
 
 
 @dataclass
@@ -105,6 +106,8 @@ class RunSection:
     trend: Chart | None = None  # the curve that says how training went (reward or objective), on the run page
     main_metric: str = ""  # that curve's tag, its last and its best value ("reward 0.14 (best 0.2)")
     hparams: dict[str, float | str | bool] = field(default_factory=dict)  # flat name -> value
+    # (layer or scalar tag, rule code) the diagnosis checked in this run, layers first (JUnit's test cases)
+    checked: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class Report:
     # Two or more runs with hyperparameters or seeds: the sweep table, seed groups, findings
     # against hyperparameters (reportgen.sweeps); None otherwise.
     sweep: Sweep | None = None
+    fail_on: str = ""  # the build's --fail-on ("" when not set): the JUnit failures' threshold
 
     @property
     def overview(self) -> Overview:

@@ -25,6 +25,12 @@ def fixture_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _outside_github_actions(monkeypatch):
+    """The tests run as outside a GitHub Actions job, where `build` would print annotations on stdout."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return fixture_path()

@@ -14,7 +14,7 @@ from reportgen.diagnosis.breakage import broken_from
 from reportgen.diagnosis.features import RunFeatures, run_features
 from reportgen.diagnosis.judgement import unjudged_reason
 from reportgen.diagnosis.layers import Layer, compile_overrides, group
-from reportgen.diagnosis.registry import all_rules, run_rules
+from reportgen.diagnosis.registry import all_rules, checked, run_rules
 from reportgen.diagnosis.roles import ScalarRole, compile_roles, is_evaluation, roles_of
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.errors import ConfigError
@@ -54,6 +54,7 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)  # worst first
     run_verdict: dict[str, Verdict] = field(default_factory=dict)
     not_judged: dict[str, str] = field(default_factory=dict)  # run -> why nothing in it could be judged
+    checked: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # run -> (layer or tag, rule code)
 
 
 def layers_of(logs: Logs, settings: DiagnosisSettings) -> dict[str, list[Layer]]:
@@ -78,6 +79,7 @@ def diagnose(logs: Logs, settings: DiagnosisSettings = DiagnosisSettings(),
         findings = worst_first(run_rules(features[run.name], settings.thresholds, settings.ignore))
         result.layers[run.name] = layers[run.name]
         result.features[run.name] = features[run.name]
+        result.checked[run.name] = checked(features[run.name], settings.ignore)
         result.findings.extend(findings)
         reason = unjudged_reason(run, features[run.name], findings, settings.thresholds)
         if reason:

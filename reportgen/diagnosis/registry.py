@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.diagnosis.features import LayerFeatures, RunFeatures
+from reportgen.diagnosis.roles import Role
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Finding, Severity
 from reportgen.numbers import evidence as evidence_value
@@ -102,6 +103,28 @@ def run_rules(run: RunFeatures, t: Thresholds, ignore: frozenset[str] | set[str]
     return findings
 
 
+# The scalar roles the rules of rules/scalars.py judge: the objective, evaluation losses, rewards, accuracies.
+JUDGED_ROLES = frozenset({Role.OBJECTIVE, Role.EVAL_LOSS, Role.REWARD, Role.ACCURACY})
+
+
+def about_scalars(r: Rule) -> bool:
+    """Whether the rule's findings name a scalar tag (the rules of rules/scalars.py) rather than a layer."""
+    return r.check.__module__.rpartition(".")[2] == "scalars"
+
+
+def checked(run: RunFeatures, ignore: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
+    """(layer or scalar tag, rule code) for what the rules not in `ignore` checked in this run, layers first.
+
+    The registry knows which rules run, not which series a check then looked at (dead_units reads
+    only activations, vanishing_gradient only gradients), so this is an upper bound: every histogram
+    layer counts as checked by every rule about layers, and every scalar of a role the loss rules
+    judge (JUDGED_ROLES) by every rule about scalars."""
+    rules = [r for r in all_rules() if r.code not in ignore]
+    scalars = [s.tag for s in run.scalars.values() if s.role in JUDGED_ROLES]
+    return ([(lf.layer.name, r.code) for lf in run.layers for r in rules if not about_scalars(r)]
+            + [(tag, r.code) for tag in scalars for r in rules if about_scalars(r)])
+
+
 def merged(hits: list[Hit], severity: Severity) -> list[Hit]:
     """One hit per layer: the worst (the first among equals) speaks, the others' tags and steps
     join it, and what each said is kept in its evidence as `also`. A dead ReLU layer whose
@@ -128,4 +151,4 @@ def merged(hits: list[Hit], severity: Severity) -> list[Hit]:
     return result
 
 
-__all__ = ["Hit", "LayerFeatures", "Rule", "RunFeatures", "Scope", "all_rules", "rule", "run_rules"]
+__all__ = ["Hit", "LayerFeatures", "Rule", "RunFeatures", "Scope", "all_rules", "checked", "rule", "run_rules"]

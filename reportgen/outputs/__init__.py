@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 from reportgen.errors import UserError
-from reportgen.outputs import html, jsonreport, mail, markdown, pdf
+from reportgen.outputs import codequality, html, jsonreport, junit, mail, markdown, openmetrics, pdf
 from reportgen.outputs.atomic import write_atomic
 from reportgen.report import Report
 
@@ -28,8 +28,14 @@ class Writer(Protocol):
 
 
 WRITERS: dict[str, Writer] = {"html": html.render, "pdf": pdf.render, "json": jsonreport.render,
-                              "md": markdown.render, "eml": mail.render}
-_ALIASES = {"htm": "html", "markdown": "md", "email": "eml"}
+                              "md": markdown.render, "eml": mail.render, "junit": junit.render,
+                              "codequality": codequality.render, "openmetrics": openmetrics.render}
+# The endings that name a format, the compound ones first: `findings.junit.xml` is JUnit, while a
+# plain `.xml` or `.txt` says nothing (--format decides) and `.json` is the report's own JSON.
+SUFFIXES = {".junit.xml": "junit", ".codequality.json": "codequality", ".metrics.txt": "openmetrics",
+            ".prom": "openmetrics", ".html": "html", ".htm": "html", ".pdf": "pdf", ".json": "json", ".md": "md",
+            ".markdown": "md", ".eml": "eml"}
+_ALIASES = {"htm": "html", "markdown": "md", "email": "eml", "metrics": "openmetrics", "prom": "openmetrics"}
 
 
 def prepare(formats: AbstractSet[str]) -> None:
@@ -40,12 +46,18 @@ def prepare(formats: AbstractSet[str]) -> None:
 
 
 def format_for(path: str, explicit: str | None = None) -> str:
-    fmt = (explicit or os.path.splitext(path)[1].lstrip(".")).lower()
-    fmt = _ALIASES.get(fmt, fmt)
-    if fmt not in WRITERS:
-        known = ", ".join("." + f for f in WRITERS)
-        raise FormatError(f"cannot tell the format of {path!r}: use one of {known} or --format")
-    return fmt
+    """The format an ending in SUFFIXES names, else `explicit` (--format); FormatError when neither says."""
+    name = os.path.basename(path).lower()
+    by_suffix = next((fmt for suffix, fmt in SUFFIXES.items() if name.endswith(suffix) and name != suffix), None)
+    if by_suffix:
+        return by_suffix
+    if explicit:
+        fmt = _ALIASES.get(explicit.lower(), explicit.lower())
+        if fmt not in WRITERS:
+            raise FormatError(f"unknown --format {explicit!r}: use one of {', '.join(WRITERS)}")
+        return fmt
+    raise FormatError(f"cannot tell the format of {path!r}: end it in one of {', '.join(SUFFIXES)}, "
+                      f"or give --format ({', '.join(WRITERS)})")
 
 
 def needs_pdf(formats: set[str], attach_pdf: bool) -> bool:

@@ -91,8 +91,9 @@ def _inventory(series: HistogramSeries | ScalarSeries, role: str = "") -> TagInv
     n = len(series.steps)
     kind = "histogram" if isinstance(series, HistogramSeries) else "scalar"
     distinct = len(np.unique(series.steps))
+    last = float(series.values[-1]) if isinstance(series, ScalarSeries) and n else None
     return TagInventory(series.tag, kind, distinct, int(series.steps[0]) if n else None,
-                        int(series.steps[-1]) if n else None, events=n, role=role)
+                        int(series.steps[-1]) if n else None, events=n, role=role, last_value=last)
 
 
 def diagnosis_settings(options: Options) -> DiagnosisSettings:
@@ -146,7 +147,7 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
         sweep_charts=[c for c in rendered if c.kind in SWEEP_KINDS],
         how_to_read=_how_to_read(rendered), report_url=options.report_url, mail_from=options.mail_from,
-        page_size=options.page_size, sweep=sweep_of(logs, analysis, options),
+        page_size=options.page_size, sweep=sweep_of(logs, analysis, options), fail_on=options.fail_on,
     )
 
 
@@ -246,7 +247,7 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
         last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
         wall_start=span[0] if span else None, wall_end=span[1] if span else None,
-        not_judged=diagnosis.not_judged.get(run.name, ""),
+        not_judged=diagnosis.not_judged.get(run.name, ""), checked=diagnosis.checked.get(run.name, []),
         **_final_loss(run),
     )
 
