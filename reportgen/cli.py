@@ -13,9 +13,11 @@ import sys
 import time
 
 from reportgen import __version__
+from reportgen.baseline import DEFAULT_WORSE_BY
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
-from reportgen.config import NAMES, Options, load_options
+from reportgen.config import FAIL_ON, NAMES, Options, load_options, worse_by
 from reportgen.errors import UserError
+from reportgen.findings import Severity
 from reportgen.numbers import parse_size, plural
 from reportgen.progress import Progress
 from reportgen.reading.loader import load
@@ -131,8 +133,14 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    "`random_seed` hyperparameter is a seed too)")
     p.add_argument("--sort", metavar="NAME", help="order of the sweep table: a scalar tag (best first, by its "
                    "role) or a hyperparameter (ascending); default: the main metric, best first")
-    p.add_argument("--fail-on", choices=["critical", "warning"],
-                   help="exit 1 when a finding at or above this severity exists (after writing all outputs)")
+    p.add_argument("--fail-on", choices=list(FAIL_ON),
+                   help="exit 1 after writing all outputs when a finding at or above this severity exists; "
+                        "new-critical / new-warning: a finding new since the baseline; regression: a new finding "
+                        "at warning or above, or the main metric worse than the baseline's (see docs/baseline.md)")
+    p.add_argument("--baseline", metavar="PREV", help="compare with a previous report.json (path or URL) or logdir: "
+                   "the report opens with what changed since")
+    p.add_argument("--match-runs", metavar="REGEX", help="match runs with the baseline's by their names without "
+                   "what REGEX matches (a date or a job id in the name)")
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -195,20 +203,36 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
            formats: frozenset[str] | set[str] = frozenset()):
     """The built report, shared by `build` and `send`."""
     from reportgen import outputs, pipeline
+    from reportgen.pipeline.since import read_baseline
 
     settings = pipeline.diagnosis_settings(options)  # a bad setting fails before anything is read
+    baseline = None
+    if options.baseline:
+        progress("reading the baseline")
+        baseline = read_baseline(options.baseline, options)
     progress("loading")
     logs = load(args.logdirs, options.read_settings())
     _report_warnings(options, logs, progress)
     report = pipeline.build(logs, options, progress=progress, advance=progress.advance,
-                            meanwhile=lambda: outputs.prepare(formats), settings=settings)
+                            meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline)
     if not report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
     return report
 
 
-def _failing(options: Options, report) -> bool:
-    return bool(options.fail_on) and any(f.at_or_above(options.fail_on) for f in report.findings)
+def failing(options: Options, report) -> list[str]:
+    """Why the build fails by --fail-on (empty: it does not)."""
+    fail_on, since = options.fail_on, report.since
+    if not fail_on:
+        return []
+    if fail_on == "regression":
+        margin = worse_by(options)
+        return since.regression(DEFAULT_WORSE_BY if margin is None else margin, options.regression.get("metric", ""))
+    if fail_on.startswith("new-"):
+        level = fail_on.removeprefix("new-")
+        return [f"new {f.severity} finding {f.code} in {f.run} / {f.layer}" for f in since.new
+                if Severity(f.severity).at_or_above(level)]
+    return [f"{f.severity} finding {f.code} in {f.run} / {f.layer}" for f in report.findings if f.at_or_above(fail_on)]
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -241,7 +265,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     progress.say(f"reportgen: {plural(len(report.runs), 'run')}, {plural(len(report.findings), 'finding')}, "
                  f"verdict {report.verdict} "
                  f"({time.monotonic() - started:.1f}s)")
-    return EXIT_FINDINGS if _failing(options, report) else EXIT_OK
+    reasons = failing(options, report)
+    if reasons and not options.quiet:
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        print(f"reportgen: --fail-on {options.fail_on}: {reasons[0]}{more}", file=sys.stderr)
+    return EXIT_FINDINGS if reasons else EXIT_OK
 
 
 def _annotate(options: Options, report, readable: list[str]) -> None:
@@ -294,7 +322,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         return EXIT_NOT_SENT
     progress.close()
     progress.say(f"reportgen: sent {message['Subject']!r} to {', '.join(recipients)} via {args.smtp_host}")
-    return EXIT_FINDINGS if report is not None and _failing(options, report) else EXIT_OK
+    return EXIT_FINDINGS if report is not None and failing(options, report) else EXIT_OK
 
 
 def _report_warnings(options: Options, logs, progress: Progress) -> None:

@@ -24,7 +24,8 @@ __all__ = ["NAMES", "ConfigError", "Options", "Workers", "load_options"]
 MODES = ("offset", "overlay")
 CHART_SETS = ("auto", "full", "compact")
 PAGE_SIZES = ("A4", "letter")
-FAIL_ON = ("critical", "warning")
+FAIL_ON = ("critical", "warning", "new-critical", "new-warning", "regression")
+NEEDS_BASELINE = ("new-critical", "new-warning", "regression")
 
 
 @dataclass
@@ -38,7 +39,11 @@ class Options:
     charts: str = "auto"  # auto | full | compact (layer rows and scalars only; auto: compact for sweeps)
     page_size: str = "A4"  # A4 | letter
     processes: int = 0  # 0: one per core (see Workers)
-    fail_on: str = ""  # "" | critical | warning
+    fail_on: str = ""  # "" | critical | warning | new-critical | new-warning | regression (see FAIL_ON)
+    baseline: str = ""  # a previous report.json (path or fsspec URL) or logdir to compare against
+    match_runs: str = ""  # regex: the part of run names to ignore when matching them with the baseline's
+    # --fail-on regression: {"metric": tag (default: each run's main result), "worse-by": "2%" or 0.02}
+    regression: dict[str, Any] = field(default_factory=dict)
     max_bytes: int = 0  # refuse logs larger than this many bytes in all (0: unlimited); "500M", "2G" accepted
     max_runs: int = 0  # refuse more runs than this (0: unlimited)
     attach_pdf: bool = False  # attach the full PDF to the email
@@ -157,15 +162,37 @@ def _check(options: Options) -> None:
     if options.page_size.lower() not in ("a4", "letter"):
         raise ConfigError(f"page size must be A4 or letter, not {options.page_size!r}")
     if options.fail_on not in ("", *FAIL_ON):
-        raise ConfigError(f"fail-on must be critical or warning, not {options.fail_on!r}")
+        raise ConfigError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {options.fail_on!r}")
+    if options.fail_on in NEEDS_BASELINE and not options.baseline:
+        raise ConfigError(f"--fail-on {options.fail_on} compares with a baseline: give --baseline PREV")
+    unknown = set(options.regression) - {"metric", "worse-by", "worse_by"}
+    if unknown:
+        raise ConfigError(f"regression: unknown key {sorted(unknown)[0]!r} (metric, worse-by)")
+    worse_by(options)
     if options.max_bytes < 0 or options.max_runs < 0:
         raise ConfigError("max-bytes and max-runs must be 0 (unlimited) or more")
     if options.max_steps < 2:
         raise ConfigError("max-steps must be at least 2 (the first and the last step)")
     if options.report_url and not re.match(r"https?://[^\s()<>\"']+$", options.report_url):
         raise ConfigError(f"--report-url (report-url in a config) should be an http(s) URL, not {options.report_url!r}")
-    for pattern in (options.run, options.tag, options.seed_pattern):
+    for pattern in (options.run, options.tag, options.seed_pattern, options.match_runs):
         try:
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"bad regular expression {pattern!r}: {exc}") from None
+
+
+def worse_by(options: Options) -> float | None:
+    """The regression margin of `[tool.reportgen] regression` as a fraction ("2%" -> 0.02), None
+    when not set (baseline.DEFAULT_WORSE_BY applies)."""
+    value = options.regression.get("worse-by", options.regression.get("worse_by"))
+    if value is None:
+        return None
+    try:
+        margin = float(value.strip().rstrip("%")) / 100 if isinstance(value, str) and value.strip().endswith("%") \
+            else float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"regression: worse-by should be a share like \"2%\" or 0.02, not {value!r}") from None
+    if not 0 <= margin < 10:
+        raise ConfigError(f"regression: worse-by should be a share like \"2%\" or 0.02, not {value!r}")
+    return margin

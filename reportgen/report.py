@@ -7,7 +7,9 @@ never read event files or compute statistics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from reportgen.baseline import Since
 from reportgen.findings import SEVERITY_ORDER, Finding, Severity, Verdict
 from reportgen.sweeps import Sweep
 
@@ -108,6 +110,12 @@ class RunSection:
     hparams: dict[str, float | str | bool] = field(default_factory=dict)  # flat name -> value
     # (layer or scalar tag, rule code) the diagnosis checked in this run, layers first (JUnit's test cases)
     checked: list[tuple[str, str]] = field(default_factory=list)
+    # What a later night compares against (reportgen.baseline): the result metrics by tag (role,
+    # end, best, best_step, higher_is_better, end_noise), the main one's tag, and per layer its
+    # weights tag and last-step quantiles (baseline.QUANTILE_POINTS).
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    main_result: str | None = None
+    weights: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,8 @@ class Report:
     # against hyperparameters (reportgen.sweeps); None otherwise.
     sweep: Sweep | None = None
     fail_on: str = ""  # the build's --fail-on ("" when not set): the JUnit failures' threshold
+    since: Since | None = None  # what changed since the --baseline; None without one
+    since_charts: list[Chart] = field(default_factory=list)  # one overlay per changed layer
 
     @property
     def overview(self) -> Overview:

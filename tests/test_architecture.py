@@ -18,10 +18,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reportgen"
 # never import upper ones; the stages (reading, diagnosis, charts) never import each other;
 # outputs format the Report and may read the chart-kind registry (charts.kinds, no Matplotlib).
 BASE = {"reportgen", "reportgen.errors", "reportgen.numbers", "reportgen.memory"}
-# Pure functions of plain data sit with the model: histogram math, TensorBoard's smoothing, and
-# what a sweep's runs say together (sweeps: seed groups, findings against hyperparameters).
+# Pure functions of plain data sit with the model: histogram math, TensorBoard's smoothing,
+# what a sweep's runs say together (sweeps: seed groups, findings against hyperparameters), and
+# what changed since a baseline (baseline: two snapshots compared).
 MODEL = BASE | {"reportgen.model", "reportgen.findings", "reportgen.histmath", "reportgen.smoothing",
-                "reportgen.sweeps"}
+                "reportgen.sweeps", "reportgen.baseline"}
 ALLOWED: dict[str, set[str]] = {
     "reportgen": set(),
     "reportgen.errors": set(),
@@ -31,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "reportgen.findings": BASE,
     "reportgen.histmath": BASE,
     "reportgen.smoothing": BASE,
+    "reportgen.baseline": BASE | {"reportgen.findings"},
     "reportgen.sweeps": BASE | {"reportgen.model", "reportgen.findings", "reportgen.smoothing"},
     "reportgen.reading": MODEL | {"reportgen.reading"},
     "reportgen.diagnosis": MODEL | {"reportgen.diagnosis"},

@@ -81,6 +81,11 @@ _KINDS = (
         "smoothing, weight 0.6) at each step, the shaded band the lowest to highest seed there. A wide band is "
         "seed noise: a difference between two settings smaller than their bands is not a difference."
     )),
+    ChartKind("since", "since", 0.6, how_to_read=(
+        "One layer's weights at the last step, the baseline's (grey, dashed) against tonight's (the run's colour), "
+        "each drawn from 20 quantiles: between two neighbouring quantiles lie 5% of the values, so the height is "
+        "how densely they lie. Curves that coincide mean the layer ended where it ended last time."
+    )),
     ChartKind("against", "sweep", 0.6, how_to_read=(
         "The sweep's metric at the end of each run (a dot) against one hyperparameter, with the line through the "
         "mean at each value and the best run ringed in red. A learning rate, or any setting whose values span 30x "

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
+from reportgen.baseline import Since
 from reportgen.report import Chart, Report, TagInventory
 from reportgen.sweeps import SeedGroup, Sweep
 
@@ -27,7 +28,16 @@ from reportgen.sweeps import SeedGroup, Sweep
 #    metric's spread over the seeds); sweep (null for a single run or runs with neither hparams nor
 #    seeds: main metric, rows sorted best first with varying hparams, end/best values, verdict and
 #    findings by code, constant hparams, best run, findings_vs_hparams with counts and sentences).
-FORMAT_VERSION = 4
+# 5 (since last night, issue 15): findings[].fingerprint (a hash of run, layer and code: the same
+#    problem on two nights has the same id); runs[].metrics (the result curves and the objective:
+#    role, end, best, best_step, last, higher_is_better, end_noise), runs[].main_metric_tag,
+#    runs[].weights (per layer its weights tag, last kept step and 20 quantiles at
+#    baseline.QUANTILE_POINTS): what a later build's --baseline compares with; since_baseline (null
+#    without --baseline: new / resolved / persisting findings by fingerprint, layers with their
+#    Wasserstein-1 distance and `changed`, metrics with deltas, runs_added / runs_removed, steps,
+#    nothing_changed and its headline); sweep_charts and since_charts (kind, tag, title, alt).
+#    Schema: reportgen/schemas/report.schema.json.
+FORMAT_VERSION = 5
 
 
 def _tag(t: TagInventory) -> dict[str, Any]:
@@ -60,6 +70,25 @@ def _sweep(s: Sweep) -> dict[str, Any]:
              "splits": [{"hparam": sp.hparam, "score": sp.score, "sentence": sp.sentence,
                          "parts": [asdict(p) for p in sp.parts]} for sp in c.splits]}
             for c in s.against],
+    }
+
+
+def _since(s: Since) -> dict[str, Any]:
+    return {
+        "baseline": s.baseline, "baseline_generated_at": s.baseline_generated_at,
+        "headline": s.headline(), "nothing_changed": s.nothing_changed,
+        "new": [asdict(f) for f in s.new], "resolved": [asdict(f) for f in s.resolved],
+        "persisting": [asdict(f) for f in s.persisting],
+        "layers": [{"run": c.run, "layer": c.layer, "tag": c.tag, "distance": c.distance, "threshold": c.threshold,
+                    "moved_before": c.moved_before, "moved_now": c.moved_now, "changed": c.changed}
+                   for c in s.layers],
+        "layers_changed": [{"run": c.run, "layer": c.layer, "distance": c.distance} for c in s.layers_changed],
+        "metrics": [{"run": m.run, "tag": m.tag, "role": m.role, "main": m.main, "before": m.before, "now": m.now,
+                     "delta": m.delta, "relative": m.relative, "before_best": m.before_best, "now_best": m.now_best,
+                     "higher_is_better": m.higher_is_better, "worse": m.worse, "moved": m.moved(), "noise": m.noise}
+                    for m in s.metrics],
+        "runs_added": s.runs_added, "runs_removed": s.runs_removed,
+        "steps": [asdict(st) for st in s.steps],
     }
 
 
@@ -96,6 +125,9 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "files": [asdict(f) for f in run.files],
                 "warnings": run.warnings,
                 "hparams": run.hparams,
+                "main_metric_tag": run.main_result,
+                "metrics": run.metrics,
+                "weights": run.weights,
             }
             for run in report.runs
         ],
@@ -104,6 +136,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         "findings": [f.as_dict() for f in report.findings],
         "counts": {str(s): n for s, n in report.overview.severity_counts.items()},
         "comparison_charts": [_chart(c) for c in report.comparison_charts],
+        "sweep_charts": [_chart(c) for c in report.sweep_charts],
+        "since_charts": [_chart(c) for c in report.since_charts],
+        "since_baseline": _since(report.since) if report.since else None,
         "warnings": report.warnings,
         "artifacts": report.artifacts,
     }

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from reportgen import __version__, charts, narrative
+from reportgen.baseline import compare
 from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
 from reportgen.charts.render import render_jobs
 from reportgen.config import Options
@@ -29,11 +30,12 @@ from reportgen.findings import Verdict, worst_first
 from reportgen.histmath import BASIS_POINTS
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.pipeline.plan import SWEEP_KINDS, SWEEP_RUNS, compact_charts, overview_jobs, plan_charts, sweep_jobs
+from reportgen.pipeline.snapshot import last_weights, main_result, result_metrics, snapshot
 from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
 from reportgen.sweeps import Curve, RunFacts, Sweep, build_sweep, sort_error
 
 __all__ = ["SWEEP_RUNS", "Analysis", "NothingToReport", "analyse", "build", "build_report", "compact_charts",
-           "diagnosis_settings", "filter_logs", "plan_charts"]
+           "diagnosis_settings", "filter_logs", "plan_charts", "run_colors", "snapshot"]
 
 class NothingToReport(UserError):
     """No run holds a scalar or a histogram: a report would say nothing (the CLI exits with 2
@@ -248,7 +250,8 @@ def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[t
         last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
         wall_start=span[0] if span else None, wall_end=span[1] if span else None,
         not_judged=diagnosis.not_judged.get(run.name, ""), checked=diagnosis.checked.get(run.name, []),
-        **_final_loss(run),
+        metrics=result_metrics(diagnosis, run.name), main_result=main_result(diagnosis, run.name),
+        weights=last_weights(run, diagnosis), **_final_loss(run),
     )
 
 
@@ -303,13 +306,14 @@ def _no_progress(phase: str, total: int = 0) -> None:
 
 def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _no_progress,
           advance: Callable[[str], None] = lambda item: None, meanwhile: Callable[[], None] = lambda: None,
-          settings: DiagnosisSettings | None = None) -> Report:
+          settings: DiagnosisSettings | None = None, baseline: dict | None = None) -> Report:
     """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it.
 
     The diagnosis runs in this process while worker processes draw the charts (the charts need
     only the layers, which come from the tag names), then `meanwhile` (e.g. importing the PDF
     writer), instead of waiting for the charts. `settings`: the diagnosis settings when the
-    caller made them already (they are checked when made, before any slow work).
+    caller made them already (they are checked when made, before any slow work). `baseline`: the
+    snapshot of a previous night (pipeline.since.read_baseline) the report says what changed since.
     """
     settings = settings or diagnosis_settings(options)
     read = logs
@@ -340,5 +344,18 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
         progress("drawing the overviews", len(later))
         drawn += render_jobs(later, min(options.workers().charts, len(later)),
                              on_done=lambda job: advance(f"{job.kind} {job.run}"))
+    report = build_report(logs, options, found[0], jobs + later, drawn)
+    if baseline is not None:
+        _compare_with(report, baseline, options, colors)
     progress("rendering", 0)
-    return build_report(logs, options, found[0], jobs + later, drawn)
+    return report
+
+
+def _compare_with(report: Report, baseline: dict, options: Options, colors: dict[str, str]) -> None:
+    """report.since, and an overlay per changed layer: its baseline's last-step weights against tonight's."""
+    report.since = compare(snapshot(report), baseline, options.baseline, options.match_runs)
+    jobs = [ChartJob("since", c.run, c.tag, f"{c.layer}: baseline vs now ({c.run})", c, colors.get(c.run, "#ff7043"))
+            for c in report.since.layers_changed]
+    drawn = render_jobs(jobs, min(options.workers().charts, len(jobs))) if jobs else []
+    report.since_charts = [Chart(run=j.run, tag=j.tag, kind=j.kind, title=j.title, png=d.png, alt=d.alt, error=d.error,
+                                 width_px=d.width_px, height_px=d.height_px) for j, d in zip(jobs, drawn)]

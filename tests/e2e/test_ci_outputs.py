@@ -49,7 +49,7 @@ def test_one_build_writes_all_four(tmp_path, capsys):
     assert capsys.readouterr().out == ""  # no annotations outside GitHub Actions unless asked
     report = json.loads(out["json"].read_text())
     codes = {f["code"] for f in report["findings"]}
-    assert "loss_diverging" in codes and report["format_version"] == 4
+    assert "loss_diverging" in codes and report["format_version"] == 5
     suite = ET.fromstring(out["junit.xml"].read_bytes()).find("testsuite")
     assert suite.get("name") == "run1"
     failed = {c.find("failure").get("type") for c in suite.iter("testcase") if c.find("failure") is not None}

@@ -95,7 +95,7 @@ def test_json_and_markdown_hold_the_sweep(grid, report):
     _, labels = grid
     _, built = report
     data = json.loads(jsonreport.render(built))
-    assert data["format_version"] == 4
+    assert data["format_version"] == 5
     assert {run["name"]: run["hparams"]["lr"] for run in data["runs"]} == {n: v["lr"] for n, v in labels.items()}
     assert len(data["seed_groups"]) == len(LRS) * len(WIDTHS)
     assert all(set(g) >= {"runs", "hparams", "verdict", "votes"} and "seed" not in g["hparams"]

@@ -11,7 +11,7 @@ from tests.outputs.factory import make_report
 def test_schema_fields():
     report = make_report()
     data = json.loads(jsonreport.render(report))
-    assert data["format_version"] == 4
+    assert data["format_version"] == 5
     assert {"title", "generated_at", "verdict", "runs", "findings", "counts", "comparison_charts",
             "warnings", "artifacts", "seed_groups", "sweep"} <= set(data)
     assert data["sweep"] is None and data["seed_groups"] == []  # runs with neither hparams nor seeds

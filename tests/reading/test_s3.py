@@ -100,3 +100,19 @@ def test_a_missing_bucket_path_is_a_clear_input_error(bucket, capsys):
         discover_runs(f"s3://{BUCKET}/not-there")
     assert main(["inspect", f"s3://{BUCKET}/not-there"]) == 2
     assert "not-there" in capsys.readouterr().err
+
+
+def test_the_baseline_report_json_is_read_from_the_bucket(bucket, local_logs, tmp_path):
+    """Last night's report.json kept in a bucket, passed as --baseline by its s3:// URL: the same
+    logs compared with their own report change nothing."""
+    first = tmp_path / "last-night.json"
+    assert main(["build", str(local_logs), "-o", str(first), "-q"]) == 0
+    fs = s3fs.S3FileSystem()
+    fs.put_file(str(first), f"{BUCKET}/reports/report.json")
+    out = tmp_path / "tonight.json"
+    assert main(["build", str(local_logs), "-o", str(out), "-q", "--baseline", f"s3://{BUCKET}/reports/report.json",
+                 "--fail-on", "regression"]) == 0
+    since = json.loads(out.read_text())["since_baseline"]
+    assert since["baseline"] == f"s3://{BUCKET}/reports/report.json"
+    assert since["nothing_changed"] and len(since["steps"]) == 2
+    assert main(["build", str(local_logs), "-o", str(out), "-q", "--baseline", f"s3://{BUCKET}/reports/none.json"]) == 2

@@ -1,0 +1,60 @@
+"""The baseline a build compares against: read from a previous report.json (a path or any fsspec
+URL) or built again from a logdir, as the snapshot baseline.compare reads."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from reportgen.errors import UserError
+from reportgen.pipeline import analyse, build_report, diagnosis_settings, filter_logs, snapshot
+from reportgen.reading.loader import load
+from reportgen.reading.sources import is_url, open_file
+
+# report.json carries the snapshot from this format version on (runs[].metrics, runs[].weights).
+SNAPSHOT_SINCE_VERSION = 5
+
+
+class BaselineError(UserError):
+    """A --baseline that cannot be read or compared with. The CLI exits with 2."""
+
+
+def is_report_file(prev: str) -> bool:
+    return prev.endswith(".json") or (not is_url(prev) and os.path.isfile(prev))
+
+
+def read_report_json(prev: str) -> dict[str, Any]:
+    try:
+        with open_file(prev) as (stream, _):
+            data = json.loads(stream.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"--baseline {prev}: no such file") from None
+    except OSError as exc:
+        raise BaselineError(f"--baseline {prev}: cannot read it: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BaselineError(f"--baseline {prev}: not a report.json ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(data, dict) or "runs" not in data or "format_version" not in data:
+        raise BaselineError(f"--baseline {prev}: not a report.json written by reportgen (no format_version or runs)")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version < SNAPSHOT_SINCE_VERSION:
+        raise BaselineError(f"--baseline {prev}: format_version {version} holds no comparison data; "
+                            f"reports from format_version {SNAPSHOT_SINCE_VERSION} on do "
+                            "(rebuild it, or pass its logdir)")
+    return data
+
+
+def read_baseline(prev: str, options: Any) -> dict[str, Any]:
+    """The baseline's snapshot: a report.json as it is, or a logdir analysed again (no charts)."""
+    if is_report_file(prev):
+        return read_report_json(prev)
+    if not is_url(prev) and not os.path.isdir(prev):
+        raise BaselineError(f"--baseline {prev}: no such file or folder")
+    try:
+        logs = filter_logs(load([prev], options.read_settings()), options)
+    except UserError as exc:
+        raise BaselineError(f"--baseline {prev}: {exc}") from None
+    if not logs.runs:
+        raise BaselineError(f"--baseline {prev}: no runs with event files in it")
+    analysis = analyse(logs, diagnosis_settings(options))
+    return snapshot(build_report(logs, options, analysis, [], []))
