@@ -14,7 +14,7 @@ from reportgen.charts import ChartJob, scalar
 from reportgen.charts.encode import to_png
 from reportgen.charts.reuse import POOL
 from reportgen.charts.scalar import LINE_STYLES, legend_width
-from reportgen.charts.style import LEGEND_SIZE, SINGLE_SIZE, fit, no_data, one_axes, set_title, styled, text_width
+from reportgen.charts.style import LEGEND_SIZE, SINGLE_SIZE, fit_names, no_data, one_axes, set_title, styled, text_width
 from reportgen.model import HistogramSeries, ScalarSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -38,18 +38,20 @@ def draw_last_steps(series_list: list[HistogramSeries], colors: list[str], title
         ax = fig.axes[0]
         set_title(ax, title, keep=series_list[0].tag if series_list else "")
         described = []
+        room = legend_width(ax) - text_width(" (step 0000000)", LEGEND_SIZE)
+        short = fit_names([name or "." for _, _, name in usable], room, LEGEND_SIZE)
         if ends:
             lo, hi = min(e[0] for e in ends), max(e[1] for e in ends)
             lo, hi = (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
             centres = np.linspace(lo, hi, BINS + 1)[:-1] + (hi - lo) / BINS / 2
-            for i, (series, color, name) in enumerate(usable):
+            for i, ((series, color, name), label_name) in enumerate(zip(usable, short)):
                 last = int(series.kept[-1])
                 counts = histmath.rebin(np.asarray(series.buckets[-1]), lo, hi, BINS)
                 total = counts.sum()
                 if total <= 0:
                     continue
                 at = f" (step {int(series.steps[last])})"
-                label = fit(name or ".", legend_width(ax) - text_width(at, LEGEND_SIZE), LEGEND_SIZE) + at
+                label = label_name + at
                 ax.plot(centres, counts / total, color=color, linewidth=1.5,
                         linestyle=LINE_STYLES[i % len(LINE_STYLES)], label=label)
                 described.append(f"{name}: median {fmt(series.quantiles[last][4])} at step {int(series.steps[last])}")

@@ -18,7 +18,17 @@ from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import LEGEND_SIZE, SINGLE_SIZE, fit, no_data, note, one_axes, set_title, step_axis, styled
+from reportgen.charts.style import (
+    LEGEND_SIZE,
+    SINGLE_SIZE,
+    fit_names,
+    no_data,
+    note,
+    one_axes,
+    set_title,
+    step_axis,
+    styled,
+)
 from reportgen.model import HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -135,6 +145,7 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
         names = runs or [s.run for s in series_list]
         columns = max(1, min(len(names), LEGEND_COLUMNS))
         entry = ax.get_position().width * fig.get_figwidth() / columns - 0.3  # inches of text per legend column
+        labels = dict(zip(names, fit_names([name or "." for name in names], entry, LEGEND_SIZE)))
         for series, color, name in zip(series_list, color_list, names):
             bands = distribution_bands(series, max_steps)
             ok = np.isfinite(bands.quantiles).all(axis=1)
@@ -150,7 +161,7 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
             for edge in (low, high):
                 ax.plot(xs, edge, color=color, linewidth=0.8, alpha=0.9, linestyle="--", zorder=3)
             ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=1.4, zorder=4,
-                    label=fit(name or ".", entry, LEGEND_SIZE))
+                    label=labels[name])
             described.append(f"{name}: last median {fmt(bands.quantiles[-1, 4])}")
         if ax.lines:
             ax.set_xlabel("step")

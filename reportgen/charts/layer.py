@@ -67,7 +67,9 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
         fig.suptitle(fit(title, WIDE * 0.98 - EDGE, 9.5, True, keep=title.split(" (")[0]), x=0.01, ha="left",
                      fontsize=9.5, fontweight="bold")
         prefix = shared_prefix([s.tag for s in panels])  # the layer's name, already in the row's title
-        panel = axes[0].get_position().width * WIDE  # inches: what a panel's title may take
+        # Inches a panel's title may take: its panel and half the gap to the next one (the rest
+        # of the gap holds the next panel's tick labels).
+        panel = axes[0].get_position().width * WIDE * (1 + 0.5 * fig.subplotpars.wspace)
         for ax, series, bands, has_values in zip(axes, panels, bands_list, drawn):
             kind = kinds.get(series.tag, "")
             name = series.tag[len(prefix):]

@@ -120,7 +120,7 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_O
         shown = f"{len(layout.slices)} of {layout.total_steps} steps"
         # The title ends where the steps text at the top right begins (and the figure's right
         # margin, the step axis' labels, is not the title's).
-        reserve = 0.7 + (0.0 if empty else text_width(shown, 7.5) + 0.08)
+        reserve = 0.7 + (0.0 if empty else text_width(shown, 7.5))
         set_title(ax, title, keep=series.tag, reserve=reserve)
         if empty:
             no_data(ax, "No values recorded (the count is 0 at every step shown)")

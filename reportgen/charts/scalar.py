@@ -15,7 +15,7 @@ from reportgen.charts.style import (
     LEGEND_SIZE,
     NOTE_COLOR,
     SINGLE_SIZE,
-    fit,
+    fit_names,
     no_data,
     note,
     one_axes,
@@ -139,11 +139,12 @@ def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: 
         set_title(ax, title, keep=tag)
         marked = 0
         names = runs or [s.run for s in series_list]
-        for i, (series, color, name) in enumerate(zip(series_list, color_list, names)):
+        labels = fit_names([name or "." for name in names], legend_width(ax), LEGEND_SIZE)
+        for i, (series, color, name) in enumerate(zip(series_list, color_list, labels)):
             finite = np.isfinite(series.values)
             ax.plot(series.steps[finite], series.values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, zorder=2)
             ax.plot(series.steps[finite], smooth(series.values, smoothing)[finite], color=color, linewidth=1.6,
-                    label=fit(name or ".", legend_width(ax), LEGEND_SIZE), zorder=3,
+                    label=name, zorder=3,
                     linestyle=LINE_STYLES[i % len(LINE_STYLES)])
             marked += _mark_nonfinite(ax, series.steps, series.values)
         ax.set_xlabel("step")

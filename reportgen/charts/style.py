@@ -9,6 +9,7 @@ Sizes are chosen for the report, where a chart is shown about 16-17 cm (6.5 in) 
 from __future__ import annotations
 
 import functools
+import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,6 +144,17 @@ def fit(text: str, width: float, size: float = TITLE_SIZE, bold: bool = False, k
         else:
             high = middle - 1
     return shorten(text, max(low, 5))
+
+
+def fit_names(names: list[str], width: float, size: float) -> list[str]:
+    """Legend entries: each name cut to `width` (`fit`). Names that must be cut and share a start
+    (Ray Tune's trials differ after it: "PPO_CartPole-v1_3a7f2_00000_0_lr=...") lose the shared
+    part first, so that the entries still tell the runs apart."""
+    fitted = [fit(name, width, size) for name in names]
+    cut = max(len(os.path.commonprefix(names)) - 4, 0) if len(set(names)) > 1 else 0
+    if fitted == names or cut < 8:
+        return fitted
+    return [fit("…" + name[cut:], width, size) for name in names]
 
 
 MIN_REST = 14  # characters of a title's rest (" (run name)") kept when its prefix is kept whole
