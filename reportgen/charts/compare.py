@@ -13,8 +13,8 @@ from reportgen import histmath
 from reportgen.charts import ChartJob, scalar
 from reportgen.charts.encode import to_png
 from reportgen.charts.reuse import POOL
-from reportgen.charts.scalar import LINE_STYLES
-from reportgen.charts.style import SINGLE_SIZE, no_data, one_axes, shorten, styled
+from reportgen.charts.scalar import LINE_STYLES, legend_width
+from reportgen.charts.style import LEGEND_SIZE, SINGLE_SIZE, fit_names, no_data, one_axes, set_title, styled, text_width
 from reportgen.model import HistogramSeries, ScalarSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -36,19 +36,22 @@ def draw_last_steps(series_list: list[HistogramSeries], colors: list[str], title
     ends = [e for e in ends if np.isfinite(e).all()]
     with styled(), POOL.reused("histogram compare", lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title, keep=series_list[0].tag if series_list else "")
         described = []
+        room = legend_width(ax) - text_width(" (step 0000000)", LEGEND_SIZE)
+        short = fit_names([name or "." for _, _, name in usable], room, LEGEND_SIZE)
         if ends:
             lo, hi = min(e[0] for e in ends), max(e[1] for e in ends)
             lo, hi = (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
             centres = np.linspace(lo, hi, BINS + 1)[:-1] + (hi - lo) / BINS / 2
-            for i, (series, color, name) in enumerate(usable):
+            for i, ((series, color, name), label_name) in enumerate(zip(usable, short)):
                 last = int(series.kept[-1])
                 counts = histmath.rebin(np.asarray(series.buckets[-1]), lo, hi, BINS)
                 total = counts.sum()
                 if total <= 0:
                     continue
-                label = f"{name or '.'} (step {int(series.steps[last])})"
+                at = f" (step {int(series.steps[last])})"
+                label = label_name + at
                 ax.plot(centres, counts / total, color=color, linewidth=1.5,
                         linestyle=LINE_STYLES[i % len(LINE_STYLES)], label=label)
                 described.append(f"{name}: median {fmt(series.quantiles[last][4])} at step {int(series.steps[last])}")

@@ -18,7 +18,17 @@ from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import SINGLE_SIZE, no_data, note, one_axes, shorten, step_axis, styled
+from reportgen.charts.style import (
+    LEGEND_SIZE,
+    SINGLE_SIZE,
+    fit_names,
+    no_data,
+    note,
+    one_axes,
+    set_title,
+    step_axis,
+    styled,
+)
 from reportgen.model import HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -91,7 +101,7 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_D
     empty = not np.isfinite(bands.quantiles).all(axis=1).any()
     with styled(), POOL.reused(("distribution", empty), lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title, keep=series.tag)
         if empty:
             no_data(ax, "No values recorded (the count is 0 at every step)")
         else:
@@ -130,9 +140,12 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
     """One tag in several runs: each run's median line and its ±1σ band (basis points 1587..8413)."""
     with styled(), POOL.reused("distribution compare", lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title, keep=series_list[0].tag if series_list else "")
         described = []
         names = runs or [s.run for s in series_list]
+        columns = max(1, min(len(names), LEGEND_COLUMNS))
+        entry = ax.get_position().width * fig.get_figwidth() / columns - 0.3  # inches of text per legend column
+        labels = dict(zip(names, fit_names([name or "." for name in names], entry, LEGEND_SIZE)))
         for series, color, name in zip(series_list, color_list, names):
             bands = distribution_bands(series, max_steps)
             ok = np.isfinite(bands.quantiles).all(axis=1)
@@ -148,7 +161,7 @@ def draw_compare(series_list: list[HistogramSeries], color_list: list[str], titl
             for edge in (low, high):
                 ax.plot(xs, edge, color=color, linewidth=0.8, alpha=0.9, linestyle="--", zorder=3)
             ax.plot(xs, _ys(bands.quantiles[:, 4], single), color=color, linewidth=1.4, zorder=4,
-                    label=name or ".")
+                    label=labels[name])
             described.append(f"{name}: last median {fmt(bands.quantiles[-1, 4])}")
         if ax.lines:
             ax.set_xlabel("step")

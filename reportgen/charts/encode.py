@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 
 from matplotlib.axes import Axes
@@ -10,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from reportgen.charts.style import COLOUR_KEY, DPI
+from reportgen.charts.style import COLOUR_KEY, DPI, refit_titles
 
 
 def _canvas(fig: Figure) -> FigureCanvasAgg:
@@ -20,16 +21,69 @@ def _canvas(fig: Figure) -> FigureCanvasAgg:
 
 
 def to_png(fig: Figure) -> bytes:
-    """The figure as a palette PNG (see `palette_png`), drawn once, encoded once."""
-    fig.canvas.draw()
-    if lift_titles(fig):
+    """The figure as a palette PNG (see `palette_png`), drawn once, encoded once.
+
+    Text that would be cut off at an edge moves the margins of a one-plot figure (one more
+    draw); what still does not fit is laid out by Matplotlib's constrained layout. Matplotlib's
+    warnings stay here: a layout that would collapse keeps the fixed margins instead, a glyph
+    missing from the font is drawn as a box. Nothing reaches the user's stderr.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # missing glyphs, whatever else Matplotlib says
         fig.canvas.draw()
-    if fig.get_layout_engine() is None and labels_collide(fig):
-        fig.set_layout_engine("constrained")
-        fig.canvas.draw()
+        if lift_titles(fig):
+            fig.canvas.draw()
+        if fig.get_layout_engine() is None and labels_collide(fig) and widen_margins(fig):
+            fig.canvas.draw()
+        if fig.get_layout_engine() is None and labels_collide(fig):
+            _constrained(fig)
     width, height = fig.canvas.get_width_height(physical=True)
     image = Image.frombuffer("RGBA", (width, height), _canvas(fig).buffer_rgba(), "raw", "RGBA", 0, 1)
     return palette_png(image)
+
+
+def _constrained(fig: Figure) -> None:
+    """Lay the figure out again with the constrained layout, or, where that would collapse the
+    plot to nothing (its text is wider than the figure), keep the fixed margins."""
+    fig.set_layout_engine("constrained")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        fig.canvas.draw()
+    if any("collapsed" in str(w.message) for w in caught):
+        fig.set_layout_engine("none")
+        fig.canvas.draw()
+
+
+# Pixels kept free between text and the figure's edge when the margins move for it.
+EDGE_PX = 3
+
+
+def widen_margins(fig: Figure) -> bool:
+    """Move the margins of a figure with one plot (and its colour key) so that the texts the last
+    draw put past an edge (long tick labels pushing the axis label out) are inside it; its titles
+    are cut again for their new width. True when a margin moved. Figures of several panels are
+    left to the constrained layout: their texts also collide between the panels."""
+    plots = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != COLOUR_KEY]
+    if len(plots) != 1:
+        return False
+    renderer = _canvas(fig).get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    left = bottom = right = top = 0.0
+    for ax in fig.axes:
+        for text in _drawn_texts(ax):
+            box = text.get_window_extent(renderer)
+            left, bottom = max(left, -box.x0), max(bottom, -box.y0)
+            right, top = max(right, box.x1 - width), max(top, box.y1 - height)
+    if not max(left, bottom, right, top) > 0:
+        return False
+    p = fig.subplotpars
+    left, bottom, right, top = (o + EDGE_PX if o > 0 else 0.0 for o in (left, bottom, right, top))
+    new = (p.left + left / width, p.bottom + bottom / height, p.right - right / width, p.top - top / height)
+    if new[0] >= new[2] - 0.3 or new[1] >= new[3] - 0.3:
+        return False  # the plot would be too small: leave it to the constrained layout
+    fig.subplots_adjust(*new)
+    refit_titles(fig)
+    return True
 
 
 def lift_titles(fig: Figure) -> bool:

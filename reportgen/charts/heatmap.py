@@ -16,7 +16,7 @@ from reportgen.charts import ChartJob
 from reportgen.charts import color as colors
 from reportgen.charts.encode import to_png
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import COLOUR_KEY, SINGLE_SIZE, new_figure, no_data, note, shorten, step_axis, styled
+from reportgen.charts.style import COLOUR_KEY, SINGLE_SIZE, new_figure, no_data, note, set_title, step_axis, styled
 from reportgen.model import HistogramSeries
 from reportgen.numbers import percent_label as percent
 from reportgen.numbers import sig4 as fmt
@@ -87,7 +87,7 @@ def draw(series: HistogramSeries, color: str, title: str) -> tuple[bytes, str]:
     positive = grid.share[np.isfinite(grid.share) & (grid.share > 0)]
     with styled(), POOL.reused(("heatmap", not positive.size), _figure) as fig:
         ax, key = fig.axes
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title, keep=series.tag)
         if not positive.size:
             key.set_visible(False)
             no_data(ax, "No values recorded (the count is 0 at every step)")

@@ -15,7 +15,7 @@ from reportgen.charts import ChartJob, distribution
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import ROW_HEIGHT, WIDE, new_figure, no_data, shorten, step_axis, styled
+from reportgen.charts.style import EDGE, ROW_HEIGHT, TITLE_SIZE, WIDE, fit, new_figure, no_data, step_axis, styled
 from reportgen.model import TAG_KINDS, HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -64,9 +64,12 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
     drawn = tuple(bool(np.isfinite(b.quantiles).all(axis=1).any()) for b in bands_list)
     with styled(), POOL.reused(("layer", rows, columns, drawn), lambda: _figure(rows, columns)) as fig:
         axes = fig.axes
-        fig.suptitle(title, x=0.01, ha="left", fontsize=9.5, fontweight="bold")
+        fig.suptitle(fit(title, WIDE * 0.98 - EDGE, 9.5, True, keep=title.split(" (")[0]), x=0.01, ha="left",
+                     fontsize=9.5, fontweight="bold")
         prefix = shared_prefix([s.tag for s in panels])  # the layer's name, already in the row's title
-        title_chars = int(WIDE / columns * 72 / (7.5 * 0.55))  # what fits over a panel at 7.5 pt
+        # Inches a panel's title may take: its panel and half the gap to the next one (the rest
+        # of the gap holds the next panel's tick labels).
+        panel = axes[0].get_position().width * WIDE * (1 + 0.5 * fig.subplotpars.wspace)
         for ax, series, bands, has_values in zip(axes, panels, bands_list, drawn):
             kind = kinds.get(series.tag, "")
             name = series.tag[len(prefix):]
@@ -77,7 +80,7 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
                 label = kind  # "pre-activations", not "pre-activations: layer" (TF1's layer1/layer)
             else:
                 label = f"{kind}: {name}"
-            ax.set_title(shorten(label, title_chars), fontsize=7.5, fontweight="normal", loc="left")
+            ax.set_title(fit(label, panel, TITLE_SIZE), fontsize=TITLE_SIZE, fontweight="normal", loc="left")
             if has_values:
                 distribution.paint_bands(ax, bands, color)
                 described.append(f"{series.tag} median {fmt(bands.quantiles[-1, 4])} at step {bands.steps[-1]}")

@@ -20,7 +20,7 @@ from reportgen.charts import color as colors
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, no_data, note, one_axes, shorten, styled
+from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, no_data, note, one_axes, set_title, styled, text_width
 from reportgen.model import HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -117,7 +117,11 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_O
     # The step (offset) or count (overlay) axis is on the right, as in TensorBoard.
     with styled(), POOL.reused((mode, empty), lambda: one_axes(size, left=0.25, right=0.7)) as fig:
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        shown = f"{len(layout.slices)} of {layout.total_steps} steps"
+        # The title ends where the steps text at the top right begins (and the figure's right
+        # margin, the step axis' labels, is not the title's).
+        reserve = 0.7 + (0.0 if empty else text_width(shown, 7.5))
+        set_title(ax, title, keep=series.tag, reserve=reserve)
         if empty:
             no_data(ax, "No values recorded (the count is 0 at every step shown)")
         elif mode == "offset":
@@ -127,7 +131,7 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_O
         if not empty:
             ax.set_xlim(*layout.value_range)
             ax.set_xlabel("value")
-            ax.text(1.0, 1.01, f"{len(layout.slices)} of {layout.total_steps} steps", transform=ax.transAxes,
+            ax.text(1.0, 1.01, shown, transform=ax.transAxes,
                     ha="right", va="bottom", fontsize=7.5, color="#666666")
         if layout.nonfinite_steps:
             note(ax, f"{layout.nonfinite_steps} steps contain NaN/Inf (not drawn)")

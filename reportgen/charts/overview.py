@@ -16,7 +16,7 @@ import numpy as np
 from reportgen import histmath
 from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
-from reportgen.charts.style import TITLE_CHARS, WIDE, new_figure, shorten, styled
+from reportgen.charts.style import EDGE, WIDE, fit, new_figure, styled
 from reportgen.model import HistogramSeries
 from reportgen.numbers import pct
 
@@ -58,7 +58,8 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
         fig = new_figure((WIDE, PANEL_HEIGHT * rows + 0.45), left=0.2, right=0.12, top=0.45, bottom=0.3,
                          wspace=0.12, hspace=0.75)
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
-        fig.suptitle(shorten(job.title, 2 * TITLE_CHARS), x=0.01, ha="left", fontsize=8.5, fontweight="bold")
+        heading = fit(job.title, WIDE * 0.99 - EDGE, 8.5, True, keep=job.title.split(" (")[0])
+        fig.suptitle(heading, x=0.01, ha="left", fontsize=8.5, fontweight="bold")
         for ax in axes[len(series_list):]:
             ax.set_visible(False)
         for ax, series, name in zip(axes, series_list, names):
@@ -70,8 +71,8 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
             ax.plot(centres, first, color=FIRST_COLOR, linewidth=1.0, linestyle="--")
             ax.plot(centres, last, color=job.color, linewidth=1.4)
             flagged = name in marked
-            ax.set_title(shorten(("▲ " if flagged else "") + f"{name}  {job.tag_kinds[name]}", TITLE_CHARS // 2),
-                         fontsize=7, loc="left",
+            words = ("▲ " if flagged else "") + f"{name}  {job.tag_kinds[name]}"
+            ax.set_title(fit(words, ax.get_position().width * WIDE, 7, flagged), fontsize=7, loc="left",
                          color=MARK_COLOR if flagged else "#222222", fontweight="bold" if flagged else "normal")
             ax.set_yticks([])
             ax.tick_params(labelsize=6)

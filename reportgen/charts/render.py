@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from reportgen.charts import KINDS, ChartJob, Drawn
 from reportgen.charts.encode import to_png
-from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, new_figure, shorten, styled
+from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, new_figure, set_title, styled
 from reportgen.memory import return_free_memory
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves.
@@ -56,7 +56,7 @@ def placeholder_png(title: str, error: str) -> bytes:
             fig = new_figure((SINGLE_SIZE[0], 1.6))
             ax = fig.subplots()
             ax.set_axis_off()
-            ax.set_title(shorten(title), loc="left")
+            set_title(ax, title)
             message = error if len(error) <= 300 else error[:297] + "..."
             ax.text(0.5, 0.5, "This chart could not be drawn.\n" + message, ha="center", va="center",
                     wrap=True, fontsize=8.5, color=NOTE_COLOR, transform=ax.transAxes)

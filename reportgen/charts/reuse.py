@@ -50,7 +50,8 @@ class FigurePool:
     a new one from `create()`. A key names one way of building a figure (size, margins, panels)
     and of drawing on it (a chart with values or the "no values" message): the charts under one
     key set the same properties each time, so clearing what they added restores what the next
-    one expects. A figure goes back to the pool only when its chart was drawn without error and
+    one expects, and margins that `encode.widen_margins` moved for one chart's long tick labels
+    are put back. A figure goes back to the pool only when its chart was drawn without error and
     kept its fixed layout. The test draws every kind after others and compares bytes with a
     chart drawn on a new figure.
     """
@@ -58,22 +59,26 @@ class FigurePool:
     KEEP = 16  # kinds x (with values, without) x a few layer-row shapes
 
     def __init__(self) -> None:
-        self._free: dict[Hashable, Figure] = {}
+        self._free: dict[Hashable, tuple[Figure, tuple[float, ...]]] = {}
         self.hits = self.misses = 0  # as functools.lru_cache counts them
 
     @contextmanager
     def reused(self, key: Hashable, create: Callable[[], Figure]) -> Iterator[Figure]:
-        fig = self._free.pop(key, None)
-        if fig is None:
+        kept = self._free.pop(key, None)
+        if kept is None:
             self.misses += 1
             fig = create()
+            margins = _margins(fig)
         else:
             self.hits += 1
+            fig, margins = kept
+            if _margins(fig) != margins:
+                fig.subplots_adjust(*margins)
             for ax in fig.axes:
                 clear_axes(ax)
         yield fig
         if fig.get_layout_engine() is None:
-            self._free[key] = fig
+            self._free[key] = (fig, margins)
             while len(self._free) > self.KEEP:
                 del self._free[next(iter(self._free))]  # the least recently released
 
@@ -82,6 +87,11 @@ class FigurePool:
 
 
 POOL = FigurePool()
+
+
+def _margins(fig: Figure) -> tuple[float, ...]:
+    p = fig.subplotpars
+    return (p.left, p.bottom, p.right, p.top, p.wspace, p.hspace)  # subplots_adjust's order
 
 
 def clear_axes(ax: Axes) -> None:

@@ -11,7 +11,18 @@ import numpy as np
 from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, no_data, note, one_axes, shorten, step_axis, styled
+from reportgen.charts.style import (
+    LEGEND_SIZE,
+    NOTE_COLOR,
+    SINGLE_SIZE,
+    fit_names,
+    no_data,
+    note,
+    one_axes,
+    set_title,
+    step_axis,
+    styled,
+)
 from reportgen.model import ScalarSeries
 from reportgen.numbers import sig4 as fmt
 from reportgen.smoothing import SMOOTHING, smooth
@@ -70,7 +81,7 @@ def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTH
     finite = np.isfinite(values)
     with styled(), POOL.reused(("scalar", not len(values)), lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title, keep=series.tag)
         if not len(values):
             no_data(ax, "No values recorded")
         else:
@@ -97,6 +108,13 @@ def draw(series: ScalarSeries, color: str, title: str, smoothing: float = SMOOTH
     return png, alt_text(series, smoothing)
 
 
+def legend_width(ax, columns: int = 1) -> float:
+    """Inches a legend entry's text may take: a legend of two such entries still leaves most of
+    the plot free for `loc="best"` to find a place."""
+    width = ax.get_position().width * ax.get_figure().get_figwidth()
+    return 0.55 * width / columns - 0.3  # the line sample and the padding beside the text
+
+
 def alt_text(series: ScalarSeries, smoothing: float = SMOOTHING) -> str:
     values = series.values
     if not len(values):
@@ -117,14 +135,17 @@ def draw_compare(series_list: list[ScalarSeries], color_list: list[str], title: 
     """One scalar tag in several runs: each run's smoothed line over its faint raw line."""
     with styled(), POOL.reused("scalar compare", lambda: one_axes(SINGLE_SIZE)) as fig:
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        tag = series_list[0].tag if series_list else ""
+        set_title(ax, title, keep=tag)
         marked = 0
         names = runs or [s.run for s in series_list]
-        for i, (series, color, name) in enumerate(zip(series_list, color_list, names)):
+        labels = fit_names([name or "." for name in names], legend_width(ax), LEGEND_SIZE)
+        for i, (series, color, name) in enumerate(zip(series_list, color_list, labels)):
             finite = np.isfinite(series.values)
             ax.plot(series.steps[finite], series.values[finite], color=color, alpha=RAW_ALPHA, linewidth=1.0, zorder=2)
             ax.plot(series.steps[finite], smooth(series.values, smoothing)[finite], color=color, linewidth=1.6,
-                    label=name or ".", zorder=3, linestyle=LINE_STYLES[i % len(LINE_STYLES)])
+                    label=name, zorder=3,
+                    linestyle=LINE_STYLES[i % len(LINE_STYLES)])
             marked += _mark_nonfinite(ax, series.steps, series.values)
         ax.set_xlabel("step")
         step_axis(ax)

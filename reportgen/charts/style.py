@@ -8,6 +8,9 @@ Sizes are chosen for the report, where a chart is shown about 16-17 cm (6.5 in) 
 
 from __future__ import annotations
 
+import functools
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,7 +20,9 @@ matplotlib.use("Agg")
 
 from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from reportgen.charts.reuse import SharedRendererCanvas
@@ -30,7 +35,10 @@ SINGLE_SIZE = (3.6, 2.0)  # inches: distribution, heatmap, scalar, compare
 OFFSET_SIZE = (3.6, 2.3)  # the offset view needs height for its depth
 WIDE = 7.0  # inches: figures that span the page (a layer row, a run's overview)
 ROW_HEIGHT = 2.6  # inches: a layer row of small charts
-TITLE_CHARS = int(SINGLE_SIZE[0] * 72 / (7.5 * 0.55))  # what fits over a chart at 7.5 pt
+TITLE_CHARS = int(SINGLE_SIZE[0] * 72 / (7.5 * 0.55))  # about what fits over a chart at 7.5 pt (see `fit`)
+TITLE_SIZE = 7.5  # points, as STYLE's axes.titlesize
+LEGEND_SIZE = 6.5  # points, as STYLE's legend.fontsize
+EDGE = 0.04  # inches kept free between a title and the figure's edge
 
 STYLE = {
     "font.size": 7,
@@ -82,6 +90,104 @@ def shorten(text: str, limit: int = TITLE_CHARS) -> str:
         return text
     head = (limit - 1) // 2
     return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+# Text is measured on a renderer of the charts' dpi, as Agg lays it out when it draws (hinting
+# included): a title cut to this width is the title drawn at this width.
+_MEASURE = RendererAgg(1, 1, DPI)
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in inches of `text` drawn at `size` points (no mathtext: our titles are plain)."""
+    prop = FontProperties(size=size, weight="bold" if bold else "normal")
+    width, _, _ = _MEASURE.get_text_width_height_descent(text, prop, ismath=False)
+    return width / DPI
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_width(char: str, size: float, bold: bool) -> float:
+    return text_width(char, size, bold)
+
+
+def _estimated_width(text: str, size: float, bold: bool) -> float:
+    """The sum of the characters' widths: within a few percent of `text_width` (kerning)."""
+    return sum(_char_width(char, size, bold) for char in text)
+
+
+def fit(text: str, width: float, size: float = TITLE_SIZE, bold: bool = False, keep: str = "") -> str:
+    """`text`, cut in the middle with an ellipsis (`shorten`) until it is at most `width` inches
+    wide at `size` points. With `keep`, a prefix of `text` (the tag of "tag (run)"), the rest is
+    cut first, down to MIN_REST characters, so that what names the chart stays whole. A name of
+    100 characters (Ray Tune's trial folders) laid the chart out wider than its figure; the
+    full name is in the chart's caption and alt text."""
+    def fits(candidate: str) -> bool:
+        estimate = _estimated_width(candidate, size, bold)
+        # Clearly inside or outside by the estimate; measured only near the edge (a measure of
+        # a long title costs ~1.5 ms, and a cut takes a dozen trials).
+        if estimate <= width * 0.9 or estimate > width * 1.1:
+            return estimate <= width
+        return text_width(candidate, size, bold) <= width
+
+    if fits(text):
+        return text
+    if keep and text.startswith(keep) and len(text) > len(keep):
+        rest = text[len(keep):]
+        least = shorten(rest, MIN_REST)
+        if fits(keep + least):
+            return keep + fit(rest, width - text_width(keep, size, bold), size, bold)
+        return fit(keep, width - text_width(least, size, bold), size, bold) + least
+    low, high = 1, len(text)  # the longest cut that fits: shorten's width grows with its limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(shorten(text, middle)):
+            low = middle
+        else:
+            high = middle - 1
+    return shorten(text, max(low, 5))
+
+
+def fit_names(names: list[str], width: float, size: float) -> list[str]:
+    """Legend entries: each name cut to `width` (`fit`). Names that must be cut and share a start
+    (Ray Tune's trials differ after it: "PPO_CartPole-v1_3a7f2_00000_0_lr=...") lose the shared
+    part first, so that the entries still tell the runs apart."""
+    fitted = [fit(name, width, size) for name in names]
+    cut = max(len(os.path.commonprefix(names)) - 4, 0) if len(set(names)) > 1 else 0
+    if fitted == names or cut < 8:
+        return fitted
+    return [fit("…" + name[cut:], width, size) for name in names]
+
+
+MIN_REST = 14  # characters of a title's rest (" (run name)") kept when its prefix is kept whole
+
+
+def title_width(ax: Axes, reserve: float = 0.0) -> float:
+    """Inches a left-aligned title over `ax` may take: to the figure's right edge, less `reserve`
+    (text already at the top right, such as the offset chart's "51 of 200 steps")."""
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)
+    left = ax.get_position().x0 * fig.get_figwidth()
+    return fig.get_figwidth() - left - EDGE - reserve
+
+
+# Each title set by set_title, with what it was cut from: `refit_titles` cuts it again when the
+# margins move (weak keys: a title goes with its figure).
+_FULL_TITLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def set_title(ax: Axes, title: str, keep: str = "", reserve: float = 0.0) -> None:
+    """The chart's title, left-aligned, cut to fit the figure (see `fit`)."""
+    text = ax.set_title(fit(title, title_width(ax, reserve), TITLE_SIZE, True, keep), loc="left")
+    _FULL_TITLES[text] = (ax, title, keep, reserve)
+
+
+def refit_titles(fig: Figure) -> None:
+    """Cut each title of `fig` set by `set_title` again, for the width its axes now leave it."""
+    for ax in fig.axes:
+        left_title = ax._left_title  # type: ignore[attr-defined]  # no public accessor
+        entry = _FULL_TITLES.get(left_title)
+        if entry is not None and entry[0] is ax and left_title.get_text():
+            _, title, keep, reserve = entry
+            left_title.set_text(fit(title, title_width(ax, reserve), TITLE_SIZE, True, keep))
 
 
 def new_figure(size: tuple[float, float], **margins: float) -> Figure:

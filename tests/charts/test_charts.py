@@ -364,9 +364,10 @@ def test_tf1_graph_fixture_charts_all_draw():
 
 
 def test_fixed_margins_give_way_to_the_constrained_layout_when_labels_do_not_fit():
-    """Charts are laid out with fixed margins (fast); a label that would be cut off at the edge or
-    run into the next panel makes to_png lay the figure out again with Matplotlib's constrained
-    layout, so nothing is ever clipped."""
+    """Charts are laid out with fixed margins (fast); a label that would be cut off at the edge of
+    a one-plot figure moves its margin, and one that still does not fit or runs into the next
+    panel makes to_png lay the figure out again with Matplotlib's constrained layout, so nothing
+    is ever clipped."""
     from reportgen.charts.encode import labels_collide, to_png
     from reportgen.charts.style import SINGLE_SIZE, new_figure, styled
 
@@ -382,9 +383,16 @@ def test_fixed_margins_give_way_to_the_constrained_layout_when_labels_do_not_fit
         ax.set_yticks([0, 1], ["a very long tick label indeed", "1"])
         wide.canvas.draw()
         assert labels_collide(wide)
-        png = to_png(wide)
-        assert wide.get_layout_engine() is not None and not labels_collide(wide)
+        left = wide.subplotpars.left
+        png = to_png(wide)  # one plot: its left margin moves for the label (one more draw)
+        assert wide.get_layout_engine() is None and wide.subplotpars.left > left and not labels_collide(wide)
         assert png_shape(png)[0] == int(SINGLE_SIZE[0] * 150)
+
+        panels = new_figure(SINGLE_SIZE, wspace=0.1)  # several panels: the constrained layout
+        for ax in panels.subplots(1, 2):
+            ax.set_yticks([0, 1], ["a long label", "1"])
+        to_png(panels)
+        assert panels.get_layout_engine() is not None and not labels_collide(panels)
 
         row = new_figure(SINGLE_SIZE, wspace=0.0)
         _, right = row.subplots(1, 2)
