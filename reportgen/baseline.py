@@ -299,3 +299,70 @@ def _metric_changes(now: dict[str, Any], before: dict[str, Any]) -> list[MetricC
                                     float(a["end"]), float(b["end"]), a.get("best"), b.get("best"), noise,
                                     main=tag == now.get("main_metric_tag")))
     return changes
+
+
+# --history: the last nights as a table -----------------------------------------------------
+
+HISTORY_NIGHTS = 14  # nights shown by default: two weeks of a nightly job
+
+
+@dataclass
+class Night:
+    generated_at: str
+    metrics: dict[str, float | None]  # run -> its main metric's end that night
+    counts: dict[str, dict[str, int]]  # run -> severity -> findings
+
+
+@dataclass
+class History:
+    nights: list[Night]  # oldest first, tonight last
+    runs: list[str]  # tonight's runs
+    metric: dict[str, str | None]  # run -> the main metric's tag
+    first_seen: dict[str, str]  # fingerprint of each of tonight's findings -> the first night it appeared
+
+
+def _night(snap: dict[str, Any], match_runs: str) -> Night:
+    counts: dict[str, dict[str, int]] = {}
+    for f in snap.get("findings", []):
+        per = counts.setdefault(run_key(f["run"], match_runs), {})
+        per[f["severity"]] = per.get(f["severity"], 0) + 1
+    metrics = {}
+    for run in snap.get("runs", []):
+        tag = run.get("main_metric_tag")
+        found = (run.get("metrics") or {}).get(tag) if tag else None
+        end = found.get("end") if found else None
+        metrics[run_key(run["name"], match_runs)] = float(end) if isinstance(end, (int, float)) else None
+    return Night(str(snap.get("generated_at", "")), metrics, counts)
+
+
+def history(earlier: list[dict[str, Any]], now: dict[str, Any], match_runs: str = "",
+            nights: int = HISTORY_NIGHTS) -> History:
+    """The last `nights` nights (earlier reports sorted by when they were made, then tonight)."""
+    earlier = sorted(earlier, key=lambda snap: str(snap.get("generated_at", "")))[-(nights - 1):] if nights > 1 else []
+    snaps = [*earlier, now]
+    first: dict[str, str] = {}
+    for snap in snaps:
+        for f in snap.get("findings", []):
+            first.setdefault(fingerprint(run_key(f["run"], match_runs), f["layer"], f["code"]),
+                             str(snap.get("generated_at", "")))
+    tonight = {fingerprint(run_key(f["run"], match_runs), f["layer"], f["code"]) for f in now.get("findings", [])}
+    runs = [run_key(r["name"], match_runs) for r in now.get("runs", [])]
+    return History(nights=[_night(s, match_runs) for s in snaps], runs=runs,
+                   metric={run_key(r["name"], match_runs): r.get("main_metric_tag") for r in now.get("runs", [])},
+                   first_seen={p: night for p, night in first.items() if p in tonight})
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """One character per night, its height the value between the lowest and the highest; a
+    space for a night without it."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    span = high - low
+    return "".join(" " if v is None or not math.isfinite(v) else
+                   SPARKS[0 if span == 0 else min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))]
+                   for v in values)

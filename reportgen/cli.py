@@ -139,6 +139,11 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                         "at warning or above, or the main metric worse than the baseline's (see docs/baseline.md)")
     p.add_argument("--baseline", metavar="PREV", help="compare with a previous report.json (path or URL) or logdir: "
                    "the report opens with what changed since")
+    p.add_argument("--history", metavar="DIR_OR_URL", help="a folder or bucket prefix of earlier report.json files: "
+                   "the report shows the last nights per run (--history-nights, default 14)")
+    p.add_argument("--history-nights", type=int, metavar="N", help="nights the history shows, tonight included")
+    p.add_argument("--save-history", action="store_true", default=None,
+                   help="also write tonight's report.json into --history")
     p.add_argument("--match-runs", metavar="REGEX", help="match runs with the baseline's by their names without "
                    "what REGEX matches (a date or a job id in the name)")
 
@@ -217,7 +222,21 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
                             meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline)
     if not report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
+    if options.history:
+        _add_history(report, options, progress)
     return report
+
+
+def _add_history(report, options: Options, progress: Progress) -> None:
+    from reportgen.baseline import history
+    from reportgen.pipeline import snapshot
+    from reportgen.pipeline.since import read_history
+
+    earlier, warnings = read_history(options.history)
+    for warning in warnings:
+        progress.say(f"reportgen: warning: {warning}")
+    report.warnings = [*report.warnings, *warnings]
+    report.history = history(earlier, snapshot(report), options.match_runs, options.history_nights)
 
 
 def failing(options: Options, report) -> list[str]:
@@ -260,6 +279,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: None,
                       written=written)
+    if options.save_history:
+        from reportgen.outputs import jsonreport
+        from reportgen.pipeline.since import save_history
+
+        written(save_history(options.history, report.generated_at, jsonreport.render(report)))
     progress.close()
     _annotate(options, report, [os.path.basename(p) for p, fmt in targets if fmt in ("html", "pdf", "md", "json")])
     progress.say(f"reportgen: {plural(len(report.runs), 'run')}, {plural(len(report.findings), 'finding')}, "

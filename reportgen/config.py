@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from reportgen.baseline import HISTORY_NIGHTS
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS, MAX_OFFSET_STEPS
 from reportgen.errors import ConfigError
 from reportgen.numbers import parse_size
@@ -41,6 +42,9 @@ class Options:
     processes: int = 0  # 0: one per core (see Workers)
     fail_on: str = ""  # "" | critical | warning | new-critical | new-warning | regression (see FAIL_ON)
     baseline: str = ""  # a previous report.json (path or fsspec URL) or logdir to compare against
+    history: str = ""  # a folder or bucket prefix of earlier report.json files: the last nights as a table
+    history_nights: int = HISTORY_NIGHTS  # how many nights the history shows, tonight included
+    save_history: bool = False  # also write tonight's report.json into --history
     match_runs: str = ""  # regex: the part of run names to ignore when matching them with the baseline's
     # --fail-on regression: {"metric": tag (default: each run's main result), "worse-by": "2%" or 0.02}
     regression: dict[str, Any] = field(default_factory=dict)
@@ -171,6 +175,10 @@ def _check(options: Options) -> None:
     worse_by(options)
     if options.max_bytes < 0 or options.max_runs < 0:
         raise ConfigError("max-bytes and max-runs must be 0 (unlimited) or more")
+    if options.save_history and not options.history:
+        raise ConfigError("--save-history writes into the --history folder: give --history DIR_OR_URL")
+    if options.history_nights < 1:
+        raise ConfigError("history-nights must be 1 or more")
     if options.max_steps < 2:
         raise ConfigError("max-steps must be at least 2 (the first and the last step)")
     if options.report_url and not re.match(r"https?://[^\s()<>\"']+$", options.report_url):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.baseline import Since
+from reportgen.baseline import History, Since
 from reportgen.findings import SEVERITY_ORDER, Finding, Severity, Verdict
 from reportgen.sweeps import Sweep
 
@@ -154,6 +154,7 @@ class Report:
     fail_on: str = ""  # the build's --fail-on ("" when not set): the JUnit failures' threshold
     since: Since | None = None  # what changed since the --baseline; None without one
     since_charts: list[Chart] = field(default_factory=list)  # one overlay per changed layer
+    history: History | None = None  # the last nights (--history); None without
 
     @property
     def overview(self) -> Overview:

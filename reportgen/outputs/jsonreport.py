@@ -35,7 +35,9 @@ from reportgen.sweeps import SeedGroup, Sweep
 #    baseline.QUANTILE_POINTS): what a later build's --baseline compares with; since_baseline (null
 #    without --baseline: new / resolved / persisting findings by fingerprint, layers with their
 #    Wasserstein-1 distance and `changed`, metrics with deltas, runs_added / runs_removed, steps,
-#    nothing_changed and its headline); sweep_charts and since_charts (kind, tag, title, alt).
+#    nothing_changed and its headline); sweep_charts and since_charts (kind, tag, title, alt);
+#    history (null without --history: nights oldest first with each run's main metric at the end
+#    and findings by severity, runs, each run's metric tag, first_seen: fingerprint -> night).
 #    Schema: reportgen/schemas/report.schema.json.
 FORMAT_VERSION = 5
 
@@ -139,6 +141,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "sweep_charts": [_chart(c) for c in report.sweep_charts],
         "since_charts": [_chart(c) for c in report.since_charts],
         "since_baseline": _since(report.since) if report.since else None,
+        "history": asdict(report.history) if report.history else None,
         "warnings": report.warnings,
         "artifacts": report.artifacts,
     }

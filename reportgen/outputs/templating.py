@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from reportgen.baseline import sparkline
 from reportgen.numbers import format_size, measured
 from reportgen.sweeps import show
 
@@ -87,7 +88,7 @@ def counted(severity: object, count: int) -> str:
 
 
 FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css,
-           "counted": counted, "hparam": show}
+           "counted": counted, "hparam": show, "sparkline": sparkline, "attr_get": lambda d, k: d.get(k)}
 GLOBALS = {"steps": steps}
 
 

@@ -3,6 +3,7 @@ URL) or built again from a logdir, as the snapshot baseline.compare reads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from typing import Any
@@ -58,3 +59,55 @@ def read_baseline(prev: str, options: Any) -> dict[str, Any]:
         raise BaselineError(f"--baseline {prev}: no runs with event files in it")
     analysis = analyse(logs, diagnosis_settings(options))
     return snapshot(build_report(logs, options, analysis, [], []))
+
+
+def _listing(prefix: str) -> list[str]:
+    """The .json files directly in a folder or under a bucket prefix, by name."""
+    if not is_url(prefix):
+        if not os.path.isdir(prefix):
+            return []
+        return sorted(os.path.join(prefix, n) for n in os.listdir(prefix) if n.endswith(".json"))
+    import fsspec
+
+    fs, inner = fsspec.core.url_to_fs(prefix)
+    try:
+        names = fs.ls(inner, detail=False)
+    except FileNotFoundError:
+        return []
+    protocol = prefix.split("://", 1)[0]
+    return sorted(f"{protocol}://{n}" for n in names if str(n).endswith(".json"))
+
+
+def read_history(prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The earlier reports in `prefix` and a warning per file that is not one (skipped, said)."""
+    reports, warnings = [], []
+    for path in _listing(prefix):
+        try:
+            reports.append(read_report_json(path))
+        except BaselineError as exc:
+            warnings.append(f"--history: skipped {exc}".replace("--baseline ", ""))
+    return reports, warnings
+
+
+def history_name(generated_at: str, data: bytes) -> str:
+    """Tonight's file name in the history: sortable by time, and unique per build (two builds in
+    one second differ by their content's hash)."""
+    digest = hashlib.sha256(data).hexdigest()[:8]
+    return "report-" + "".join(c for c in generated_at if c.isalnum()) + f"-{digest}.json"
+
+
+def save_history(prefix: str, generated_at: str, data: bytes) -> str:
+    """Write tonight's report.json into the history folder or bucket prefix; its path."""
+    name = history_name(generated_at, data)
+    if not is_url(prefix):
+        os.makedirs(prefix, exist_ok=True)
+        path = os.path.join(prefix, name)
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return path
+    import fsspec
+
+    path = prefix.rstrip("/") + "/" + name
+    with fsspec.open(path, "wb") as stream:
+        stream.write(data)
+    return path

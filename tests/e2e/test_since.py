@@ -202,3 +202,32 @@ def test_a_layer_that_moved_far_less_than_last_night_changed_even_where_it_ends_
     before = json.loads(json.dumps(snap))
     before["runs"][0]["weights"]["fc1"]["moved"], snap["runs"][0]["weights"]["fc1"]["moved"] = 0.05, 0.005
     assert compare(snap, before, "b").layers[0].changed
+
+
+def test_the_history_shows_each_night_and_when_tonights_findings_first_appeared(nights, tmp_path):
+    """Nights 1 and 2 saved into a history folder with --save-history, night 3 built with
+    --history: three nights oldest first, each night's main metric as its own report.json says,
+    findings by severity, and the first night of tonight's findings."""
+    root, _ = nights
+    folder = tmp_path / "history"
+    saved = []
+    for night in ("night1", "night2"):
+        out = tmp_path / f"{night}.json"
+        assert main(["build", str(root / night), "-o", str(out), "-q", "--history", str(folder), "--save-history"]) == 0
+        saved.append(valid(out))
+    assert len(list(folder.glob("report-*.json"))) == 2
+    (folder / "notes.json").write_text("{}")  # not a report: skipped with a warning, not fatal
+    out = tmp_path / "night3.json"
+    assert main(["build", str(root / "night3"), "-o", str(out), "-o", str(tmp_path / "n3.md"), "-q",
+                 "--history", str(folder), "--history-nights", "3"]) == 0
+    data = valid(out)
+    hist = data["history"]
+    assert [n["generated_at"] for n in hist["nights"][:2]] == [s["generated_at"] for s in saved]
+    assert [n["metrics"]["model"] for n in hist["nights"][:2]] == \
+           [s["runs"][0]["metrics"]["val/loss"]["end"] for s in saved]
+    assert [n["counts"]["model"].get("warning", 0) for n in hist["nights"]] == [0, 1, 0]  # night 2's not_learning
+    assert set(hist["first_seen"]) == {f["fingerprint"] for f in data["findings"]}
+    assert set(hist["first_seen"].values()) == {saved[0]["generated_at"]}  # no_bias: there since night 1
+    assert any("notes.json" in w for w in data["warnings"])
+    assert "### Last 3 nights" in (tmp_path / "n3.md").read_text()
+    assert main(["build", str(root / "night3"), "-o", str(out), "-q", "--save-history"]) == 2
