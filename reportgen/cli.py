@@ -266,6 +266,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {path}: no permission to write in {folder}")
     started = time.monotonic()
     options = _options(args)
+    if options.save_history and not options.history:
+        raise UsageError("--save-history writes into the --history folder: give --history DIR_OR_URL")
     progress = _progress(options)
     formats = {fmt for _, fmt in targets}
     pdf_needed = outputs.needs_pdf(formats, options.attach_pdf)

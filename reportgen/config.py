@@ -175,8 +175,6 @@ def _check(options: Options) -> None:
     worse_by(options)
     if options.max_bytes < 0 or options.max_runs < 0:
         raise ConfigError("max-bytes and max-runs must be 0 (unlimited) or more")
-    if options.save_history and not options.history:
-        raise ConfigError("--save-history writes into the --history folder: give --history DIR_OR_URL")
     if options.history_nights < 1:
         raise ConfigError("history-nights must be 1 or more")
     if options.max_steps < 2:
