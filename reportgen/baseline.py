@@ -1,8 +1,8 @@
 """Since the baseline: what changed between a previous report and this one.
 
 Both sides are the same plain data, a *snapshot* (the pipeline's `snapshot(report)` now; the
-`report.json` of a previous night, which carries it, or a logdir built again): per run its last step, its result
-metrics at the end and at their best, its layers' last-step weight quantiles, and the findings
+`report.json` of a previous night, which carries it, or a logdir built again): per run its last
+step, its result metrics at the end and at their best, its layers' last-step weight quantiles, and the findings
 by fingerprint. `compare` is a pure function of two snapshots.
 
 Runs are matched by name, once the part `match_runs` (a regex) matches is cut out of both names
@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.errors import ConfigError
 from reportgen.findings import Severity, fingerprint
 
 # The weight distribution is kept as its quantiles at the midpoints of 20 equal probability
@@ -209,13 +208,6 @@ class Since:
 def run_key(name: str, pattern: str) -> str:
     """The name runs are matched by: `name` without what `pattern` matches in it."""
     return re.sub(pattern, "", name) if pattern else name
-
-
-def check_pattern(pattern: str) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"--match-runs: bad regular expression {pattern!r}: {exc}") from None
 
 
 def weight_quantiles(buckets: np.ndarray) -> list[float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from typing import Any
 
 from reportgen.errors import UserError
@@ -90,10 +91,11 @@ def read_history(prefix: str) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def history_name(generated_at: str, data: bytes) -> str:
-    """Tonight's file name in the history: sortable by time, and unique per build (two builds in
-    one second differ by their content's hash)."""
+    """Tonight's file name in the history: sorted by name, the reports are in the order they were
+    made, also when two share a generated-at second (or SOURCE_DATE_EPOCH fixes it): the save
+    time in nanoseconds follows it, and the content's hash keeps two saves apart."""
     digest = hashlib.sha256(data).hexdigest()[:8]
-    return "report-" + "".join(c for c in generated_at if c.isalnum()) + f"-{digest}.json"
+    return "report-" + "".join(c for c in generated_at if c.isalnum()) + f"-{time.time_ns()}-{digest}.json"
 
 
 def save_history(prefix: str, generated_at: str, data: bytes) -> str:
