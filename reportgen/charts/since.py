@@ -9,7 +9,7 @@ import numpy as np
 from reportgen.baseline import QUANTILE_POINTS, LayerChange
 from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
-from reportgen.charts.style import SINGLE_SIZE, no_data, one_axes, shorten, styled
+from reportgen.charts.style import SINGLE_SIZE, no_data, one_axes, set_title, styled
 
 BASELINE_COLOR = "#8c959f"  # grey and dashed, as the first step in the run page's overview
 
@@ -29,7 +29,7 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
     with styled():
         fig = one_axes(SINGLE_SIZE)
         ax = fig.axes[0]
-        ax.set_title(shorten(job.title), loc="left")
+        set_title(ax, job.title)
         if not (np.isfinite(change.before).all() and np.isfinite(change.now).all()):
             no_data(ax, "NaN or Inf in the weights: no distribution to draw")
         else:

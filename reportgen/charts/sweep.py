@@ -13,7 +13,7 @@ import numpy as np
 
 from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
-from reportgen.charts.style import SINGLE_SIZE, no_data, one_axes, shorten, step_axis, styled
+from reportgen.charts.style import SINGLE_SIZE, no_data, one_axes, set_title, shorten, step_axis, styled
 from reportgen.numbers import sig4
 from reportgen.sweeps import Band
 
@@ -48,7 +48,7 @@ def draw_band(band: Band, color: str, title: str, runs: list[str]) -> tuple[byte
     with styled():
         fig = one_axes(SINGLE_SIZE)
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title)
         finite = np.isfinite(band.mean) & np.isfinite(band.low) & np.isfinite(band.high)
         if not finite.any():
             no_data(ax, "No finite values")
@@ -86,7 +86,7 @@ def draw_points(points: MetricPoints, color: str, title: str) -> tuple[bytes, st
     with styled():
         fig = one_axes(SINGLE_SIZE)
         ax = fig.axes[0]
-        ax.set_title(shorten(title), loc="left")
+        set_title(ax, title)
         pairs = [(x, y, r) for x, y, r in zip(points.values, points.ends, points.runs) if math.isfinite(y)]
         if not pairs:
             no_data(ax, "No run has a finite value")
