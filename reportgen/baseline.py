@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.findings import Severity, fingerprint
+from reportgen.numbers import plural
 
 # The weight distribution is kept as its quantiles at the midpoints of 20 equal probability
 # slices: the mean of |Q_before(p) - Q_now(p)| over them is the Wasserstein-1 distance by the
@@ -179,13 +180,13 @@ class Since:
         parts = []
         for items, word in ((self.new, "new"), (self.resolved, "resolved"), (self.persisting, "still there")):
             if items:
-                parts.append(f"{len(items)} finding{'s' if len(items) > 1 else ''} {word}")
+                parts.append(f"{plural(len(items), 'finding')} {word}")
         if self.layers_changed:
-            parts.append(f"{len(self.layers_changed)} layer{'s' if len(self.layers_changed) > 1 else ''} changed")
+            parts.append(f"{plural(len(self.layers_changed), 'layer')} changed")
         worse = [m for m in self.metrics_moved if m.worse]
         better = [m for m in self.metrics_moved if not m.worse]
         if worse:
-            parts.append(f"{len(worse)} metric{'s' if len(worse) > 1 else ''} worse")
+            parts.append(f"{plural(len(worse), 'metric')} worse")
         if better:
             parts.append(f"{len(better)} better")
         if self.runs_added:
@@ -194,11 +195,15 @@ class Since:
             parts.append(f"runs removed: {', '.join(self.runs_removed)}")
         return "Since the baseline: " + "; ".join(parts) + "."
 
+    def new_at_or_above(self, severity: Severity | str) -> list[str]:
+        """The new findings at or above `severity`, each as a reason to fail."""
+        return [f"new {f.severity} finding {f.code} in {f.run} / {f.layer}" for f in self.new
+                if Severity(f.severity).at_or_above(severity)]
+
     def regression(self, worse_by: float = DEFAULT_WORSE_BY, metric: str = "") -> list[str]:
         """Why tonight is a regression (empty: it is not): a new finding at warning or above, or
         the main metric (or `metric`) worse than the baseline by more than `worse_by` and noise."""
-        reasons = [f"new {f.severity} finding {f.code} in {f.run} / {f.layer}" for f in self.new
-                   if Severity(f.severity).at_or_above(Severity.WARNING)]
+        reasons = self.new_at_or_above(Severity.WARNING)
         for m in self.metrics:
             if (m.tag == metric if metric else m.main) and m.worse and m.moved(worse_by):
                 reasons.append(f"{m.tag} in {m.run} worse: {m.before:.4g} -> {m.now:.4g}")

@@ -13,11 +13,9 @@ import sys
 import time
 
 from reportgen import __version__
-from reportgen.baseline import DEFAULT_WORSE_BY
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.config import FAIL_ON, NAMES, Options, load_options, worse_by
 from reportgen.errors import UserError
-from reportgen.findings import Severity
 from reportgen.numbers import parse_size, plural
 from reportgen.progress import Progress
 from reportgen.reading.loader import load
@@ -245,12 +243,9 @@ def failing(options: Options, report) -> list[str]:
     if not fail_on:
         return []
     if fail_on == "regression":
-        margin = worse_by(options)
-        return since.regression(DEFAULT_WORSE_BY if margin is None else margin, options.regression.get("metric", ""))
+        return since.regression(worse_by(options), options.regression.get("metric", ""))
     if fail_on.startswith("new-"):
-        level = fail_on.removeprefix("new-")
-        return [f"new {f.severity} finding {f.code} in {f.run} / {f.layer}" for f in since.new
-                if Severity(f.severity).at_or_above(level)]
+        return since.new_at_or_above(fail_on.removeprefix("new-"))
     return [f"{f.severity} finding {f.code} in {f.run} / {f.layer}" for f in report.findings if f.at_or_above(fail_on)]
 
 

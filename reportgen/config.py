@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from reportgen.baseline import HISTORY_NIGHTS
+from reportgen.baseline import DEFAULT_WORSE_BY, HISTORY_NIGHTS
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS, MAX_OFFSET_STEPS
 from reportgen.errors import ConfigError
 from reportgen.numbers import parse_size
@@ -188,12 +188,12 @@ def _check(options: Options) -> None:
             raise ConfigError(f"bad regular expression {pattern!r}: {exc}") from None
 
 
-def worse_by(options: Options) -> float | None:
-    """The regression margin of `[tool.reportgen] regression` as a fraction ("2%" -> 0.02), None
-    when not set (baseline.DEFAULT_WORSE_BY applies)."""
+def worse_by(options: Options) -> float:
+    """The regression margin of `[tool.reportgen] regression` as a fraction ("2%" -> 0.02);
+    baseline.DEFAULT_WORSE_BY when not set."""
     value = options.regression.get("worse-by", options.regression.get("worse_by"))
     if value is None:
-        return None
+        return DEFAULT_WORSE_BY
     try:
         margin = float(value.strip().rstrip("%")) / 100 if isinstance(value, str) and value.strip().endswith("%") \
             else float(value)
