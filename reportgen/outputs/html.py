@@ -71,7 +71,7 @@ def run_level_findings(report: Report) -> dict[str, list[Finding]]:
 
 def shown_charts(report: Report) -> list[Chart]:
     """Every chart in the order the page shows it (templates/report.html)."""
-    charts: list[Chart] = []
+    charts: list[Chart] = [*report.since_charts, *report.sweep_charts]  # "Since baseline", then the sweep
     for run in report.runs:
         charts += [c for c in (run.overview, run.trend) if c is not None]
         charts += [c for layer in run.layers for c in layer.charts]

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from types import EllipsisType
 
 import numpy as np
 
@@ -134,9 +135,17 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
     return Analysis(diagnosis, layer_text, run_summary, parts)
 
 
-def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[ChartJob], drawn: list[Drawn]) -> Report:
-    rendered = [Chart(run=job.run, tag=job.tag, kind=job.kind, title=job.title, png=d.png, alt=d.alt, error=d.error,
-                      width_px=d.width_px, height_px=d.height_px) for job, d in zip(jobs, drawn)]
+def charts_of(jobs: list[ChartJob], drawn: list[Drawn]) -> list[Chart]:
+    """The report's charts: each job with what drawing it gave."""
+    return [Chart(run=job.run, tag=job.tag, kind=job.kind, title=job.title, png=d.png, alt=d.alt, error=d.error,
+                  width_px=d.width_px, height_px=d.height_px) for job, d in zip(jobs, drawn)]
+
+
+def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[ChartJob], drawn: list[Drawn],
+                 sweep: Sweep | EllipsisType | None = ...) -> Report:
+    """The report of the analysed logs and their drawn charts; `sweep`: sweep_of(...) when the
+    caller made it already (... : make it here)."""
+    rendered = charts_of(jobs, drawn)
     by_key: dict[tuple[str, str, str], Chart] = {(c.run, c.tag, c.kind): c for c in rendered}
     colors = run_colors(logs)
     runs = [_run_section(i, run, analysis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
@@ -148,8 +157,10 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
         sweep_charts=[c for c in rendered if c.kind in SWEEP_KINDS],
-        how_to_read=_how_to_read(rendered), report_url=options.report_url, mail_from=options.mail_from,
-        page_size=options.page_size, sweep=sweep_of(logs, analysis, options), fail_on=options.fail_on,
+        how_to_read=_how_to_read({c.kind for c in rendered}), report_url=options.report_url,
+        mail_from=options.mail_from,
+        page_size=options.page_size, sweep=sweep_of(logs, analysis, options) if sweep is ... else sweep,
+        fail_on=options.fail_on,
     )
 
 
@@ -201,9 +212,8 @@ def sweep_of(logs: Logs, analysis: Analysis, options: Options) -> Sweep | None:
     return build_sweep(facts, options.seed_pattern, options.sort)
 
 
-def _how_to_read(rendered: list[Chart]) -> dict[str, str]:
+def _how_to_read(shown: set[str]) -> dict[str, str]:
     """The reading notes for the chart kinds this report shows, in the registry's order."""
-    shown = {c.kind for c in rendered}
     return {name: kind.how_to_read for name, kind in KINDS.items() if name in shown}
 
 
@@ -339,12 +349,13 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     later = [] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, colors)
     # The overviews mark the layers with findings, and the sweep's charts need its verdicts and
     # metric, so they wait for the diagnosis.
-    later += sweep_jobs(sweep_of(logs, found[0], options), colors)
+    sweep = sweep_of(logs, found[0], options)
+    later += sweep_jobs(sweep, colors)
     if later:
         progress("drawing the overviews", len(later))
         drawn += render_jobs(later, min(options.workers().charts, len(later)),
                              on_done=lambda job: advance(f"{job.kind} {job.run}"))
-    report = build_report(logs, options, found[0], jobs + later, drawn)
+    report = build_report(logs, options, found[0], jobs + later, drawn, sweep)
     if baseline is not None:
         _compare_with(report, baseline, options, colors)
     progress("rendering", 0)
@@ -357,5 +368,5 @@ def _compare_with(report: Report, baseline: dict, options: Options, colors: dict
     jobs = [ChartJob("since", c.run, c.tag, f"{c.layer}: baseline vs now ({c.run})", c, colors.get(c.run, "#ff7043"))
             for c in report.since.layers_changed]
     drawn = render_jobs(jobs, min(options.workers().charts, len(jobs))) if jobs else []
-    report.since_charts = [Chart(run=j.run, tag=j.tag, kind=j.kind, title=j.title, png=d.png, alt=d.alt, error=d.error,
-                                 width_px=d.width_px, height_px=d.height_px) for j, d in zip(jobs, drawn)]
+    report.since_charts = charts_of(jobs, drawn)
+    report.how_to_read = _how_to_read({*report.how_to_read, *(c.kind for c in report.since_charts)})

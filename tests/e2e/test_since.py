@@ -62,6 +62,7 @@ def test_night2_names_the_frozen_layer_and_fails_as_a_regression(nights):
     page = (root / "night2-since.html").read_text()
     assert page.index('id="since"') < page.index('id="summary"')
     assert page.count("chart-since") == len(since["layers_changed"])
+    assert page.count("How to read it: One layer") == 1  # next to the first since chart only
 
 
 def test_night3_another_seed_is_no_change_beyond_noise(nights):

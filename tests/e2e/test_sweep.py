@@ -235,3 +235,4 @@ def test_the_built_html_shows_the_sweep_charts(tmp_path):
     assert sweep.count("chart-against") == 1  # model.width; the seed is not a setting to plot
     assert sweep.count("chart-seeds") == 2  # w8 and w32
     assert "val/accuracy at the end against model.width, mean per value: 8: " in sweep
+    assert "How to read it: The sweep" in sweep and "How to read it: One setting of a sweep" in sweep
