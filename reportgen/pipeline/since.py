@@ -12,7 +12,7 @@ from typing import Any
 from reportgen.errors import UserError
 from reportgen.pipeline import analyse, build_report, diagnosis_settings, filter_logs, snapshot
 from reportgen.reading.loader import load
-from reportgen.reading.sources import is_url, open_file
+from reportgen.reading.sources import filesystem, is_url, open_file
 
 # report.json carries the snapshot from this format version on (runs[].metrics, runs[].weights).
 SNAPSHOT_SINCE_VERSION = 5
@@ -68,9 +68,7 @@ def _listing(prefix: str) -> list[str]:
         if not os.path.isdir(prefix):
             return []
         return sorted(os.path.join(prefix, n) for n in os.listdir(prefix) if n.endswith(".json"))
-    import fsspec
-
-    fs, inner = fsspec.core.url_to_fs(prefix)
+    fs, inner = filesystem(prefix)
     try:
         names = fs.ls(inner, detail=False)
     except FileNotFoundError:
@@ -107,9 +105,8 @@ def save_history(prefix: str, generated_at: str, data: bytes) -> str:
         with open(path, "wb") as stream:
             stream.write(data)
         return path
-    import fsspec
-
     path = prefix.rstrip("/") + "/" + name
-    with fsspec.open(path, "wb") as stream:
+    fs, inner = filesystem(path)
+    with fs.open(inner, "wb") as stream:
         stream.write(data)
     return path

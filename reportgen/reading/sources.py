@@ -62,7 +62,9 @@ def discover_runs(logdir: str) -> Found:
     return runs
 
 
-def _filesystem(url: str):
+def filesystem(url: str):
+    """(fsspec filesystem, path inside it) of a URL; InputError when fsspec or its protocol
+    package is missing."""
     try:
         import fsspec
     except ImportError:
@@ -75,7 +77,7 @@ def _filesystem(url: str):
 
 
 def _discover_remote(url: str) -> Found:
-    fs, root = _filesystem(url)
+    fs, root = filesystem(url)
     protocol = url.split("://", 1)[0]
     root = root.rstrip("/")
     try:
@@ -109,7 +111,7 @@ def files_beside(folder: str, names: tuple[str, ...]) -> list[str]:
     event files, read next, say what is wrong with the location)."""
     if not is_url(folder):
         return [os.path.join(folder, name) for name in names if os.path.isfile(os.path.join(folder, name))]
-    fs, inner = _filesystem(folder)
+    fs, inner = filesystem(folder)
     try:
         present = {posixpath.basename(str(p).rstrip("/")) for p in fs.ls(inner, detail=False)}
     except Exception:  # each filesystem raises its own errors (credentials, network)
@@ -124,7 +126,7 @@ def open_file(path: str) -> Iterator[tuple[BinaryIO, int]]:
         with open(path, "rb") as stream:
             yield stream, os.fstat(stream.fileno()).st_size
         return
-    fs, inner = _filesystem(path)
+    fs, inner = filesystem(path)
     try:
         stream = fs.open(inner, "rb", block_size=8 << 20)
         size = stream.size
@@ -191,7 +193,7 @@ def _total_bytes(found: Found) -> int:
         for path in files:
             try:
                 if is_url(path):
-                    fs, inner = _filesystem(path)
+                    fs, inner = filesystem(path)
                     total += int(fs.size(inner) or 0)
                 else:
                     total += os.path.getsize(path)

@@ -116,3 +116,14 @@ def test_the_baseline_report_json_is_read_from_the_bucket(bucket, local_logs, tm
     assert since["baseline"] == f"s3://{BUCKET}/reports/report.json"
     assert since["nothing_changed"] and len(since["steps"]) == 2
     assert main(["build", str(local_logs), "-o", str(out), "-q", "--baseline", f"s3://{BUCKET}/reports/none.json"]) == 2
+
+
+def test_the_history_lives_in_a_bucket(bucket, local_logs, tmp_path):
+    """--save-history writes each night's report.json under a bucket prefix; --history reads them."""
+    prefix = f"s3://{BUCKET}/history"
+    for _ in range(2):
+        assert main(["build", str(local_logs), "-o", str(tmp_path / "r.json"), "-q", "--history", prefix,
+                     "--save-history"]) == 0
+    assert len(s3fs.S3FileSystem().ls(f"{BUCKET}/history")) == 2
+    history = json.loads((tmp_path / "r.json").read_text())["history"]
+    assert len(history["nights"]) == 2 and history["runs"] == ["baseline", "sweep/lr_0.1"]
