@@ -23,13 +23,14 @@ import time
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def timed(checkout: str, args: list[str]) -> float:
+def timed(checkout: str, args: list[str]) -> tuple[float, int]:
+    """Wall seconds of one `reportgen ARGS` run of `checkout`, and the lines it wrote to stderr."""
     env = {**os.environ, "PYTHONPATH": checkout}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=checkout, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=checkout, env=env, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return time.perf_counter() - started, len(done.stderr.splitlines())
 
 
 def spread(times: list[float]) -> str:
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
         times: dict[str, list[float]] = {"baseline": [], "this": []}
         for _ in range(args.repeat):
             for which, checkout in (("baseline", args.baseline), ("this", HERE)):
-                times[which].append(timed(checkout, command))
+                times[which].append(timed(checkout, command)[0])
         base, this = statistics.median(times["baseline"]), statistics.median(times["this"])
         print(f"{name:<32} {base:8.2f}s {this:8.2f}s {this / base:6.2f}x   {spread(times['baseline'])} / "
               f"{spread(times['this'])}")

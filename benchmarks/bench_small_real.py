@@ -20,24 +20,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, HERE)
+from benchmarks.bench_ab import spread, timed  # noqa: E402
+
 TARGET_SECONDS = 5.0
-
-
-def timed(checkout: str, args: list[str]) -> tuple[float, int]:
-    """Wall seconds of one build and the number of lines it wrote to stderr."""
-    env = {**os.environ, "PYTHONPATH": checkout}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=checkout, env=env, check=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return time.perf_counter() - started, len(done.stderr.splitlines())
-
-
-def spread(times: list[float]) -> str:
-    return f"{(max(times) - min(times)) / statistics.median(times):4.0%}"
 
 
 def main(argv: list[str]) -> int:
