@@ -255,7 +255,9 @@ def hparams_of(content: bytes) -> dict[str, float | str | bool]:
     if not data.HasField("session_start_info"):
         return {}
     found: dict[str, float | str | bool] = {}
-    for name, value in data.session_start_info.hparams.items():
+    # A protobuf map has no order (upb's changes from one process to the next), so the names are
+    # sorted: the sweep's columns and the report must not change between two builds of one log.
+    for name, value in sorted(data.session_start_info.hparams.items()):
         kind = value.WhichOneof("kind")
         if kind in ("number_value", "string_value", "bool_value"):
             found[name] = getattr(value, kind)

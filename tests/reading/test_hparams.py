@@ -142,3 +142,20 @@ def test_through_an_fsspec_url(tmp_path):
     finally:
         fs.rm("/hp-logs", recursive=True)
     assert run.hparams == {"lr": 0.03, "opt.name": "sgd"} and not run.warnings
+
+
+def test_plugin_hparams_come_in_one_order_in_every_process(tmp_path):
+    """A protobuf map has no order, and upb's differs between processes: read as it came, one
+    log gave the sweep table's columns in a new order at each build. The names come sorted."""
+    import subprocess
+    import sys
+
+    names = ["lr", "optimizer", "batch_size", "dropout", "episodes", "biases", "width", "depth"]
+    with EventWriter(str(tmp_path / "run")) as writer:
+        writer.add_hparams_records({name: float(i) for i, name in enumerate(names)})
+        writer.add_scalar("loss", 1.0, 0)
+    script = ("import sys; from reportgen.reading.loader import load; "
+              "print(','.join(load([sys.argv[1]]).runs[0].hparams))")
+    seen = {subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(4)}
+    assert seen == {",".join(sorted(names))}
