@@ -32,11 +32,22 @@ class Context(TypedDict):
     advice_at: dict[tuple[str, str], str]  # (run, code) -> the layer whose finding lists what to try
     anchor_for_layer: Callable[[str, str], str]
     run_anchor: dict[str, str]
+    inventory: dict[str, list[InventoryRow]]  # run -> its tags, those read alike on one row
+    file_name: Callable[[RunSection, str], str]
 
 
 class LayerRow(TypedDict):
     layer: str
     cells: list[dict[str, Any]]  # per run: moved (share of spread or None), codes, worst severity
+
+
+class InventoryRow(TypedDict):
+    tags: list[str]
+    kind: str
+    steps: int
+    repeated: int  # events beyond one per step
+    first_step: int | None
+    last_step: int | None
 
 
 TOP_FINDINGS = 5  # how many findings the summary lists (the rest are one click away)
@@ -114,6 +125,27 @@ def layer_table(report: Report) -> list[LayerRow]:
     return rows
 
 
+def inventory_rows(run: RunSection) -> list[InventoryRow]:
+    """The appendix's rows for one run: every tag, those of one kind read over the same steps on
+    one row (a run's 11 histograms logged at the same 41 steps are one line, not eleven), in the
+    order the tags were found."""
+    rows: dict[tuple, InventoryRow] = {}
+    for t in [*run.histograms, *run.scalars, *run.other]:
+        key = (t.kind, t.steps, t.events, t.first_step, t.last_step)
+        if key not in rows:
+            rows[key] = InventoryRow(tags=[], kind=t.kind, steps=t.steps, repeated=max(0, t.events - t.steps),
+                                     first_step=t.first_step, last_step=t.last_step)
+        rows[key]["tags"].append(t.tag)
+    return list(rows.values())
+
+
+def file_name(run: RunSection, path: str) -> str:
+    """A run's file as the appendix lists it, under the run's folder printed just above it: its
+    path inside that folder (a wrapped 70-character path per file cost the PDF a page)."""
+    folder = run.path.rstrip("/") + "/"
+    return path[len(folder):] if path.startswith(folder) and len(path) > len(folder) else path
+
+
 def advice_at(report: Report) -> dict[tuple[str, str], str]:
     """The one layer per run and code whose finding shows what to try: the first shown; the
     others point to it (the same list three times in a row reads as noise)."""
@@ -135,6 +167,7 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
         layer_table=layer_table(report), advice_at=advice_at(report),
         anchor_for_layer=lambda run, layer: layers.get((run, layer), "summary"),
         run_anchor={run.name: run.anchor for run in report.runs},
+        inventory={run.name: inventory_rows(run) for run in report.runs}, file_name=file_name,
     )
 
 

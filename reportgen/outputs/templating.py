@@ -87,8 +87,16 @@ def counted(severity: object, count: int) -> str:
     return f"{count} {word}{'s' if word == 'warning' and count != 1 else ''}"
 
 
+def breakable(value: object) -> markupsafe.Markup:
+    """A name that may wrap after "_", "/" and "." (<wbr>), not inside a word: a narrow table
+    column gives "learning_ / rate", never "learning_r / ate"."""
+    escaped = str(markupsafe.escape(value))
+    return markupsafe.Markup(re.sub(r"([_/.])(?=.)", r"\1<wbr>", escaped))
+
+
 FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css,
-           "counted": counted, "hparam": show, "sparkline": sparkline, "attr_get": lambda d, k: d.get(k)}
+           "counted": counted, "breakable": breakable, "hparam": show, "sparkline": sparkline,
+           "attr_get": lambda d, k: d.get(k)}
 GLOBALS = {"steps": steps}
 
 

@@ -157,3 +157,25 @@ def test_a_sweep_summary_names_the_runs_that_need_a_look_and_counts_the_healthy_
     summary = full[full.index('id="summary"'):full.index('id="contents"')]
     assert '">run5</a>' in summary and "runs are healthy" not in summary
     assert 'href="#layer-5-0"' in full[full.index('id="contents"'):full.index('</nav>')]
+
+
+def test_the_appendix_groups_tags_read_alike_and_keeps_apart_those_read_differently():
+    from reportgen.report import TagInventory
+
+    report = make_report()
+    run = replace(report.runs[0], histograms=[
+        TagInventory("a/weights", "histogram", 10, 0, 90), TagInventory("b/weights", "histogram", 10, 0, 90),
+        TagInventory("late/weights", "histogram", 5, 50, 90), TagInventory("c/weights", "histogram", 10, 0, 90,
+                                                                           events=12)],
+        scalars=[TagInventory("loss", "scalar", 10, 0, 90)], other=[])
+    rows = html.inventory_rows(run)
+    assert [r["tags"] for r in rows] == [["a/weights", "b/weights"], ["late/weights"], ["c/weights"], ["loss"]]
+    assert rows[2]["repeated"] == 2 and rows[1]["first_step"] == 50
+
+
+def test_the_appendix_names_a_file_inside_its_run_folder_by_its_path_there():
+    run = replace(make_report().runs[0], path="s3://bucket/logs/run1")
+    assert html.file_name(run, "s3://bucket/logs/run1/events.out.tfevents.1") == "events.out.tfevents.1"
+    assert html.file_name(run, "s3://bucket/logs/run1/sub/events.out.tfevents.2") == "sub/events.out.tfevents.2"
+    assert html.file_name(run, "s3://bucket/logs/run10/events.out.tfevents.3") == (
+        "s3://bucket/logs/run10/events.out.tfevents.3")  # another folder whose name starts the same
