@@ -56,3 +56,23 @@ def test_shape_words_are_the_measured_class(logdir):
                     f"{series.tag}: JSON says {wanted}, the words say {said}: {text}"
                 checked += 1
     assert checked or not any(layer.series for run in report.runs for layer in run.layers)
+
+
+@pytest.mark.parametrize("logdir", LOGDIRS, ids=[p.name for p in LOGDIRS])
+def test_a_layer_that_moved_is_given_one_percentage_in_the_words_and_in_the_figure(logdir):
+    """"layer4 (10%)" above a panel titled "layer4 moved 9.7%" reads as two measurements."""
+    import re
+
+    from reportgen.charts.overview import moved_words
+
+    logs = load([str(logdir)])
+    report = build_report(logs, Options(), analyse(logs), [], [])
+    for run in report.runs:
+        for layer in run.layers:
+            changes = [s.change for s in layer.series if s.kind == "weights" and s.change is not None]
+            if len(changes) != 1:
+                continue
+            name = re.escape(layer.name)
+            said = set(re.findall(rf"\b{name} \((\d[\d.]*%)\)|\b{name} moved (\d[\d.]*%)", run.summary))
+            said = {a or b for a, b in said}
+            assert said <= {moved_words(changes[0]).removeprefix("moved ")}, (run.name, layer.name, said)

@@ -55,7 +55,7 @@ def _movement(s: SeriesFeatures, first: int, last: int, barely: float) -> str:
         return (f"By step {last} they have barely changed ({_threshold_pct(s.change, barely)} of their initial "
                 f"spread){still_init}.")
     how = "a little" if s.change < 0.05 else "clearly"
-    moved = f"By step {last} they have moved {how} ({pct(s.change)} of their initial spread)"
+    moved = f"By step {last} they have moved {how} ({_threshold_pct(s.change)} of their initial spread)"
     std0, std1 = float(s.std[0]), float(s.std[-1])
     if std0 > 0 and std1 / std0 >= 1.2:
         moved += f" and widened from std {num(std0)} to {num(std1)}"
@@ -264,5 +264,5 @@ def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) ->
     if not moving:
         return head + (": no weight layer of the network changed visibly, which points at the learning rate, the "
                        "gradients or the loss signal.")
-    moved = _join([f"{name} ({pct(s.change)})" for name, s in moving])
+    moved = _join([f"{name} ({_threshold_pct(s.change)})" for name, s in moving])
     return f"{head}, while {moved} moved: {'that layer learns' if len(layers) == 1 else 'those layers learn'} nothing."
