@@ -285,7 +285,7 @@ def _main_metric(analysis: Analysis, run: str) -> str:
     if curve is None or not curve.points:
         return ""
     best = f" (best {curve.best:.3g} at step {curve.best_step})" if f"{curve.best:.3g}" != f"{curve.late:.3g}" else ""
-    return f"{curve.tag} {float(curve.values[-1]):.3g}{best}"
+    return f"{curve.tag} {curve.late:.3g}{best}"  # the end window's median, as the trend and the sweep say it
 
 
 def _role_of(analysis: Analysis, run: str, tag: str) -> str:
