@@ -5,9 +5,10 @@ runs interleaved: is a change slower beyond the machine's noise?
     python benchmarks/bench_ab.py --baseline /tmp/rg-base [--repeat 5] [--root /tmp/rg-bench]
 
 For each command (build to PDF, build to HTML, inspect of the 267 MB benchmark log; build of
-sample_logs/) it alternates baseline and this checkout `--repeat` times, and prints both medians,
-their ratio, and the spread of each (min-max over median), which is the noise to compare the
-ratio with. Both run with the same Python, each importing its own reportgen (PYTHONPATH).
+sample_logs/; a 24-run sweep to the CI formats, JSON and JUnit) it alternates baseline and this
+checkout `--repeat` times, and prints both medians, their ratio, and the spread of each (min-max
+over median), which is the noise to compare the ratio with. Both run with the same Python, each
+importing its own reportgen (PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def main(argv: list[str]) -> int:
     if not os.path.isdir(big) or not os.listdir(big):
         subprocess.run([sys.executable, os.path.join(HERE, "benchmarks", "make_big_log.py"), big], check=True,
                        env={**os.environ, "PYTHONPATH": HERE})
+    sweep = os.path.join(args.root, "sweep24")
+    if not os.path.isdir(sweep) or not os.listdir(sweep):
+        subprocess.run([sys.executable, os.path.join(HERE, "benchmarks", "make_sweep.py"), sweep, "--lrs",
+                        "0.001,0.01,0.1,1", "--widths", "16,32", "--seeds", "3", "--steps", "100"], check=True,
+                       env={**os.environ, "PYTHONPATH": HERE})
     out = tempfile.mkdtemp(prefix="rg-ab-")
     commands = {
         "build big log -> PDF": ["build", big, "-q", "-o", os.path.join(out, "r.pdf")],
@@ -55,6 +61,8 @@ def main(argv: list[str]) -> int:
         "inspect big log": ["inspect", big, "-q"],
         "build sample_logs -> PDF+HTML": ["build", os.path.join(HERE, "sample_logs"), "-q",
                                           "-o", os.path.join(out, "s.pdf"), "-o", os.path.join(out, "s.html")],
+        "build 24-run sweep -> JSON+JUnit": ["build", sweep, "-q", "-o", os.path.join(out, "w.json"),
+                                             "-o", os.path.join(out, "w.junit.xml")],  # a CI job's outputs
     }
     print(f"baseline: {args.baseline}\nthis:     {HERE}\n{args.repeat} runs each, alternating\n")
     print(f"{'command':<32} {'baseline':>9} {'this':>9} {'ratio':>7}   spread baseline / this")

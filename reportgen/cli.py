@@ -217,7 +217,8 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
     logs = load(args.logdirs, options.read_settings())
     _report_warnings(options, logs, progress)
     report = pipeline.build(logs, options, progress=progress, advance=progress.advance,
-                            meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline)
+                            meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline,
+                            pixels=outputs.needs_images(set(formats)))
     if not report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
     if options.history:
@@ -325,7 +326,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         # A message `build -o report.eml` already wrote: send it as is, without building again.
         message = mail.read_message(args.logdirs[0], sender=args.sender, recipients=recipients)
     else:
-        report = _build(args, options, progress, {"pdf"} if options.attach_pdf else set())
+        report = _build(args, options, progress, {"eml", "pdf"} if options.attach_pdf else {"eml"})
         if args.save:
             report.artifacts = [os.path.basename(args.save)]
         progress.phase("writing")

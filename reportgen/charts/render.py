@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from reportgen.charts import KINDS, ChartJob, Drawn
-from reportgen.charts.encode import to_png
+from reportgen.charts.encode import to_png, without_pixels
 from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, new_figure, set_title, styled
 from reportgen.memory import return_free_memory
 
@@ -36,10 +36,15 @@ def png_size(png: bytes) -> tuple[int, int]:
     return 0, 0
 
 
-def render_job(job: ChartJob) -> Drawn:
-    """One chart; any failure becomes a placeholder with `error` set."""
+def render_job(job: ChartJob, pixels: bool = True) -> Drawn:
+    """One chart; any failure becomes a placeholder with `error` set. `pixels`: False gives the
+    chart's alt text and no image (`encode.without_pixels`)."""
     try:
-        png, alt = draw_job(job)
+        if pixels:
+            png, alt = draw_job(job)
+        else:
+            with without_pixels():
+                png, alt = draw_job(job)
         error = None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -82,17 +87,17 @@ def _tiny_png() -> bytes:
 _INHERITED: list[ChartJob] = []
 
 
-def _render_inherited(index: int) -> Drawn:
-    chart = render_job(_INHERITED[index])
+def _render_inherited(index: int, pixels: bool) -> Drawn:
+    chart = render_job(_INHERITED[index], pixels)
     return_free_memory()  # a chart's temporaries: ~60 MB of the two workers' memory, ~1 ms
     return chart
 
 
 def render_jobs(jobs: list[ChartJob], workers: int = 1,
                 on_done: Callable[[ChartJob], None] = lambda job: None,
-                meanwhile: Callable[[], None] = lambda: None) -> list[Drawn]:
+                meanwhile: Callable[[], None] = lambda: None, pixels: bool = True) -> list[Drawn]:
     """Draw every job; the charts come back in the order of the jobs. `workers`: processes that
-    draw (1: all in this process).
+    draw (1: all in this process); `pixels`: False for alt texts without images (render_job).
 
     `on_done` is called with each job as its chart is finished (for a progress bar). `meanwhile`
     is called once in this process while the workers draw (before drawing, without workers):
@@ -102,11 +107,11 @@ def render_jobs(jobs: list[ChartJob], workers: int = 1,
     workers = min(workers, len(jobs))
     if workers > 1 and len(jobs) >= MIN_JOBS_FOR_POOL:
         try:
-            return _reported(_render_in_pool(jobs, workers, meanwhile), jobs, on_done)
+            return _reported(_render_in_pool(jobs, workers, meanwhile, pixels), jobs, on_done)
         except (BrokenProcessPool, OSError):
             pass  # a worker died (e.g. killed for memory): draw here rather than fail
     meanwhile()
-    return _reported(enumerate(render_job(job) for job in jobs), jobs, on_done)
+    return _reported(enumerate(render_job(job, pixels) for job in jobs), jobs, on_done)
 
 
 def _once(function: Callable[[], None]) -> Callable[[], None]:
@@ -145,7 +150,8 @@ def costliest_first(jobs: list[ChartJob]) -> list[int]:
     return sorted(range(len(jobs)), key=lambda i: -expected_cost(jobs[i]))
 
 
-def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], None]) -> Iterator[tuple[int, Drawn]]:
+def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], None],
+                    pixels: bool) -> Iterator[tuple[int, Drawn]]:
     global _INHERITED
     order = costliest_first(jobs)
     fork = "fork" in multiprocessing.get_all_start_methods()
@@ -160,9 +166,9 @@ def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], 
             gc.freeze()
             try:
                 if fork:
-                    futures = {pool.submit(_render_inherited, i): i for i in order}
+                    futures = {pool.submit(_render_inherited, i, pixels): i for i in order}
                 else:
-                    futures = {pool.submit(render_job, jobs[i]): i for i in order}
+                    futures = {pool.submit(render_job, jobs[i], pixels): i for i in order}
             finally:
                 gc.unfreeze()
             try:

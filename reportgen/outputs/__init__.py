@@ -64,6 +64,14 @@ def needs_pdf(formats: set[str], attach_pdf: bool) -> bool:
     return "pdf" in formats or ("eml" in formats and attach_pdf)
 
 
+IMAGE_FORMATS = frozenset({"html", "pdf", "eml"})  # the others list charts by title and alt text
+
+
+def needs_images(formats: set[str]) -> bool:
+    """Whether any of the outputs shows a chart image (the rest need no chart drawn)."""
+    return bool(formats & IMAGE_FORMATS)
+
+
 def render(report: Report, fmt: str, pdf_bytes: bytes | None = None) -> bytes:
     return WRITERS[fmt](report, pdf_bytes)
 

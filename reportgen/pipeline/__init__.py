@@ -316,7 +316,7 @@ def _no_progress(phase: str, total: int = 0) -> None:
 
 def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _no_progress,
           advance: Callable[[str], None] = lambda item: None, meanwhile: Callable[[], None] = lambda: None,
-          settings: DiagnosisSettings | None = None, baseline: dict | None = None) -> Report:
+          settings: DiagnosisSettings | None = None, baseline: dict | None = None, pixels: bool = True) -> Report:
     """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it.
 
     The diagnosis runs in this process while worker processes draw the charts (the charts need
@@ -324,6 +324,7 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     writer), instead of waiting for the charts. `settings`: the diagnosis settings when the
     caller made them already (they are checked when made, before any slow work). `baseline`: the
     snapshot of a previous night (pipeline.since.read_baseline) the report says what changed since.
+    `pixels`: False when no output shows an image (the charts keep their titles and alt texts).
     """
     settings = settings or diagnosis_settings(options)
     read = logs
@@ -344,7 +345,7 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
 
     progress("drawing and analysing", len(jobs))
     drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(f"{job.kind} {job.tag}"),
-                        meanwhile=analyse_meanwhile)
+                        meanwhile=analyse_meanwhile, pixels=pixels)
     colors = run_colors(logs)
     later = [] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, colors)
     # The overviews mark the layers with findings, and the sweep's charts need its verdicts and
@@ -354,19 +355,20 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     if later:
         progress("drawing the overviews", len(later))
         drawn += render_jobs(later, min(options.workers().charts, len(later)),
-                             on_done=lambda job: advance(f"{job.kind} {job.run}"))
+                             on_done=lambda job: advance(f"{job.kind} {job.run}"), pixels=pixels)
     report = build_report(logs, options, found[0], jobs + later, drawn, sweep)
     if baseline is not None:
-        _compare_with(report, baseline, options, colors)
+        _compare_with(report, baseline, options, colors, pixels)
     progress("rendering", 0)
     return report
 
 
-def _compare_with(report: Report, baseline: dict, options: Options, colors: dict[str, str]) -> None:
+def _compare_with(report: Report, baseline: dict, options: Options, colors: dict[str, str],
+                  pixels: bool = True) -> None:
     """report.since, and an overlay per changed layer: its baseline's last-step weights against tonight's."""
     report.since = compare(snapshot(report), baseline, options.baseline, options.match_runs)
     jobs = [ChartJob("since", c.run, c.tag, f"{c.layer}: baseline vs now ({c.run})", c, colors.get(c.run, "#ff7043"))
             for c in report.since.layers_changed]
-    drawn = render_jobs(jobs, min(options.workers().charts, len(jobs))) if jobs else []
+    drawn = render_jobs(jobs, min(options.workers().charts, len(jobs)), pixels=pixels) if jobs else []
     report.since_charts = charts_of(jobs, drawn)
     report.how_to_read = _how_to_read({*report.how_to_read, *(c.kind for c in report.since_charts)})

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from reportgen.cli import main
+from reportgen.config import Options
+from reportgen.reading.loader import load
 from tools.eventwriter import EventWriter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -202,3 +204,44 @@ def test_steps_are_counted_as_tensorboard_shows_them(tmp_path, capsys):
     assert (tag["steps"], tag["events"]) == (10, 11)
     assert main(["inspect", str(tmp_path)]) == 0
     assert "10 steps  0..9  (1 repeated)" in capsys.readouterr().out
+
+
+def test_outputs_without_images_draw_no_chart_and_say_the_same():
+    """JSON, JUnit and Markdown show no image, so a build of only those draws none (a 60-run
+    sweep took 90 s to JSON, drawing 800 charts nobody saw); what they list of the charts
+    (titles, alt texts) is the same as in a build that draws them."""
+    from reportgen import pipeline
+
+    logs = load([str(REPO / "sample_logs")])
+    charts = lambda report: [*(c for run in report.runs for layer in run.layers for c in layer.charts),
+                             *(c for run in report.runs for c in [*run.scalar_charts, run.overview, run.trend] if c),
+                             *report.comparison_charts, *report.sweep_charts]
+    drawn, described = [], []
+    for options in (Options(), Options(charts="compact")):  # the compact set has the layer rows
+        drawn += charts(pipeline.build(logs, options))
+        described += charts(pipeline.build(logs, options, pixels=False))
+    assert {c.kind for c in drawn} >= {"layer", "offset", "distribution", "scalar", "overview", "compare"}
+    assert [(c.kind, c.title, c.alt, c.error) for c in described] == [(c.kind, c.title, c.alt, c.error) for c in drawn]
+    assert all(c.png for c in drawn) and not any(c.png for c in described)
+
+
+
+def test_a_build_to_ci_formats_only_encodes_no_image(tmp_path, monkeypatch):
+    """The CLI asks for no pixels when no output shows them: with PNG encoding broken, a JSON +
+    JUnit + Markdown build still has no chart error, and an HTML build has them all."""
+    import reportgen.charts.encode as encode
+
+    def broken(image):
+        raise RuntimeError("encoded")
+
+    monkeypatch.setattr(encode, "palette_png", broken)
+    logs = str(REPO / "sample_logs")
+    ci = [tmp_path / "r.json", tmp_path / "r.junit.xml", tmp_path / "summary.md"]
+    assert main(["build", logs, "-q", "--processes", "1", *sum((["-o", str(p)] for p in ci), [])]) == 0
+    errors = [c["error"] for run in json.loads(ci[0].read_text())["runs"] for layer in run["layers"]
+              for c in layer["charts"]]
+    assert errors and not any(errors)
+    assert main(["build", logs, "-q", "--processes", "1", "-o", str(ci[0]), "-o", str(tmp_path / "r.html")]) == 0
+    errors = [c["error"] for run in json.loads(ci[0].read_text())["runs"] for layer in run["layers"]
+              for c in layer["charts"]]
+    assert errors and all(e and "encoded" in e for e in errors)
