@@ -18,14 +18,14 @@ import pytest
 from reportgen.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-PAGE_BUDGET = 20  # sample_logs: 3 runs, 25 histogram tags (the issue's budget; 50 pages before, then 23)
+PAGE_BUDGET = 20  # sample_logs: 3 runs, 27 histogram tags (the issue's budget; 50 pages before, then 23)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     assert main(["build", str(REPO / "sample_logs"), "-o", str(out / "r.html"), "-o", str(out / "r.pdf"), "-o",
-                 str(out / "r.eml"), "--mail-from", "ml-bot@example.org", "-q"]) == 0
+                 str(out / "r.eml"), "-o", str(out / "summary.md"), "--mail-from", "ml-bot@example.org", "-q"]) == 0
     return out
 
 
@@ -156,3 +156,14 @@ def test_the_comparison_table_fits_a_phone(built, tmp_path):
                          capture_output=True, text=True, timeout=120).stdout
     right, viewport = map(int, re.search(r"<title>W=(\d+),(\d+)</title>", dom).groups())
     assert viewport < 600 and right <= 400
+
+
+def test_the_email_text_and_the_markdown_give_the_reward_not_the_surrogate_loss(built):
+    """The question run's loss is a policy-gradient surrogate (negative, says nothing about
+    progress): the digests name its reward, as the HTML does, not "final loss -0.26"."""
+    msg = email.message_from_bytes((built / "r.eml").read_bytes(), policy=email.policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    heading = next(line for line in text.splitlines() if line.startswith("Run question:"))
+    assert "reward" in heading and "loss" not in heading
+    row = next(line for line in (built / "summary.md").read_text().splitlines() if line.startswith("| question |"))
+    assert "reward" in row.split("|")[2] and "loss" not in row
