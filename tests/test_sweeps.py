@@ -170,6 +170,19 @@ def test_a_finding_in_every_run_has_no_split():
     assert found.sentence == "no_bias in all 3 runs" and found.splits == []
 
 
+def test_findings_against_settings_leave_out_runs_not_judged_and_need_three_judged_runs():
+    """sample_logs' case: question (no biases, no_bias) and question_fixed (biases) judged,
+    tf2_hist (no weights) not judged. "in 0 of 1 with biases not set" counted the run that could
+    not have the finding; and with one run a side the split only says which run has it."""
+    question = facts("question", {"biases": False}, W, [("no_bias", "layer1")], metric=0.14)
+    fixed = facts("question_fixed", {"biases": True}, metric=0.23)
+    unjudged = facts("tf2_hist", {}, Verdict.NOT_JUDGED)
+    assert build_sweep([question, fixed, unjudged]).against == []
+    more = facts("question_seed2", {"biases": False}, W, [("no_bias", "layer1")], metric=0.12)
+    [found] = build_sweep([question, fixed, unjudged, more]).against
+    assert found.sentence == "no_bias in 2 of 2 runs with biases = False, in 0 of 1 with biases = True"
+
+
 def test_the_table_varying_columns_first_constant_ones_folded_rows_best_first():
     runs = [facts("b_s1", {"lr": 0.1, "seed": 1, "steps": 300}, metric=0.5),
             facts("a_s2", {"lr": 0.1, "seed": 2, "steps": 300}, metric=0.2),

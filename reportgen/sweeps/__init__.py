@@ -18,6 +18,7 @@ import math
 from collections import Counter
 
 from reportgen.errors import ConfigError
+from reportgen.findings import Verdict
 from reportgen.sweeps.against import against_hparams, varying
 from reportgen.sweeps.facts import (
     Band,
@@ -37,6 +38,12 @@ from reportgen.sweeps.seeds import DEFAULT_SEED_PATTERN, seed_groups
 
 __all__ = ["DEFAULT_SEED_PATTERN", "Band", "CodeAgainstHparams", "Curve", "Part", "Row", "RunFacts", "SeedGroup",
            "Split", "Spread", "Sweep", "Vote", "build_sweep", "show", "sort_error"]
+
+
+# Findings against a setting need three judged runs at least: with two, each side of a split is
+# one run, and "in 1 of 1 runs with biases = False, in 0 of 1 with biases = True" only restates
+# which run has the finding, which the sweep table's Findings column says already.
+AGAINST_MIN_RUNS = 3
 
 
 def build_sweep(runs: list[RunFacts], seed_pattern: str = DEFAULT_SEED_PATTERN, sort: str = "") -> Sweep | None:
@@ -65,7 +72,9 @@ def build_sweep(runs: list[RunFacts], seed_pattern: str = DEFAULT_SEED_PATTERN, 
     if sort and sort != metric:
         rows = _sorted_by(sort, ranked, runs)  # stable: the metric's order among equals
         shown_sort = sort
-    against = against_hparams(runs, columns)
+    # Runs that were not judged can have no finding: counting them "without" it would be a claim.
+    judged = [run for run in runs if run.verdict != Verdict.NOT_JUDGED]
+    against = against_hparams(judged, columns) if len(judged) >= AGAINST_MIN_RUNS else []
     return Sweep(metric=metric, higher_is_better=higher, objective=objective if objective != metric else None,
                  varying=columns, constant=constant, rows=rows, sort=shown_sort, codes=[c.code for c in against],
                  best_run=best, groups=groups, against=against)
