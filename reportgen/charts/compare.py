@@ -19,6 +19,9 @@ from reportgen.model import HistogramSeries, ScalarSeries
 from reportgen.numbers import sig4 as fmt
 
 BINS = 60
+LEGEND_ROW = 0.115  # a legend row's share of the plot's height at SINGLE_SIZE, padding included (measured:
+# a title and two runs take 0.344 of it)
+LEGEND_PAD = 0.05  # its distance from the plot's top edge, and a gap above the highest peak
 
 
 def draw_job(job: ChartJob) -> tuple[bytes, str]:
@@ -38,7 +41,8 @@ def draw_last_steps(series_list: list[HistogramSeries], colors: list[str], title
         ax = fig.axes[0]
         set_title(ax, title, keep=series_list[0].tag if series_list else "")
         described = []
-        room = legend_width(ax) - text_width(" (step 0000000)", LEGEND_SIZE)
+        widest = max((f" (step {int(s.steps[int(s.kept[-1])])})" for s, _, _ in usable), key=len, default="")
+        room = legend_width(ax) - text_width(widest, LEGEND_SIZE)
         short = fit_names([name or "." for _, _, name in usable], room, LEGEND_SIZE)
         if ends:
             lo, hi = min(e[0] for e in ends), max(e[1] for e in ends)
@@ -56,6 +60,11 @@ def draw_last_steps(series_list: list[HistogramSeries], colors: list[str], title
                         linestyle=LINE_STYLES[i % len(LINE_STYLES)], label=label)
                 described.append(f"{name}: median {fmt(series.quantiles[last][4])} at step {int(series.steps[last])}")
         if ax.lines:
+            peak = max(float(np.max(line.get_ydata())) for line in ax.lines)
+            # Room above the curves for the legend (its title and a row per run): the curves'
+            # peaks are where "best" would otherwise still put it, over a run's line.
+            rows = len(ax.lines) + 1
+            ax.set_ylim(0, peak / max(1 - LEGEND_ROW * rows - LEGEND_PAD, 0.4))
             ax.set_xlabel("value")
             ax.set_ylabel("share of values")
             ax.grid(visible=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -594,3 +595,32 @@ def test_a_scalar_constant_but_for_rounding_is_drawn_flat_with_a_note():
         before = ax.get_ylim()
         assert flatten_rounding_noise(ax, changing) == [] and ax.get_ylim() == before
         assert flatten_rounding_noise(ax, np.full(3, 0.5)) == []  # exactly constant: Matplotlib's own range
+
+
+def test_the_runs_compared_legend_sits_above_every_runs_curve(monkeypatch):
+    """sample_logs' layer2/layer: question's peak ran under the legend ("best" has no empty
+    corner when one run is peaked and the other broad); the y range leaves the legend a band of
+    its own, and names that fit are not cut ("ques...ixed")."""
+    import reportgen.charts.compare as compare
+    from reportgen.diagnosis import layers_of
+    from reportgen.pipeline import diagnosis_settings
+
+    figures = []
+    real = compare.to_png
+    monkeypatch.setattr(compare, "to_png", lambda fig: (figures.append(fig), real(fig))[1])
+    logs = load([str(Path(__file__).resolve().parents[2] / "sample_logs")])
+    options = Options()
+    jobs = [j for j in plan_charts(logs, layers_of(logs, diagnosis_settings(options)), options, run_colors(logs))
+            if j.kind == "compare" and isinstance(j.data[0], HistogramSeries)]
+    assert jobs
+    for job in jobs:
+        render_job(job)
+        ax = figures[-1].axes[0]
+        legend = ax.get_legend().get_window_extent(figures[-1].canvas.get_renderer())
+        for line in ax.lines:
+            points = ax.transData.transform(line.get_xydata())
+            inside = ((points[:, 0] > legend.x0) & (points[:, 0] < legend.x1) & (points[:, 1] > legend.y0)
+                      & (points[:, 1] < legend.y1))
+            assert not inside.any(), (job.tag, line.get_label())
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            "question (step 800)", "question_fixed (step 800)"]
