@@ -131,6 +131,11 @@ class MetricChange:
     def worse(self) -> bool:
         return self.delta < 0 if self.higher_is_better else self.delta > 0
 
+    def describe(self) -> str:
+        """One line: "reward in question: 0.31 -> 0.144 (-54%)"."""
+        change = f" ({self.relative:+.0%})" if self.relative is not None and math.isfinite(self.relative) else ""
+        return f"{self.tag} in {self.run}: {self.before:.3g} -> {self.now:.3g}{change}"
+
     def moved(self, margin: float = METRIC_MOVED) -> bool:
         if not (math.isfinite(self.now) and math.isfinite(self.before)):
             return math.isfinite(self.now) != math.isfinite(self.before)

@@ -65,6 +65,24 @@ def test_night2_names_the_frozen_layer_and_fails_as_a_regression(nights):
     assert page.count("How to read it: One layer") == 1  # next to the first since chart only
 
 
+def test_the_email_says_which_metric_got_worse_and_keeps_to_its_width(nights):
+    """The headline counted "1 metric worse" and no line said which; the "Changed:" lines ran past
+    76 columns; the block ran into "Runs:" without a blank line."""
+    import email
+    import email.policy
+
+    root, _ = nights
+    out = root / "night2-since.eml"
+    assert main(["build", str(root / "night2"), "-o", str(out), "-q", "--baseline", str(root / "night1.json")]) == 0
+    text = email.message_from_bytes(out.read_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    worse = [line for line in lines if line.startswith("  Worse: ")]
+    assert worse and worse[0].startswith("  Worse: val/loss in ") and " -> " in worse[0]
+    assert max(len(line) for line in lines if not line.startswith(("Generated", "Build artifacts"))) <= 76
+    runs = next(i for i, line in enumerate(lines) if line.startswith("Runs: "))
+    assert lines[runs - 1] == "" and lines[runs - 2].startswith("    ")
+
+
 def test_night3_another_seed_is_no_change_beyond_noise(nights):
     root, _ = nights
     code, since = build_against(root, "night3", str(root / "night1.json"), "--fail-on", "regression")
