@@ -125,3 +125,22 @@ def test_a_healthier_run_with_the_same_layers_is_used_as_the_contrast(tmp_path):
                 writer.add_scalar("reward", (0.05 if name == "slow" else 0.1) * step, step)
     summary = analyse(load([str(tmp_path)])).run_summary["slow"]
     assert "For comparison, fixed, which has biases and uses adam, moved layer1 4x more" in summary
+
+
+def test_a_trend_from_windows_says_so_and_keeps_the_first_decimal_below_100_percent(tmp_path):
+    """Morvan's TF1 tutorial: loss 0.2608 at step 0, 0.0079 at step 50, 0.0036 by step 950. The
+    summary said "fell 53% from 0.0079 to 0.0037 between step 0 and step 950" (0.0079 is the
+    median of the first window, not the value at step 0); and a fall of 99.6% read "100%"."""
+    values = [0.2608, 0.0079, 0.0077] + list(np.linspace(0.0075, 0.0036, 17))
+    with EventWriter(str(tmp_path / "tf1"), wall_time=1.0) as writer:
+        for i, value in enumerate(values):
+            writer.add_scalar("loss/loss", value, 50 * i)
+    summary = analyse(load([str(tmp_path)])).run_summary["tf1"]
+    assert "between step 0 and step 950" not in summary
+    assert "(medians of its first and last 5 points: steps 0–200 and 750–950)" in summary
+    falling = [1.06] * 5 + list(np.geomspace(1.0, 0.005, 30)) + [0.0046] * 5  # 1.06 -> 0.0046: 99.57%
+    with EventWriter(str(tmp_path / "long"), wall_time=1.0) as writer:
+        for i, value in enumerate(falling):
+            writer.add_scalar("train_loss", value, i)
+    summary = analyse(load([str(tmp_path / "long")])).run_summary["long"]
+    assert "fell 99.6% from 1.06 to 0.0046" in summary, summary

@@ -18,8 +18,8 @@ from reportgen.findings import Finding, Severity, Verdict
 from reportgen.model import TAG_KINDS
 from reportgen.narrative.advice import contrast, what_to_try
 from reportgen.narrative.shape_words import range_words, shape_words
-from reportgen.numbers import count as _count
 from reportgen.numbers import pct as _threshold_pct
+from reportgen.numbers import plural
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
@@ -30,7 +30,8 @@ _KIND_NAME = {"weights": "Weights", "bias": "Biases", "norm": "Normalisation gai
               "gradients": "Gradients", "outputs": "Outputs", "data": "Logged data", "other": "Values"}
 def _weights_sentence(s: SeriesFeatures, barely: float) -> str:
     first, last = int(s.steps[0]), int(s.steps[-1])
-    text = f"{_KIND_NAME[s.kind]} ({s.tag}, {_count(s.count)} values) at step {first} {shape_words(s, last=False)}"
+    values = plural(int(s.count), "value")
+    text = f"{_KIND_NAME[s.kind]} ({s.tag}, {values}) at step {first} {shape_words(s, last=False)}"
     if s.init:
         fans = f", {s.init.fans_words()}" if s.init.shape else ""
         text += f", which is what {s.init.family} initialisation looks like{fans}"
@@ -138,9 +139,11 @@ def _trend(s: ScalarFeatures, t: Thresholds, lr: ScalarFeatures | None = None) -
         return f"{name} was logged once ({num(s.values[0])})"
     if s.signed and s.is_loss:
         return (f"{name} has negative values (between {num(s.values.min())} and {num(s.values.max())}), so it is a "
-                "surrogate objective (policy gradient or similar) whose level says little about progress")
+                "surrogate objective (policy-gradient, contrastive or adversarial) whose level says little about "
+                "progress")
     # A short curve is told by its first and last values: windows of a few points would blur it.
-    start, end = (s.early, s.late) if s.window >= t.trend_window_min else (float(s.values[0]), float(s.values[-1]))
+    windowed = s.window >= t.trend_window_min
+    start, end = (s.early, s.late) if windowed else (float(s.values[0]), float(s.values[-1]))
     change = (end - start) / abs(start) if start else 0.0
     if not start:
         word = "moved"
@@ -149,10 +152,9 @@ def _trend(s: ScalarFeatures, t: Thresholds, lr: ScalarFeatures | None = None) -
     elif start * end <= 0:  # across 0 a share means nothing: "rose from -0.078 to 0.14"
         word = "rose" if end > start else "fell"
     else:
-        word = f"{'rose' if change > 0 else 'fell'} {pct(abs(change))}"
+        word = f"{'rose' if change > 0 else 'fell'} {_threshold_pct(abs(change))}"  # 99.6%, not 100%
     best = f", best {num(s.best)} at step {s.best_step}" if num(s.best) not in (num(start), num(end)) else ""
-    text = (f"{name} {word} from {num(start)} to {num(end)} between step {int(s.steps[0])} and step "
-            f"{int(s.steps[-1])}{best}")
+    text = f"{name} {word} from {num(start)} to {num(end)} {_between(s, windowed)}{best}"
     settled = s.settled_step() if s.trend_judged(t) and s.improvement() > 0 else None
     if settled is not None:
         text += f", then flattened after step {settled}{_decay_words(lr)}"
@@ -161,6 +163,17 @@ def _trend(s: ScalarFeatures, t: Thresholds, lr: ScalarFeatures | None = None) -
     if s.role is Role.RL_VALUE_LOSS and change > 0:
         text += " (a value loss follows the returns it predicts: rising is expected while they grow)"
     return text
+
+
+def _between(s: ScalarFeatures, windowed: bool) -> str:
+    """Where the two levels of a trend come from. Medians of windows are said as such: "from
+    0.0079 between step 0 and step 950" read as the value at step 0, which was 0.26."""
+    first, last = int(s.steps[0]), int(s.steps[-1])
+    if not windowed:
+        return f"between step {first} and step {last}"
+    head, tail = int(s.steps[s.window - 1]), int(s.steps[-s.window])
+    return (f"(medians of its first and last {s.window} points: steps {first}–{head} and "
+            f"{tail}–{last})")
 
 
 def _trend_curves(run: RunFeatures) -> list[ScalarFeatures]:
