@@ -125,6 +125,19 @@ DEFAULTS: dict[str, Threshold] = {t.name: t for t in (
               "relative distance from ln(k) at which a loss sits at the loss of guessing among k classes"),
     Threshold("overfit_points_after", 3, "own: one or two points after a minimum may be noise",
               "evaluation points after the minimum before a rise is judged"),
+    Threshold("overfit_noise_sigmas", 5.0, "extreme values of noise: the lowest of n noisy points lies about "
+                                           "sqrt(2 ln n) sigma below their level (3.7 sigma at n = 1000); on the "
+                                           "labeled evaluation losses the end rose 0.6-2.3 sigma above the minimum "
+                                           "where nothing overfits, 3.7-60 where it does",
+              "rise of the end level above the minimum, in the curve's point-to-point noise, that is no dip of noise "
+              "even when the rise is not monotonic (a learning-rate drop bends it back)"),
+    Threshold("overfit_trend_sigmas", 3.0, "extreme values of noise, as overfit_noise_sigmas: sqrt(2 ln n) is 3.0 "
+                                           "at n = 100 points. A rising trend after the lowest point of pure noise "
+                                           "is significant far more often than 5%: on flat validation losses of 5% "
+                                           "noise (40 seeds each) the trend test alone fired on 5, 7 and 2 of 40 at "
+                                           "20, 60 and 300 points; with this, 2, 0 and 1",
+              "rise above the minimum, in the curve's point-to-point noise, that a significant rising trend "
+              "also needs"),
     Threshold("overfit_train_drop", 0.02, "the same margin as loss_plateau_drop: the training loss keeps falling",
               "relative fall of the training objective after the evaluation minimum"),
     Threshold("saturated_shape_fraction", 0.5, "the same share as saturation_fraction: most values at the bounds",

@@ -129,6 +129,31 @@ def test_keras_overfitting_is_named_with_its_best_epoch_once(tmp_path):
     assert diagnosis.run_verdict["train"] is Verdict.WARNINGS  # one model: its training run shares it
 
 
+# A public Lightning log (UvA DL tutorial 17, ResNet-18 from scratch): val_loss per epoch. It bottoms
+# at 1.002 at epoch 8, jumps to 1.13-1.65 while train_loss falls 0.43 -> 0.004, and comes back to
+# 1.25 when the learning rate drops: 25% above its minimum, but no monotonic trend after it.
+RESNET_VAL_LOSS = [1.71, 1.31, 1.353, 1.076, 1.015, 1.027, 1.075, 1.002, 1.164, 1.15, 1.132, 1.247, 1.387, 1.261,
+                   1.245, 1.293, 1.268, 1.458, 1.319, 1.378, 1.348, 1.378, 1.362, 1.44, 1.445, 1.507, 1.304, 1.41,
+                   1.395, 1.653, 1.298, 1.609, 1.423, 1.521, 1.477, 1.261, 1.256, 1.232, 1.25, 1.219, 1.223, 1.258,
+                   1.259, 1.244, 1.264, 1.243, 1.265, 1.258, 1.256, 1.256]
+
+
+def test_an_evaluation_loss_that_jumps_and_stays_above_its_minimum_is_overfitting(tmp_path):
+    run_of(tmp_path, {"train_loss": lambda s: 0.43 * 0.9**s + 0.004, "val_loss": lambda s: RESNET_VAL_LOSS[s]},
+           steps=len(RESNET_VAL_LOSS))
+    [overfit] = [f for f in findings(tmp_path) if f.code == "overfitting"]
+    assert overfit.evidence["rise"] > 0.2
+
+
+def test_an_evaluation_loss_that_dipped_once_in_its_noise_is_not_overfitting(tmp_path):
+    """A flat noisy validation loss: its lowest point is a dip of noise, not a minimum it left.
+    (This seed is one of the 7 in 40 such curves on which the trend test alone fired.)"""
+    rng = np.random.default_rng(7)
+    level = rng.normal(1.0, 0.05, 60)
+    run_of(tmp_path, {"train_loss": lambda s: 0.43 * 0.95**s + 0.004, "val_loss": lambda s: level[s]}, steps=60)
+    assert "overfitting" not in severe_codes(tmp_path)
+
+
 def test_an_evaluation_loss_that_only_falls_is_not_overfitting(tmp_path):
     run_of(tmp_path, {"train/loss": lambda s: 2 * 0.97**s, "eval/loss": lambda s: 0.5 + 1.5 * 0.98**s})
     assert "overfitting" not in severe_codes(tmp_path)

@@ -239,7 +239,8 @@ def _training_objective(run: RunFeatures) -> ScalarFeatures | None:
 
 
 @rule("overfitting", Severity.WARNING, Scope.RUN,
-      ("overfit_rise", "overfit_points_after", "overfit_train_drop", "trend_significance"))
+      ("overfit_rise", "overfit_points_after", "overfit_train_drop", "trend_significance", "overfit_noise_sigmas",
+       "overfit_trend_sigmas"))
 def overfitting(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     """The evaluation loss rises from its minimum while the training objective keeps falling.
 
@@ -248,10 +249,13 @@ def overfitting(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     with the training objective of the same run or of its `train/` sibling), finds the lowest
     point of its smoothed curve. Fires when, after it, there are at least
     `overfit_points_after` evaluation points, the end level is at least `overfit_rise` above
-    the minimum, the rise after the minimum is a trend (Mann-Kendall at `trend_significance`),
-    and the training objective fell by at least `overfit_train_drop` over the same steps. Per-batch
-    evaluation losses logged against a batch index (Lightning's `*_step` in validation) are not a
-    training curve and are left out.
+    the minimum, the end stands above the minimum by `overfit_noise_sigmas` of the curve's
+    point-to-point noise, or by `overfit_trend_sigmas` with a rising trend after the minimum
+    (Mann-Kendall at `trend_significance`): the lowest point of a flat noisy curve is a dip of
+    noise, and a loss that jumped after its minimum and came partly back when the learning rate
+    dropped (still 25% above it) is no monotonic trend. And the training objective fell by at
+    least `overfit_train_drop` over the same steps. Per-batch evaluation losses logged against a
+    batch index (Lightning's `*_step` in validation) are not a training curve and are left out.
 
     ## Why is this bad
     The model learns the training set by heart instead of what generalises: past the minimum
@@ -259,10 +263,12 @@ def overfitting(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
     minimum of the evaluation loss: the early-stopping point.
 
     ## Threshold
-    A rise of `overfit_rise` over the minimum, significant, with `overfit_points_after` points
-    after it and a training drop of `overfit_train_drop` meanwhile. On the labeled runs the
-    evaluation losses that rose significantly after their minimum while the training loss fell
-    rose at most 1.6% where nothing overfits, and 4% to 594% where the data shows overfitting.
+    A rise of `overfit_rise` over the minimum, beyond noise (`overfit_noise_sigmas`, or
+    `overfit_trend_sigmas` with a significant trend), with `overfit_points_after` points after it
+    and a training drop of `overfit_train_drop` meanwhile. On the labeled runs the evaluation
+    losses that rose significantly after their minimum while the training loss fell rose at most
+    1.6% where nothing overfits, and 4% to 594% where the data shows overfitting; their ends stood
+    0.6-2.3 sigma of noise above the minimum where nothing overfits, 3.7-60 where it does.
 
     ## What to try
     Stop at the step of the minimum (early stopping, restoring the best weights); add
@@ -278,7 +284,9 @@ def overfitting(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
         after = s.values[s.steps > s.best_step]
         if after.size < t.overfit_points_after or s.late < (1 + t.overfit_rise) * s.best:
             continue
-        if _direction(s.values[s.steps >= s.best_step], t) <= 0:
+        since_best = s.values[s.steps >= s.best_step]
+        sigmas = _sigmas_above(since_best, s.late - s.best)
+        if sigmas < t.overfit_noise_sigmas and (_direction(since_best, t) <= 0 or sigmas < t.overfit_trend_sigmas):
             continue
         train_then = _level_at(train, s.best_step)
         if not train_then > 0 or (train_then - train.late) / train_then < t.overfit_train_drop:
@@ -294,6 +302,14 @@ def overfitting(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
                   (f"Stop training at the minimum (early stopping around step {s.best_step}, restoring the best "
                    "weights).", "Add regularisation: dropout, weight decay, data augmentation.",
                    "Use more training data or a smaller model."))
+
+
+def _sigmas_above(values: np.ndarray, rise: float) -> float:
+    """`rise` in units of the point-to-point noise of `values` (the median absolute step, scaled
+    to a normal's sigma: a trend barely moves it)."""
+    steps = np.abs(np.diff(values))
+    sigma = float(np.median(steps)) * 1.4826 / np.sqrt(2) if steps.size else 0.0
+    return rise / sigma if sigma > 0 else (float("inf") if rise > 0 else 0.0)
 
 
 def _level_at(s: ScalarFeatures, step: int) -> float:
