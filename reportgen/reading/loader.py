@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reportgen.memory import return_free_memory
 from reportgen.model import FileAccount, Logs, Run
 from reportgen.reading import halves
-from reportgen.reading.accumulate import RunBuilder, decoded
+from reportgen.reading.accumulate import RunBuilder, decoded, thinned
 from reportgen.reading.hparamfiles import merge_hparams, read_hparam_files
-from reportgen.reading.sources import Found, check_limits, find_runs, local_bytes, open_file, parent
+from reportgen.reading.inputs import Located, locate
+from reportgen.reading.sources import Found, check_limits, local_bytes, open_file, parent
+from reportgen.reading.summary import Summarised
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
 # each (TensorBoard's distribution view also draws up to 501 steps) and enough for every offset chart.
@@ -85,7 +87,8 @@ def _file_warnings(account: FileAccount, run: Run) -> None:
 
 
 def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
-    """Read every run under every logdir. Raises InputError when there is nothing to read.
+    """Read every run under every logdir, or from its summary (`reportgen analyse`). Raises
+    InputError when there is nothing to read.
 
     Readers > 1 read runs in that many worker processes; 0 means one per core when there are
     several runs and enough local data to repay starting the workers. The result is the same,
@@ -93,21 +96,55 @@ def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
 
     With more than four runs each keeps the buckets of fewer steps (KEEP_BUDGET); statistics are
     kept for every step. `max_runs` and `max_bytes` refuse, before anything is read, logs with
-    more runs or more bytes of event files than that.
+    more runs or more bytes of event files than that (a summary's runs count as runs, their
+    files, read already, as no bytes).
     """
-    found = find_runs(logdirs, settings.run_pattern)
+    sources, located = locate(logdirs, settings.run_pattern)
+    found = [(run.name, run.files) for run in located]
     check_limits(found, logdirs, settings.max_runs, settings.max_bytes)
-    keep = min(settings.keep, max(MIN_KEEP, KEEP_BUDGET // len(found)))
+    runs = read_located(located, keep_per_run(settings.keep, len(located)), settings)
+    return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
+    return Logs(sources=sources, runs=attach_hparams_runs(runs))
+
+
+def summarise(inputs: list[str], settings: ReadSettings = ReadSettings()) -> list[Summarised]:
+    """Every run under the inputs as its summary holds it (`reportgen analyse`): read alone,
+    keeping the buckets of `settings.keep` steps per tag whatever the number of runs (the build
+    thins them to its own), and not yet folded into another (the build folds add_hparams runs)."""
+    _, located = locate(inputs, settings.run_pattern)
+    check_limits([(run.name, run.files) for run in located], inputs, settings.max_runs, settings.max_bytes)
+    runs = read_located(located, settings.keep, settings)
+    return [Summarised(where.source, where.relative, run) for where, run in zip(located, runs)]
+
+
+def keep_per_run(keep: int, runs: int) -> int:
+    """Steps per tag whose buckets each of `runs` runs keeps (KEEP_BUDGET)."""
+    return min(keep, max(MIN_KEEP, KEEP_BUDGET // max(runs, 1)))
+
+
+def read_located(located: list[Located], keep: int, settings: ReadSettings) -> list[Run]:
+    """Each run read from its files, or taken from its summary and thinned to `keep`, in order."""
+    found = [(run.name, run.files) for run in located if run.summarised is None]
+    read = iter(read_found(found, keep, settings))
+    return [next(read) if run.summarised is None else taken(run.summarised, run.name, keep) for run in located]
+
+
+def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
     readers = settings.readers
     if readers <= 0:
         readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1
     workers = min(readers, len(found))
     if workers <= 1:
-        runs = [read_run(n, f, keep, settings.light, settings.split_big_files) for n, f in found]
-    else:
-        runs = _read_in_pool(found, keep, settings.light, workers)
-    return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
-    return Logs(sources=list(logdirs), runs=attach_hparams_runs(runs))
+        return [read_run(n, f, keep, settings.light, settings.split_big_files) for n, f in found]
+    return _read_in_pool(found, keep, settings.light, workers)
+
+
+def taken(run: Run, name: str, keep: int) -> Run:
+    """A summary's run named `name`, each histogram's buckets thinned to `keep` steps as reading
+    would have kept them."""
+    return replace(run, name=name,
+                   histograms={tag: replace(thinned(h, keep), run=name) for tag, h in run.histograms.items()},
+                   scalars={tag: replace(s, run=name) for tag, s in run.scalars.items()})
 
 
 TIMESTAMP_FOLDER = re.compile(r"\d{9,11}(\.\d+)?")  # time.time() as str: 1690483601.5213287
