@@ -33,6 +33,9 @@ MIN_KEEP = 21
 # With readers=0, runs are read in worker processes only when there is at least this much
 # data: starting the pool costs a few tenths of a second.
 POOL_MIN_BYTES = 64 << 20
+# Where runs are read: local, in this machine's processes (`readers`); dask, on a Dask cluster
+# (dask_executor.py), each worker reading its runs through fsspec and sending back their summary.
+EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class ReadSettings:
     run_pattern: str = ""  # regex searched in run names: other runs are not read at all
     max_runs: int = 0  # refuse more runs than this (0: unlimited), before reading anything
     max_bytes: int = 0  # refuse more bytes of event files than this (0: unlimited)
+    executor: str = "local"  # one of EXECUTORS
+    scheduler: str = ""  # executor dask: the scheduler's address ("": a LocalCluster started here)
 
 
 def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False, split: bool = False) -> Run:
@@ -130,6 +135,10 @@ def read_located(located: list[Located], keep: int, settings: ReadSettings) -> l
 
 
 def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
+    if settings.executor == "dask" and found:
+        from reportgen.reading.dask_executor import read_on_dask
+
+        return read_on_dask(found, keep, settings.light, settings.scheduler)
     readers = settings.readers
     if readers <= 0:
         readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1

@@ -62,7 +62,7 @@ def loads(data: bytes, where: str) -> list[Summarised]:
         return [Summarised(sources[entry["source"]], str(entry["name"]), decode_run(entry))
                 for entry in document["runs"]]
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, zlib.error, binascii.Error) as exc:
-        raise SummaryError(f"{where}: garbled reportgen summary ({type(exc).__name__}: {exc})") from None
+        raise SummaryError(f"{where}: garbled reportgen summary ({exc or type(exc).__name__})") from None
 
 
 def is_summary(data: bytes) -> bool:
@@ -72,9 +72,11 @@ def is_summary(data: bytes) -> bool:
 
 def _document(data: bytes, where: str) -> dict[str, Any]:
     try:
-        document = json.loads(data)
+        document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SummaryError(f"{where}: not a reportgen summary (not JSON: {exc})") from None
+        if is_summary(data):
+            raise SummaryError(f"{where}: truncated or garbled reportgen summary ({exc})") from None
+        raise SummaryError(f"{where}: not a reportgen summary (not JSON)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SummaryError(f"{where}: not a reportgen summary (no \"format\": \"{FORMAT}\"; "
                            "write one with `reportgen analyse LOGDIR -o FILE.json`)")

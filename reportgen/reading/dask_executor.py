@@ -1,0 +1,70 @@
+"""Reading runs on a Dask cluster (`--executor dask`): the map step runs where the data is.
+
+Each worker reads its runs' event files (local to it, or any fsspec URL such as s3://) and
+sends back their summary (summary.py), a small fraction of the files' size, which this process
+decodes into the same Runs as reading them here would give. The workers need reportgen (the
+same version) and, for URLs, the fsspec package of the protocol. With no scheduler address,
+a LocalCluster of one single-threaded worker process per core is started for the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from reportgen.errors import UserError
+from reportgen.model import Run
+from reportgen.reading.summary import decode_run, encode_run
+
+INSTALL = "pip install 'reportgen[dask]'"
+
+
+class ExecutorError(UserError):
+    """The Dask cluster cannot be used: dask missing, the scheduler unreachable, a worker failing."""
+
+
+def read_on_dask(found: list[tuple[str, list[str]]], keep: int, light: bool, scheduler: str) -> list[Run]:
+    """The runs `found`, each read on a worker of the cluster at `scheduler` (or a LocalCluster)."""
+    distributed = _distributed()
+    try:
+        with _client(distributed, scheduler) as client:
+            futures = client.map(summary_of_run, [n for n, _ in found], [f for _, f in found], keep=keep,
+                                 light=light, pure=False)
+            payloads = client.gather(futures)
+    except ExecutorError:
+        raise
+    except Exception as exc:  # the scheduler unreachable, a worker without reportgen, ...
+        where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
+        raise ExecutorError(f"reading on {where} failed: {type(exc).__name__}: {exc}") from None
+    return [decode_run(json.loads(payload), name) for payload, (name, _) in zip(payloads, found)]
+
+
+def summary_of_run(name: str, files: list[str], keep: int, light: bool) -> bytes:
+    """On a worker: the run read from its files, as its summary's JSON entry."""
+    from reportgen.reading.loader import read_run
+
+    return json.dumps(encode_run(read_run(name, files, keep, light)), separators=(",", ":")).encode()
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ExecutorError(f"--executor dask needs dask's distributed scheduler: {INSTALL}") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def _client(distributed: Any, scheduler: str) -> Iterator[Any]:
+    if scheduler:
+        with distributed.Client(scheduler, timeout="10s") as client:
+            yield client
+        return
+    with distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
