@@ -3,7 +3,7 @@
 Exit status: 0 ok; 1 a finding at or above --fail-on; 2 bad usage or no usable input (one
 line on stderr, never a traceback); 3 `send` could not deliver the email.
 
-One module past 400 lines: each command's arguments and the few lines that run it read best
+It is one module past 400 lines: each command's arguments and the few lines that run it read best
 side by side, and the work is all in the stages.
 """
 
@@ -132,8 +132,9 @@ def _add_executor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=list(EXECUTORS), help="where runs are read: local (default: processes of "
                    "this machine) or dask (the workers of a Dask cluster, reading through fsspec; "
                    "pip install 'reportgen[dask]')")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="--executor dask: the Dask scheduler, e.g. "
-                   "tcp://10.0.0.5:8786 (default: a LocalCluster of one worker process per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler to read on, e.g. tcp://10.0.0.5:8786 "
+                   "(implies --executor dask; without it, --executor dask starts a LocalCluster of one worker "
+                   "process per core)")
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:

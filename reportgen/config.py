@@ -41,7 +41,7 @@ class Options:
     page_size: str = "A4"  # A4 | letter
     processes: int = 0  # 0: one per core (see Workers)
     executor: str = "local"  # where runs are read: local (this machine's processes) | dask (see EXECUTORS)
-    scheduler: str = ""  # --executor dask: the cluster's scheduler address; "": a LocalCluster on this machine
+    scheduler: str = ""  # a Dask scheduler's address (implies executor dask); "": with dask, a LocalCluster here
     fail_on: str = ""  # "" | critical | warning | new-critical | new-warning | regression (see FAIL_ON)
     baseline: str = ""  # a previous report.json (path or fsspec URL) or logdir to compare against
     history: str = ""  # a folder or bucket prefix of earlier report.json files: the last nights as a table
@@ -79,7 +79,7 @@ class Options:
         workers = self.workers(cores)
         return ReadSettings(light=light, readers=workers.readers, split_big_files=workers.split_big_files,
                             run_pattern=self.run, max_runs=self.max_runs, max_bytes=self.max_bytes,
-                            executor=self.executor, scheduler=self.scheduler)
+                            executor="dask" if self.scheduler else self.executor, scheduler=self.scheduler)
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,6 @@ def _check(options: Options) -> None:
         raise ConfigError(f"mode must be offset or overlay, not {options.mode!r}")
     if options.executor not in EXECUTORS:
         raise ConfigError(f"executor must be {' or '.join(EXECUTORS)}, not {options.executor!r}")
-    if options.scheduler and options.executor != "dask":
-        raise ConfigError("--scheduler is the address of a Dask cluster: give --executor dask too")
     if options.charts not in CHART_SETS:
         raise ConfigError(f"charts must be auto, full or compact, not {options.charts!r}")
     if options.page_size.lower() not in ("a4", "letter"):

@@ -61,7 +61,7 @@ def _distributed() -> Any:
 @contextlib.contextmanager
 def _client(distributed: Any, scheduler: str) -> Iterator[Any]:
     if scheduler:
-        with distributed.Client(scheduler, timeout="10s") as client:
+        with distributed.Client(scheduler) as client:  # waits dask's distributed.comm.timeouts.connect
             yield client
         return
     with distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,

@@ -5,6 +5,7 @@ a summary is a small fraction of its event files; a bad one is one line and exit
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,13 @@ def test_analyse_writes_only_json(tmp_path, capsys):
     write_events(tmp_path / "logs" / "run", {"w": lambda step, rng: rng.normal(0, 1, 50)}, steps=5)
     assert main(["analyse", str(tmp_path / "logs"), "-o", str(tmp_path / "run.summary")]) == 2
     assert "ends in .json" in capsys.readouterr().err
+
+
+def test_without_dask_the_dask_executor_says_what_to_install(tmp_path, capsys, monkeypatch):
+    write_events(tmp_path / "logs" / "run", {"w": lambda step, rng: rng.normal(0, 1, 50)}, steps=5)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
+    argv = ["analyse", str(tmp_path / "logs"), "--executor", "dask", "-o", str(tmp_path / "s.json"), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'reportgen[dask]'" in err, err
+
