@@ -42,7 +42,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                   help="a folder of runs (every folder holding a *tfevents* file is a run) or one event file")
+                   help="a folder of runs (every folder holding a *tfevents* file is a run), one event file, a summary "
+                   "FILE.json that `reportgen analyse` wrote, or a folder of summaries")
     p.add_argument("--quiet", "-q", action="store_true", default=None, help="print nothing but errors")
     p.add_argument("--verbose", "-v", action="store_true", default=None,
                    help="print every warning met while reading, and each phase's time")
@@ -120,12 +121,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 ANALYSE_DESCRIPTION = (
-    "Read the runs under LOGDIRs (folders, event files or URLs) and write one summary file holding them all: "
-    "every step's statistics and the buckets the report draws, each run's hyperparameters, file inventory and "
-    "warnings, a small fraction of the event files' size. `reportgen build` takes summary files (FILE.json, or "
-    "a folder of them) as it takes LOGDIRs, mixed as you like, and writes the same report as from the logs. "
-    "Analyse each run (or LOGDIR) where its logs are, one summary file each, and build the report from all of "
-    "them in one place.")
+    "Read the runs under LOGDIRs and write one summary file holding them all: what reading gave (every step's "
+    "statistics, the buckets of up to 501 evenly spread steps per tag, hyperparameters, file inventory, warnings), "
+    "a small fraction of the event files' size. `reportgen build` takes summary files (FILE.json, or a folder of "
+    "them) as it takes LOGDIRs, mixed as you like, and writes the report it would write from the logs: the "
+    "diagnosis, the charts and every build option work on summaries as on logs. Analyse each run or LOGDIR where "
+    "its logs are, one summary file each, then build the report from all of them in one place.")
 
 
 def _add_executor(p: argparse.ArgumentParser) -> None:

@@ -65,6 +65,7 @@ def _client(distributed: Any, scheduler: str) -> Iterator[Any]:
             yield client
         return
     with distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                                  dashboard_address=":0",  # any free port: 8787 may be taken
+                                  silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as client:
         yield client

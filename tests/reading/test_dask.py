@@ -15,7 +15,7 @@ from reportgen.cli import main  # noqa: E402
 @pytest.fixture(scope="module")
 def scheduler():
     """A cluster in this process (threads, not processes: it starts in a second)."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as c:
         yield c.scheduler_address
 
 
