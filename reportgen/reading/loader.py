@@ -1,9 +1,11 @@
-"""Read runs into the model: `load` is the one entry point.
+"""Read runs into the model: `load` is the one entry point (`summarise` the one of `analyse`).
 
 The files of a run are read in file-name order; when a later file rewrites steps an earlier
 one already had (a resumed job), the later file's values are kept and a warning says so
 (accumulate.py). Runs may be read by a pool of worker processes, and a run's big first file
-by two (halves.py); the result is the same as reading everything in one pass.
+by two (halves.py), or on a Dask cluster (dask_executor.py); the result is the same as reading
+everything in one pass. A run from a summary (summary.py) was read already: it is taken as it is,
+its buckets thinned to the build's number of runs as reading them would have.
 """
 
 from __future__ import annotations

@@ -33,13 +33,6 @@ def sweep(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def sweep_report(sweep, tmp_path_factory) -> tuple[bytes, bytes]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-        return built(tmp_path_factory.mktemp("built"), "logs", str(sweep))
-
-
 def built(tmp_path: Path, label: str, *inputs: str, extra: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
     """(report.json, report.html) of `build inputs`, written in a folder of their own under the
     same names (the report lists its outputs by name)."""
@@ -54,8 +47,9 @@ def analysed(*argv: str) -> None:
     assert main(["analyse", *argv, "-q"]) == 0
 
 
-def test_the_report_from_one_summary_of_the_logdir_is_the_report_from_the_logdir(sweep, sweep_report, tmp_path):
+def test_the_report_from_one_summary_of_the_logdir_is_the_report_from_the_logdir(sweep, tmp_path):
     analysed(str(sweep), "-o", str(tmp_path / "logs.json"))
+    sweep_report = built(tmp_path, "logs", str(sweep))
     from_summary = built(tmp_path, "summary", str(tmp_path / "logs.json"))
     assert from_summary[0] == sweep_report[0] and from_summary[1] == sweep_report[1]
     report = json.loads(sweep_report[0])
@@ -64,17 +58,21 @@ def test_the_report_from_one_summary_of_the_logdir_is_the_report_from_the_logdir
     assert report["runs"][0]["hparams"]["lr"] == LRS[0]  # the add_hparams sub-run's, folded at build
 
 
-def test_a_folder_of_summaries_one_per_run_builds_the_report_of_the_logdir(sweep, sweep_report, tmp_path):
-    """Each run analysed on its own (where its logs are), the report built from all of them:
-    the summaries of one LOGDIR's runs are that LOGDIR's runs again. A report.json in the
-    folder is not taken for a summary."""
+def test_a_folder_of_summaries_one_per_run_holds_the_logdirs_runs(sweep, tmp_path):
+    """Each run analysed on its own (where its logs are), then all of them together: the
+    summaries of one LOGDIR's runs are that LOGDIR's runs again, byte for byte in the summary of
+    the folder (whose build is then the logdir's: the test above). A report.json in the folder is
+    not taken for a summary."""
     folder = tmp_path / "summaries"
     folder.mkdir()
     names = [run.name for run in load([str(sweep)]).runs]
     for i, name in enumerate(names):
         analysed(str(sweep), "--run", f"^{name}", "-o", str(folder / f"run{i}.json"))
     (folder / "report.json").write_text(json.dumps({"runs": []}))
-    assert built(tmp_path, "folder", str(folder)) == sweep_report
+    analysed(str(folder), "-o", str(tmp_path / "of-folder.json"))
+    analysed(str(sweep), "-o", str(tmp_path / "of-logdir.json"))
+    assert (tmp_path / "of-folder.json").read_bytes() == (tmp_path / "of-logdir.json").read_bytes()
+    assert len(load([str(folder)]).runs) == len(names)
 
 
 def test_summaries_and_logdirs_mix(tmp_path):
