@@ -169,8 +169,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="exit 1 after writing all outputs when a finding at or above this severity exists; "
                         "new-critical / new-warning: a finding new since the baseline; regression: a new finding "
                         "at warning or above, or the main metric worse than the baseline's (see docs/baseline.md)")
-    p.add_argument("--baseline", metavar="PREV", help="compare with a previous report.json (path or URL) or logdir: "
-                   "the report opens with what changed since")
+    p.add_argument("--baseline", metavar="PREV", help="compare with a previous report.json (path or URL), logdir or "
+                   "summary: the report opens with what changed since")
     p.add_argument("--history", metavar="DIR_OR_URL", help="a folder or bucket prefix of earlier report.json files: "
                    "the report shows the last nights per run (--history-nights, default 14)")
     p.add_argument("--history-nights", type=int, metavar="N", help="nights the history shows, tonight included")
