@@ -2,7 +2,7 @@
 already, from summary files (`reportgen analyse`), each named as the report names it.
 
 An input is a LOGDIR (a folder or URL of runs, or one event file), a summary file (`*.json`),
-or a folder of summaries (one holding no event file: every summary below it). A summary's runs
+or a folder or bucket prefix of summaries (one holding no event file: every summary below it). A summary's runs
 are named as if its own LOGDIRs had been given instead of it, so a build from summaries names,
 orders and reports its runs as the build from the logs would; the runs of several summaries of
 the same LOGDIR are that LOGDIR's runs again.
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from reportgen.model import Run
-from reportgen.reading.sources import InputError, discover_runs, is_event_file, is_url, open_file
+from reportgen.reading.sources import InputError, discover_runs, filesystem, is_event_file, is_url, open_file
 from reportgen.reading.summary import SummaryError, is_summary, loads
 
 SUMMARY_SUFFIX = ".json"
@@ -52,7 +52,7 @@ def locate(inputs: list[str], run_pattern: str = "") -> tuple[list[str], list[Lo
             _add_summary(groups, given)
             continue
         found = discover_runs(given)
-        summaries = [] if found or is_url(given) else summaries_below(given)
+        summaries = [] if found else summaries_below(given)
         for path in summaries:
             _add_summary(groups, path)
         if not summaries:
@@ -69,10 +69,23 @@ def is_summary_name(given: str) -> bool:
 
 
 def summaries_below(folder: str) -> list[str]:
-    """The summary files below a local folder (other JSON files, such as a report.json, are not)."""
-    found = [os.path.join(where, name) for where, _, names in os.walk(folder, followlinks=True)
-             for name in names if name.lower().endswith(SUMMARY_SUFFIX)]
-    return sorted(path for path in found if is_summary(_head(path)))
+    """The summary files below a folder or bucket prefix (other JSON files, such as a
+    report.json, are not)."""
+    if is_url(folder):
+        found = _remote_files(folder)
+    else:
+        found = [os.path.join(where, name) for where, _, names in os.walk(folder, followlinks=True)
+                 for name in names]
+    return sorted(path for path in found if path.lower().endswith(SUMMARY_SUFFIX) and is_summary(_head(path)))
+
+
+def _remote_files(url: str) -> list[str]:
+    fs, root = filesystem(url)
+    protocol = url.split("://", 1)[0]
+    try:
+        return [f"{protocol}://{path}" for path in fs.find(root.rstrip("/"))]
+    except Exception:  # each filesystem raises its own errors; discovery has just listed it
+        return []
 
 
 def read_summary(path: str) -> bytes:
@@ -85,7 +98,7 @@ def read_summary(path: str) -> bytes:
 
 def _head(path: str) -> bytes:
     try:
-        with open(path, "rb") as stream:
+        with open_file(path) as (stream, _):
             return stream.read(64)
     except OSError:
         return b""  # unreadable: not taken for a summary

@@ -84,3 +84,18 @@ def test_the_history_lives_in_a_bucket(bucket, local_logs, tmp_path):
     assert len(s3fs.S3FileSystem().ls(f"{BUCKET}/history")) == 2
     history = json.loads((tmp_path / "r.json").read_text())["history"]
     assert len(history["nights"]) == 2 and history["runs"] == ["baseline", "sweep/lr_0.1"]
+
+
+def test_summaries_in_a_bucket_build_the_report_of_their_logs(bucket, local_logs, tmp_path, monkeypatch):
+    """Each node analyses its runs and copies the summary into a bucket; the report is built
+    from the bucket prefix (summaries only: no event file there)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for run in ("baseline", "sweep"):
+        assert main(["analyse", str(local_logs), "--run", f"^{run}", "-o", str(tmp_path / f"{run}.json"), "-q"]) == 0
+        s3fs.S3FileSystem().put_file(str(tmp_path / f"{run}.json"), f"{BUCKET}/summaries/{run}.json")
+    reports = []
+    for label, source in (("logs", str(local_logs)), ("bucket", f"s3://{BUCKET}/summaries/")):
+        (tmp_path / label).mkdir()
+        assert main(["build", source, "-o", str(tmp_path / label / "report.json"), "-q"]) == 0
+        reports.append((tmp_path / label / "report.json").read_bytes())
+    assert reports[0] == reports[1]
