@@ -27,8 +27,10 @@ class ExecutorError(UserError):
     """The Dask cluster cannot be used: dask missing, the scheduler unreachable, a worker failing."""
 
 
-def read_on_dask(found: list[tuple[str, list[str]]], keep: int, light: bool, scheduler: str) -> list[Run]:
-    """The runs `found`, each read on a worker of the cluster at `scheduler` (or a LocalCluster)."""
+def read_on_dask(found: list[tuple[str, list[str]]], keep: int, light: bool,
+                 scheduler: str) -> list[tuple[Run, dict[str, Any]]]:
+    """The runs `found`, each read on a worker of the cluster at `scheduler` (or a LocalCluster),
+    with its summary entry as the worker encoded it (`analyse` writes it as it is)."""
     distributed = _distributed()
     try:
         with _client(distributed, scheduler) as client:
@@ -40,7 +42,8 @@ def read_on_dask(found: list[tuple[str, list[str]]], keep: int, light: bool, sch
     except Exception as exc:  # the scheduler unreachable, a worker without reportgen, ...
         where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
         raise ExecutorError(f"reading on {where} failed: {type(exc).__name__}: {exc}") from None
-    return [decode_run(json.loads(payload), name) for payload, (name, _) in zip(payloads, found)]
+    entries = [json.loads(payload) for payload in payloads]
+    return [(decode_run(entry, name), entry) for entry, (name, _) in zip(entries, found)]
 
 
 def summary_of_run(name: str, files: list[str], keep: int, light: bool) -> bytes:

@@ -120,8 +120,18 @@ def summarise(inputs: list[str], settings: ReadSettings = ReadSettings()) -> lis
     thins them to its own), and not yet folded into another (the build folds add_hparams runs)."""
     _, located = locate(inputs, settings.run_pattern)
     check_limits([(run.name, run.files) for run in located], inputs, settings.max_runs, settings.max_bytes)
-    runs = read_located(located, settings.keep, settings)
-    return [Summarised(where.source, where.relative, run) for where, run in zip(located, runs)]
+    found = [(run.name, run.files) for run in located if run.summarised is None]
+    if settings.executor == "dask" and found:
+        from reportgen.reading.dask_executor import read_on_dask
+
+        read: list[tuple[Run, dict | None]] = list(read_on_dask(found, settings.keep, settings.light,
+                                                                 settings.scheduler))
+    else:
+        read = [(run, None) for run in read_found(found, settings.keep, settings)]
+    fresh = iter(read)
+    return [Summarised(where.source, where.relative, *next(fresh)) if where.summarised is None
+            else Summarised(where.source, where.relative, taken(where.summarised, where.name, settings.keep))
+            for where in located]
 
 
 def keep_per_run(keep: int, runs: int) -> int:
@@ -140,7 +150,7 @@ def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
     if settings.executor == "dask" and found:
         from reportgen.reading.dask_executor import read_on_dask
 
-        return read_on_dask(found, keep, settings.light, settings.scheduler)
+        return [run for run, _ in read_on_dask(found, keep, settings.light, settings.scheduler)]
     readers = settings.readers
     if readers <= 0:
         readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1

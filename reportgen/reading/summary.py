@@ -43,13 +43,14 @@ class Summarised:
     source: str  # the LOGDIR (or event file, or URL) it was found under, as given to `analyse`
     name: str  # its name under that source, as discovery names it ("." for files right in it)
     run: Run
+    entry: dict[str, Any] | None = None  # encode_run(run) when it was encoded already (on a Dask worker)
 
 
 def dumps(summarised: list[Summarised]) -> bytes:
     """The summary file of these runs."""
     sources = list(dict.fromkeys(s.source for s in summarised))
     document = {"format": FORMAT, "version": FORMAT_VERSION, "reportgen": __version__, "sources": sources,
-                "runs": [{"source": sources.index(s.source), "name": s.name, **encode_run(s.run)}
+                "runs": [{"source": sources.index(s.source), "name": s.name, **(s.entry or encode_run(s.run))}
                          for s in summarised]}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
