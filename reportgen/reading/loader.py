@@ -121,14 +121,7 @@ def summarise(inputs: list[str], settings: ReadSettings = ReadSettings()) -> lis
     _, located = locate(inputs, settings.run_pattern)
     check_limits([(run.name, run.files) for run in located], inputs, settings.max_runs, settings.max_bytes)
     found = [(run.name, run.files) for run in located if run.summarised is None]
-    if settings.executor == "dask" and found:
-        from reportgen.reading.dask_executor import read_on_dask
-
-        read: list[tuple[Run, dict | None]] = list(read_on_dask(found, settings.keep, settings.light,
-                                                                 settings.scheduler))
-    else:
-        read = [(run, None) for run in read_found(found, settings.keep, settings)]
-    fresh = iter(read)
+    fresh = iter(read_found_encoded(found, settings.keep, settings))
     return [Summarised(where.source, where.relative, *next(fresh)) if where.summarised is None
             else Summarised(where.source, where.relative, taken(where.summarised, where.name, settings.keep))
             for where in located]
@@ -147,17 +140,24 @@ def read_located(located: list[Located], keep: int, settings: ReadSettings) -> l
 
 
 def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
+    return [run for run, _ in read_found_encoded(found, keep, settings)]
+
+
+def read_found_encoded(found: Found, keep: int, settings: ReadSettings) -> list[tuple[Run, dict | None]]:
+    """Each run read, with its summary entry when a Dask worker encoded it already (else None)."""
     if settings.executor == "dask" and found:
         from reportgen.reading.dask_executor import read_on_dask
 
-        return [run for run, _ in read_on_dask(found, keep, settings.light, settings.scheduler)]
+        return list(read_on_dask(found, keep, settings.light, settings.scheduler))
     readers = settings.readers
     if readers <= 0:
         readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1
     workers = min(readers, len(found))
     if workers <= 1:
-        return [read_run(n, f, keep, settings.light, settings.split_big_files) for n, f in found]
-    return _read_in_pool(found, keep, settings.light, workers)
+        runs = [read_run(n, f, keep, settings.light, settings.split_big_files) for n, f in found]
+    else:
+        runs = _read_in_pool(found, keep, settings.light, workers)
+    return [(run, None) for run in runs]
 
 
 def taken(run: Run, name: str, keep: int) -> Run:

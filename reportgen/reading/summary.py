@@ -7,7 +7,8 @@ made from the summaries (the reduce step). A summary holds every step's statisti
 buckets of the evenly spread steps the reader keeps (at most `loader.DEFAULT_KEEP` per tag; a
 build of many runs thins them as reading would), so the diagnosis, the charts and every
 option of `build` work on it as on the logs. Arrays are stored bit for bit: little-endian,
-deflated, base64; bucket edges as indices into each tag's table of distinct edges.
+deflated, base64; bucket edges as indices into each tag's table of distinct edges, bucket counts
+byte-shuffled first.
 
 FORMAT_VERSION changes whenever an older reader would misread a newer file:
   1: the first format (reportgen 0.1.0).
@@ -48,9 +49,9 @@ class Summarised:
 
 def dumps(summarised: list[Summarised]) -> bytes:
     """The summary file of these runs."""
-    sources = list(dict.fromkeys(s.source for s in summarised))
-    document = {"format": FORMAT, "version": FORMAT_VERSION, "reportgen": __version__, "sources": sources,
-                "runs": [{"source": sources.index(s.source), "name": s.name, **(s.entry or encode_run(s.run))}
+    index = {source: i for i, source in enumerate(dict.fromkeys(s.source for s in summarised))}
+    document = {"format": FORMAT, "version": FORMAT_VERSION, "reportgen": __version__, "sources": list(index),
+                "runs": [{"source": index[s.source], "name": s.name, **(s.entry or encode_run(s.run))}
                          for s in summarised]}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
