@@ -18,7 +18,7 @@ from typing import Any
 
 from reportgen.errors import UserError
 from reportgen.model import Run
-from reportgen.reading.summary import decode_run, encode_run
+from reportgen.reading.summary import Summarised, dumps, loads
 
 INSTALL = "pip install 'reportgen[dask]'"
 
@@ -42,15 +42,22 @@ def read_on_dask(found: list[tuple[str, list[str]]], keep: int, light: bool,
     except Exception as exc:  # the scheduler unreachable, a worker without reportgen, ...
         where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
         raise ExecutorError(f"reading on {where} failed: {type(exc).__name__}: {exc}") from None
-    entries = [json.loads(payload) for payload in payloads]
-    return [(decode_run(entry, name), entry) for entry, (name, _) in zip(entries, found)]
+    return [_received(payload, name) for payload, (name, _) in zip(payloads, found)]
 
 
 def summary_of_run(name: str, files: list[str], keep: int, light: bool) -> bytes:
-    """On a worker: the run read from its files, as its summary's JSON entry."""
+    """On a worker: the summary file of the run read from its files."""
     from reportgen.reading.loader import read_run
 
-    return json.dumps(encode_run(read_run(name, files, keep, light)), separators=(",", ":")).encode()
+    return dumps([Summarised("", name, read_run(name, files, keep, light))])
+
+
+def _received(payload: bytes, name: str) -> tuple[Run, dict[str, Any]]:
+    """A worker's summary of one run, checked as a file's (format version: the workers may run
+    another reportgen), and its entry as it is."""
+    summarised = loads(payload, f"the summary of run {name} from a Dask worker")[0]
+    entry = {k: v for k, v in json.loads(payload)["runs"][0].items() if k not in ("source", "name")}
+    return summarised.run, entry
 
 
 def _distributed() -> Any:
