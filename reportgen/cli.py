@@ -2,6 +2,9 @@
 
 Exit status: 0 ok; 1 a finding at or above --fail-on; 2 bad usage or no usable input (one
 line on stderr, never a traceback); 3 `send` could not deliver the email.
+
+It is one module past 400 lines: each command's arguments and the few lines that run it read best
+side by side, and the work is all in the stages.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.config import FAIL_ON, NAMES, Options, load_options, worse_by
 from reportgen.errors import UserError
-from reportgen.numbers import parse_size, plural
+from reportgen.model import Logs
+from reportgen.numbers import format_size, parse_size, plural
 from reportgen.progress import Progress
-from reportgen.reading.loader import load
+from reportgen.reading.loader import EXECUTORS, load, summarise
 
 # The build's stages (pipeline, outputs: Matplotlib, Jinja, WeasyPrint) are imported inside the
 # commands that use them, so that `inspect` and `rules` start in a fraction of a build's time.
@@ -38,7 +42,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                   help="a folder of runs (every folder holding a *tfevents* file is a run) or one event file")
+                   help="a folder of runs (every folder holding a *tfevents* file is a run), one event file, a summary "
+                   "FILE.json that `reportgen analyse` wrote, or a folder of summaries")
     p.add_argument("--quiet", "-q", action="store_true", default=None, help="print nothing but errors")
     p.add_argument("--verbose", "-v", action="store_true", default=None,
                    help="print every warning met while reading, and each phase's time")
@@ -101,8 +106,36 @@ def make_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
     inspect.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
 
+    analyse = sub.add_parser("analyse", help="read runs and write their summary, to build the report from later",
+                             description=ANALYSE_DESCRIPTION)
+    _add_common(analyse)
+    analyse.add_argument("-o", "--output", required=True, metavar="FILE.json", help="the summary file to write: "
+                         "one file holding every run under the LOGDIRs")
+    analyse.add_argument("--run", metavar="REGEX", help="only runs whose name matches REGEX")
+    analyse.add_argument("--processes", type=int, metavar="N", help="local processes reading runs (default 0: one "
+                         "per core when the logs hold 64 MB or more)")
+    _add_executor(analyse)
+
     sub.add_parser("rules", help="list the diagnosis rules with their codes and thresholds")
     return parser
+
+
+ANALYSE_DESCRIPTION = (
+    "Read the runs under LOGDIRs and write one summary file holding them all: what reading gave (every step's "
+    "statistics, the buckets of up to 501 evenly spread steps per tag, hyperparameters, file inventory, warnings), "
+    "a small fraction of the event files' size. `reportgen build` takes summary files (FILE.json, or a folder of "
+    "them) as it takes LOGDIRs, mixed as you like, and writes the report it would write from the logs: the "
+    "diagnosis, the charts and every build option work on summaries as on logs. Analyse each run or LOGDIR where "
+    "its logs are, one summary file each, then build the report from all of them in one place.")
+
+
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=list(EXECUTORS), help="where runs are read: local (default: processes of "
+                   "this machine) or dask (the workers of a Dask cluster, reading through fsspec; "
+                   "pip install 'reportgen[dask]')")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler to read on, e.g. tcp://10.0.0.5:8786 "
+                   "(implies --executor dask; without it, --executor dask starts a LocalCluster of one worker "
+                   "process per core)")
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
@@ -120,6 +153,7 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--processes", type=int, metavar="N", help="worker processes (default 0: one per core): N "
                    "processes draw the charts and read runs (by default only when the logs hold 64 MB or more), "
                    "and a run's big first file is read by two; 1 does everything in one process")
+    _add_executor(p)
     p.add_argument("--attach-pdf", action="store_true", default=None, help="attach the full PDF report to the email")
     p.add_argument("--mail-from", metavar="ADDRESS", help="the email digest's sender; its domain names the "
                    "message's Message-ID (default reportgen@localhost)")
@@ -135,8 +169,8 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
                    help="exit 1 after writing all outputs when a finding at or above this severity exists; "
                         "new-critical / new-warning: a finding new since the baseline; regression: a new finding "
                         "at warning or above, or the main metric worse than the baseline's (see docs/baseline.md)")
-    p.add_argument("--baseline", metavar="PREV", help="compare with a previous report.json (path or URL) or logdir: "
-                   "the report opens with what changed since")
+    p.add_argument("--baseline", metavar="PREV", help="compare with a previous report.json (path or URL), logdir or "
+                   "summary: the report opens with what changed since")
     p.add_argument("--history", metavar="DIR_OR_URL", help="a folder or bucket prefix of earlier report.json files: "
                    "the report shows the last nights per run (--history-nights, default 14)")
     p.add_argument("--history-nights", type=int, metavar="N", help="nights the history shows, tonight included")
@@ -359,6 +393,27 @@ def _report_warnings(options: Options, logs, progress: Progress) -> None:
                      "--verbose prints them)")
 
 
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from reportgen.outputs.atomic import write_atomic
+    from reportgen.reading.summary import dumps
+
+    if not args.output.lower().endswith(".json"):
+        raise UsageError(f"-o {args.output}: a summary's name ends in .json (that is how `build` knows it)")
+    started = time.monotonic()
+    options = _options(args)
+    progress = _progress(options)
+    progress("reading")
+    summarised = summarise(args.logdirs, options.read_settings())
+    _report_warnings(options, Logs(args.logdirs, [s.run for s in summarised]), progress)
+    data = dumps(summarised)
+    write_atomic(args.output, data)
+    progress.close()
+    read = sum(f.size for s in summarised for f in s.run.files)
+    progress.say(f"reportgen: wrote {args.output}: {plural(len(summarised), 'run')}, {format_size(len(data))} "
+                 f"from {format_size(read)} of event files ({time.monotonic() - started:.1f}s)")
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from reportgen.diagnosis import all_rules
     from reportgen.diagnosis.thresholds import DEFAULTS
@@ -376,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help(sys.stderr)  # usage is an error here: stdout stays for what was asked
             return EXIT_USAGE
-        return {"build": cmd_build, "send": cmd_send, "inspect": cmd_inspect, "rules": cmd_rules}[args.command](args)
+        commands = {"build": cmd_build, "send": cmd_send, "inspect": cmd_inspect, "analyse": cmd_analyse,
+                    "rules": cmd_rules}
+        return commands[args.command](args)
     except UserError as exc:
         print(f"reportgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,7 +17,7 @@ from reportgen.baseline import DEFAULT_WORSE_BY, HISTORY_NIGHTS
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS, MAX_OFFSET_STEPS
 from reportgen.errors import ConfigError
 from reportgen.numbers import parse_size
-from reportgen.reading.loader import ReadSettings
+from reportgen.reading.loader import EXECUTORS, ReadSettings
 from reportgen.sweeps import DEFAULT_SEED_PATTERN
 
 __all__ = ["NAMES", "ConfigError", "Options", "Workers", "load_options"]
@@ -40,6 +40,8 @@ class Options:
     charts: str = "auto"  # auto | full | compact (layer rows and scalars only; auto: compact for sweeps)
     page_size: str = "A4"  # A4 | letter
     processes: int = 0  # 0: one per core (see Workers)
+    executor: str = "local"  # where runs are read: local (this machine's processes) | dask (see EXECUTORS)
+    scheduler: str = ""  # a Dask scheduler's address (implies executor dask); "": with dask, a LocalCluster here
     fail_on: str = ""  # "" | critical | warning | new-critical | new-warning | regression (see FAIL_ON)
     baseline: str = ""  # a previous report.json (path or fsspec URL) or logdir to compare against
     history: str = ""  # a folder or bucket prefix of earlier report.json files: the last nights as a table
@@ -76,7 +78,8 @@ class Options:
     def read_settings(self, light: bool = False, cores: int | None = None) -> ReadSettings:
         workers = self.workers(cores)
         return ReadSettings(light=light, readers=workers.readers, split_big_files=workers.split_big_files,
-                            run_pattern=self.run, max_runs=self.max_runs, max_bytes=self.max_bytes)
+                            run_pattern=self.run, max_runs=self.max_runs, max_bytes=self.max_bytes,
+                            executor="dask" if self.scheduler else self.executor, scheduler=self.scheduler)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ def load_options(logdirs: list[str], config_path: str | None, cli_values: dict[s
 def _check(options: Options) -> None:
     if options.mode not in MODES:
         raise ConfigError(f"mode must be offset or overlay, not {options.mode!r}")
+    if options.executor not in EXECUTORS:
+        raise ConfigError(f"executor must be {' or '.join(EXECUTORS)}, not {options.executor!r}")
     if options.charts not in CHART_SETS:
         raise ConfigError(f"charts must be auto, full or compact, not {options.charts!r}")
     if options.page_size.lower() not in ("a4", "letter"):

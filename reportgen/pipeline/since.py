@@ -13,6 +13,7 @@ from reportgen.errors import UserError
 from reportgen.pipeline import analyse, build_report, diagnosis_settings, filter_logs, snapshot
 from reportgen.reading.loader import load
 from reportgen.reading.sources import filesystem, is_url, open_file
+from reportgen.reading.summary import is_summary
 
 # report.json carries the snapshot from this format version on (runs[].metrics, runs[].weights).
 SNAPSHOT_SINCE_VERSION = 5
@@ -47,10 +48,11 @@ def read_report_json(prev: str) -> dict[str, Any]:
 
 
 def read_baseline(prev: str, options: Any) -> dict[str, Any]:
-    """The baseline's snapshot: a report.json as it is, or a logdir analysed again (no charts)."""
-    if is_report_file(prev):
+    """The baseline's snapshot: a report.json as it is, or a logdir or summary (`reportgen
+    analyse`) analysed again (no charts)."""
+    if is_report_file(prev) and not _is_summary_file(prev):
         return read_report_json(prev)
-    if not is_url(prev) and not os.path.isdir(prev):
+    if not is_url(prev) and not os.path.exists(prev):
         raise BaselineError(f"--baseline {prev}: no such file or folder")
     try:
         logs = filter_logs(load([prev], options.read_settings()), options)
@@ -60,6 +62,14 @@ def read_baseline(prev: str, options: Any) -> dict[str, Any]:
         raise BaselineError(f"--baseline {prev}: no runs with event files in it")
     analysis = analyse(logs, diagnosis_settings(options))
     return snapshot(build_report(logs, options, analysis, [], []))
+
+
+def _is_summary_file(path: str) -> bool:
+    try:
+        with open_file(path) as (stream, _):
+            return is_summary(stream.read(64))
+    except OSError:
+        return False  # read_report_json says why it cannot be read
 
 
 def _listing(prefix: str) -> list[str]:

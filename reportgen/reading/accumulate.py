@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -63,10 +63,7 @@ class HistogramBuilder:
 
     @classmethod
     def continuing(cls, offset: int, keep: int) -> HistogramBuilder:
-        stride = 1
-        while -(-offset // stride) > keep:  # the stride one builder has after `offset` values
-            stride *= 2
-        return cls(keep, False, offset=offset, stride=stride)
+        return cls(keep, False, offset=offset, stride=stride_after(offset, keep))
 
     def add(self, value: HistogramValue) -> None:
         position = self.offset + len(self.steps)
@@ -158,6 +155,27 @@ class HistogramBuilder:
             count=stats[:, 0], min=stats[:, 1], max=stats[:, 2], mean=stats[:, 3], std=stats[:, 4],
             quantiles=stats[:, 5:14], nonfinite=stats[:, 14] > 0, kept=kept, buckets=buckets,
         )
+
+
+def stride_after(values: int, keep: int) -> int:
+    """The stride of a builder that keeps `keep` after `values` values: the smallest power of two
+    that holds no more than `keep` of them."""
+    stride = 1
+    while -(-values // stride) > keep:
+        stride *= 2
+    return stride
+
+
+def thinned(series: HistogramSeries, keep: int) -> HistogramSeries:
+    """The series with the buckets a builder of `keep` would have kept, from one that kept more:
+    every stride_after(n, keep)-th step's and the last. Exactly those when the steps were read
+    in order and none was rewritten (a resumed job's are thinned the same way)."""
+    n = len(series.steps)
+    stride = stride_after(n, keep)
+    chosen = [j for j, i in enumerate(series.kept) if i % stride == 0 or i == n - 1]
+    if len(chosen) == len(series.kept):
+        return series
+    return replace(series, kept=series.kept[chosen], buckets=BucketRows([series.buckets[j] for j in chosen]))
 
 
 def step_stats(values: list[HistogramValue]) -> np.ndarray:

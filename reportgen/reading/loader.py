@@ -1,23 +1,27 @@
-"""Read runs into the model: `load` is the one entry point.
+"""Read runs into the model: `load` is the one entry point (`summarise` the one of `analyse`).
 
 The files of a run are read in file-name order; when a later file rewrites steps an earlier
 one already had (a resumed job), the later file's values are kept and a warning says so
 (accumulate.py). Runs may be read by a pool of worker processes, and a run's big first file
-by two (halves.py); the result is the same as reading everything in one pass.
+by two (halves.py), or on a Dask cluster (dask_executor.py); the result is the same as reading
+everything in one pass. A run from a summary (summary.py) was read already: it is taken as it is,
+its buckets thinned to the build's number of runs as reading them would have.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reportgen.memory import return_free_memory
 from reportgen.model import FileAccount, Logs, Run
 from reportgen.reading import halves
-from reportgen.reading.accumulate import RunBuilder, decoded
+from reportgen.reading.accumulate import RunBuilder, decoded, thinned
 from reportgen.reading.hparamfiles import merge_hparams, read_hparam_files
-from reportgen.reading.sources import Found, check_limits, find_runs, local_bytes, open_file, parent
+from reportgen.reading.inputs import Located, locate
+from reportgen.reading.sources import Found, check_limits, local_bytes, open_file, parent
+from reportgen.reading.summary import Summarised
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
 # each (TensorBoard's distribution view also draws up to 501 steps) and enough for every offset chart.
@@ -31,6 +35,9 @@ MIN_KEEP = 21
 # With readers=0, runs are read in worker processes only when there is at least this much
 # data: starting the pool costs a few tenths of a second.
 POOL_MIN_BYTES = 64 << 20
+# Where runs are read: local, in this machine's processes (`readers`); dask, on a Dask cluster
+# (dask_executor.py), each worker reading its runs through fsspec and sending back their summary.
+EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class ReadSettings:
     run_pattern: str = ""  # regex searched in run names: other runs are not read at all
     max_runs: int = 0  # refuse more runs than this (0: unlimited), before reading anything
     max_bytes: int = 0  # refuse more bytes of event files than this (0: unlimited)
+    executor: str = "local"  # one of EXECUTORS
+    scheduler: str = ""  # executor dask: the scheduler's address ("": a LocalCluster started here)
 
 
 def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False, split: bool = False) -> Run:
@@ -85,7 +94,8 @@ def _file_warnings(account: FileAccount, run: Run) -> None:
 
 
 def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
-    """Read every run under every logdir. Raises InputError when there is nothing to read.
+    """Read every run under every logdir, or from its summary (`reportgen analyse`). Raises
+    InputError when there is nothing to read.
 
     Readers > 1 read runs in that many worker processes; 0 means one per core when there are
     several runs and enough local data to repay starting the workers. The result is the same,
@@ -93,11 +103,52 @@ def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
 
     With more than four runs each keeps the buckets of fewer steps (KEEP_BUDGET); statistics are
     kept for every step. `max_runs` and `max_bytes` refuse, before anything is read, logs with
-    more runs or more bytes of event files than that.
+    more runs or more bytes of event files than that (a summary's runs count as runs, their
+    files, read already, as no bytes).
     """
-    found = find_runs(logdirs, settings.run_pattern)
+    sources, located = locate(logdirs, settings.run_pattern)
+    found = [(run.name, run.files) for run in located]
     check_limits(found, logdirs, settings.max_runs, settings.max_bytes)
-    keep = min(settings.keep, max(MIN_KEEP, KEEP_BUDGET // len(found)))
+    runs = read_located(located, keep_per_run(settings.keep, len(located)), settings)
+    return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
+    return Logs(sources=sources, runs=attach_hparams_runs(runs))
+
+
+def summarise(inputs: list[str], settings: ReadSettings = ReadSettings()) -> list[Summarised]:
+    """Every run under the inputs as its summary holds it (`reportgen analyse`): read alone,
+    keeping the buckets of `settings.keep` steps per tag whatever the number of runs (the build
+    thins them to its own), and not yet folded into another (the build folds add_hparams runs)."""
+    _, located = locate(inputs, settings.run_pattern)
+    check_limits([(run.name, run.files) for run in located], inputs, settings.max_runs, settings.max_bytes)
+    found = [(run.name, run.files) for run in located if run.summarised is None]
+    fresh = iter(read_found_encoded(found, settings.keep, settings))
+    return [Summarised(where.source, where.relative, *next(fresh)) if where.summarised is None
+            else Summarised(where.source, where.relative, taken(where.summarised, where.name, settings.keep))
+            for where in located]
+
+
+def keep_per_run(keep: int, runs: int) -> int:
+    """Steps per tag whose buckets each of `runs` runs keeps (KEEP_BUDGET)."""
+    return min(keep, max(MIN_KEEP, KEEP_BUDGET // max(runs, 1)))
+
+
+def read_located(located: list[Located], keep: int, settings: ReadSettings) -> list[Run]:
+    """Each run read from its files, or taken from its summary and thinned to `keep`, in order."""
+    found = [(run.name, run.files) for run in located if run.summarised is None]
+    read = iter(read_found(found, keep, settings))
+    return [next(read) if run.summarised is None else taken(run.summarised, run.name, keep) for run in located]
+
+
+def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
+    return [run for run, _ in read_found_encoded(found, keep, settings)]
+
+
+def read_found_encoded(found: Found, keep: int, settings: ReadSettings) -> list[tuple[Run, dict | None]]:
+    """Each run read, with its summary entry when a Dask worker encoded it already (else None)."""
+    if settings.executor == "dask" and found:
+        from reportgen.reading.dask_executor import read_on_dask
+
+        return list(read_on_dask(found, keep, settings.light, settings.scheduler))
     readers = settings.readers
     if readers <= 0:
         readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1
@@ -106,8 +157,15 @@ def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
         runs = [read_run(n, f, keep, settings.light, settings.split_big_files) for n, f in found]
     else:
         runs = _read_in_pool(found, keep, settings.light, workers)
-    return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
-    return Logs(sources=list(logdirs), runs=attach_hparams_runs(runs))
+    return [(run, None) for run in runs]
+
+
+def taken(run: Run, name: str, keep: int) -> Run:
+    """A summary's run named `name`, each histogram's buckets thinned to `keep` steps as reading
+    would have kept them."""
+    return replace(run, name=name,
+                   histograms={tag: replace(thinned(h, keep), run=name) for tag, h in run.histograms.items()},
+                   scalars={tag: replace(s, run=name) for tag, s in run.scalars.items()})
 
 
 TIMESTAMP_FOLDER = re.compile(r"\d{9,11}(\.\d+)?")  # time.time() as str: 1690483601.5213287

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -136,42 +135,6 @@ def open_file(path: str) -> Iterator[tuple[BinaryIO, int]]:
         raise OSError(f"{exc.__class__.__name__}: {exc}") from None
     with stream:
         yield stream, size
-
-
-def find_runs(logdirs: list[str], run_pattern: str = "") -> Found:
-    """Every run under every logdir, named as the report names them. Raises InputError when
-    there is nothing to read, or no run's name matches `run_pattern` (a regex searched in names)."""
-    found: Found = []
-    bases = [_base_name(logdir) for logdir in logdirs]
-    if len(set(bases)) < len(bases):  # a/exp and b/exp: name runs by the paths as given
-        bases = [logdir.rstrip("/") or logdir for logdir in logdirs]
-    for logdir, base in zip(logdirs, bases):
-        for name, files in discover_runs(logdir):
-            if len(logdirs) > 1:
-                name = base if name == "." else posixpath.join(base, name)
-            elif name == ".":
-                name = base  # event files right in the logdir: a run named after it, not "."
-            found.append((name, files))
-    if not found:
-        raise InputError(f"no event files (names containing 'tfevents') under {', '.join(logdirs)}")
-    if run_pattern:
-        found = _matching(found, run_pattern)
-    return found
-
-
-def _base_name(logdir: str) -> str:
-    if is_url(logdir):
-        return posixpath.basename(logdir.split("://", 1)[1].rstrip("/")) or logdir
-    return os.path.basename(os.path.abspath(logdir)) or logdir
-
-
-def _matching(found: Found, pattern: str) -> Found:
-    wanted = re.compile(pattern)
-    kept = [(name, files) for name, files in found if wanted.search(name)]
-    if not kept:
-        names = ", ".join(name for name, _ in found[:5]) + (", ..." if len(found) > 5 else "")
-        raise InputError(f"no run matches --run {pattern!r} (runs found: {names})")
-    return kept
 
 
 def check_limits(found: Found, logdirs: list[str], max_runs: int, max_bytes: int) -> None:

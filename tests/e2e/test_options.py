@@ -34,7 +34,8 @@ SAMPLES = {"title": "Nightly", "run": "seed", "tag": "weight", "max_steps": 9, "
            "attach_pdf": True, "report_url": "https://ci.example.com/run/1",
            "mail_from": "ml@example.com", "quiet": True, "verbose": True, "seed_pattern": r"-rep\d+$", "sort": "lr",
            "annotations": True, "baseline": "last-night/report.json", "match_runs": "^[0-9]{8}_",
-           "history": "s3://bucket/reports", "history_nights": 7, "save_history": True}
+           "history": "s3://bucket/reports", "history_nights": 7, "save_history": True, "executor": "dask",
+           "scheduler": "tcp://10.0.0.5:8786"}
 
 
 def test_every_option_is_settable_in_the_config_or_listed_as_not():

@@ -100,6 +100,16 @@ def test_a_logdir_baseline_says_what_its_report_json_says(nights):
         assert from_logdir[key] == from_json[key], key
 
 
+def test_a_summary_baseline_says_what_its_logdir_says(nights):
+    root, _ = nights
+    assert main(["analyse", str(root / "night1"), "-o", str(root / "night1-summary.json"), "-q"]) == 0
+    _, from_summary = build_against(root, "night2", str(root / "night1-summary.json"))
+    _, from_logdir = build_against(root, "night2", str(root / "night1"))
+    assert from_summary["new"] and from_summary["layers"]
+    for key in ("new", "resolved", "persisting", "layers", "metrics", "runs_added", "runs_removed"):
+        assert from_summary[key] == from_logdir[key], key
+
+
 def test_new_warning_gates_only_on_new_findings(nights):
     root, _ = nights
     assert build_against(root, "night2", str(root / "night1.json"), "--fail-on", "new-warning")[0] == 1

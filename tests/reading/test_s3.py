@@ -10,56 +10,13 @@ import os
 import numpy as np
 import pytest
 
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 s3fs = pytest.importorskip("s3fs")
 
 from reportgen.cli import main  # noqa: E402
 from reportgen.reading.loader import load  # noqa: E402
 from reportgen.reading.sources import InputError, discover_runs  # noqa: E402
-from tools.eventwriter import EventWriter  # noqa: E402
-
-BUCKET = "training-logs"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def local_logs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("logs")
-    rng = np.random.default_rng(11)
-    for run, scale in (("baseline", 1.0), ("sweep/lr_0.1", 3.0)):
-        with EventWriter(str(root / run), wall_time=1000.0) as writer:
-            for step in range(0, 60, 5):
-                writer.add_histogram("fc1.weight", rng.normal(0, 0.1 * scale, 300), step)
-                writer.add_tensor_histogram("fc1.out", rng.normal(0, scale, 200), step)
-                writer.add_scalar("loss", 1.0 / (step + 1) * scale, step)
-    return root
-
-
-@pytest.fixture
-def bucket(s3_endpoint, local_logs, monkeypatch):
-    for name, value in (("AWS_ENDPOINT_URL", s3_endpoint), ("AWS_ACCESS_KEY_ID", "testing"),
-                        ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()
-    fs = s3fs.S3FileSystem()
-    if not fs.exists(BUCKET):
-        fs.mkdir(BUCKET)
-        for folder, _, files in os.walk(local_logs):
-            for f in files:
-                local = os.path.join(folder, f)
-                fs.put_file(local, f"{BUCKET}/logs/{os.path.relpath(local, local_logs)}")
-    yield f"s3://{BUCKET}/logs"
-    s3fs.S3FileSystem.clear_instance_cache()
+from tests.reading.conftest import BUCKET  # noqa: E402
 
 
 def test_runs_are_discovered_in_a_bucket_as_on_disk(bucket, local_logs):
@@ -127,3 +84,18 @@ def test_the_history_lives_in_a_bucket(bucket, local_logs, tmp_path):
     assert len(s3fs.S3FileSystem().ls(f"{BUCKET}/history")) == 2
     history = json.loads((tmp_path / "r.json").read_text())["history"]
     assert len(history["nights"]) == 2 and history["runs"] == ["baseline", "sweep/lr_0.1"]
+
+
+def test_summaries_in_a_bucket_build_the_report_of_their_logs(bucket, local_logs, tmp_path, monkeypatch):
+    """Each node analyses its runs and copies the summary into a bucket; the report is built
+    from the bucket prefix (summaries only: no event file there)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for run in ("baseline", "sweep"):
+        assert main(["analyse", str(local_logs), "--run", f"^{run}", "-o", str(tmp_path / f"{run}.json"), "-q"]) == 0
+        s3fs.S3FileSystem().put_file(str(tmp_path / f"{run}.json"), f"{BUCKET}/summaries/{run}.json")
+    reports = []
+    for label, source in (("logs", str(local_logs)), ("bucket", f"s3://{BUCKET}/summaries/")):
+        (tmp_path / label).mkdir()
+        assert main(["build", source, "-o", str(tmp_path / label / "report.json"), "-q"]) == 0
+        reports.append((tmp_path / label / "report.json").read_bytes())
+    assert reports[0] == reports[1]
