@@ -136,8 +136,7 @@ def scalar_features(series: ScalarSeries, role: ScalarRole, t: Thresholds) -> Sc
     early, late = trends.level(values, size, at_end=False), trends.level(values, size, at_end=True)
     roughness, flips = _jitter(values[n // 2:])
     best_index = _best_index(values, higher=role.role in HIGHER_IS_BETTER)
-    residual = np.diff(values) / math.sqrt(2) if n > 2 else np.zeros(0)  # step-to-step noise, trend removed
-    sigma = float(np.median(np.abs(residual)) * 1.4826) if residual.size else 0.0
+    sigma = trends.point_noise(values)  # step-to-step noise, trend removed
     noise = sigma * math.sqrt(math.pi / 2) * math.sqrt(2 / size) / abs(early) if n and early else 0.0
     return ScalarFeatures(
         run=series.run, tag=series.tag, role=role.role, evaluation=role.evaluation, steps=steps, values=values,

@@ -94,6 +94,15 @@ def level(values: np.ndarray, size: int, at_end: bool) -> float:
     return float(np.median(part))
 
 
+def point_noise(values: np.ndarray) -> float:
+    """The point-to-point noise of a curve as a normal's sigma: the median absolute step between
+    neighbours over sqrt(2), scaled by 1.4826 (a trend barely moves it). 0 for fewer than 3 points."""
+    values = np.asarray(values, dtype=float)
+    if values.size <= 2:
+        return 0.0
+    return float(np.median(np.abs(np.diff(values) / np.sqrt(2))) * 1.4826)
+
+
 def rolling_median(values: np.ndarray, size: int) -> np.ndarray:
     """A centred running median of odd width `size` (shorter at the ends): a curve's course
     without its minibatch noise, for finding where it bottomed out."""

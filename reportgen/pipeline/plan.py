@@ -19,7 +19,7 @@ from reportgen.diagnosis import Diagnosis, Layer
 from reportgen.diagnosis.roles import Role, classify
 from reportgen.findings import Severity
 from reportgen.model import HistogramSeries, Logs, ScalarSeries
-from reportgen.sweeps import Sweep
+from reportgen.sweeps import AGAINST_MIN_RUNS, Sweep
 from reportgen.sweeps.facts import is_seed
 
 # Above this many runs the report is a sweep: per-tag charts for every run would run to
@@ -153,9 +153,6 @@ def _comparison_jobs(logs: Logs, options: Options, colors: dict[str, str]) -> li
 
 
 SWEEP_KINDS = ("against", "seeds")
-# A metric against a setting needs three runs at least: two points draw a line that says only
-# that two runs differ, and they usually differ in more than that setting.
-AGAINST_MIN_RUNS = 3
 
 
 def sweep_jobs(sweep: Sweep | None, colors: dict[str, str]) -> list[ChartJob]:

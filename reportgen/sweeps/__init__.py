@@ -36,13 +36,15 @@ from reportgen.sweeps.facts import (
 )
 from reportgen.sweeps.seeds import DEFAULT_SEED_PATTERN, seed_groups
 
-__all__ = ["DEFAULT_SEED_PATTERN", "Band", "CodeAgainstHparams", "Curve", "Part", "Row", "RunFacts", "SeedGroup",
-           "Split", "Spread", "Sweep", "Vote", "build_sweep", "show", "sort_error"]
+__all__ = ["AGAINST_MIN_RUNS", "DEFAULT_SEED_PATTERN", "Band", "CodeAgainstHparams", "Curve", "Part", "Row", "RunFacts",
+           "SeedGroup", "Split", "Spread", "Sweep", "Vote", "build_sweep", "show", "sort_error"]
 
 
-# Findings against a setting need three judged runs at least: with two, each side of a split is
-# one run, and "in 1 of 1 runs with biases = False, in 0 of 1 with biases = True" only restates
-# which run has the finding, which the sweep table's Findings column says already.
+# Anything against a setting needs three runs at least. A chart of the metric against it: two
+# points draw a line that says only that two runs differ, and they usually differ in more than
+# that setting. Findings against it (judged runs): with two, each side of a split is one run, and
+# "in 1 of 1 runs with biases = False, in 0 of 1 with biases = True" only restates which run has
+# the finding, which the sweep table's Findings column says already.
 AGAINST_MIN_RUNS = 3
 
 

@@ -305,10 +305,8 @@ def overfitting(run: RunFeatures, t: Thresholds) -> Iterator[Hit]:
 
 
 def _sigmas_above(values: np.ndarray, rise: float) -> float:
-    """`rise` in units of the point-to-point noise of `values` (the median absolute step, scaled
-    to a normal's sigma: a trend barely moves it)."""
-    steps = np.abs(np.diff(values))
-    sigma = float(np.median(steps)) * 1.4826 / np.sqrt(2) if steps.size else 0.0
+    """`rise` in units of the point-to-point noise of `values` (trends.point_noise)."""
+    sigma = trends.point_noise(values)
     return rise / sigma if sigma > 0 else (float("inf") if rise > 0 else 0.0)
 
 
