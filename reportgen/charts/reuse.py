@@ -16,6 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator, ScalarFormatter
 
+from reportgen.charts.textcache import TextCachingRenderer
+
 
 class SharedRendererCanvas(FigureCanvasAgg):
     """An Agg canvas that draws on a renderer shared by all figures of its pixel size.
@@ -34,7 +36,7 @@ class SharedRendererCanvas(FigureCanvasAgg):
         key = (width, height, self.figure.dpi)
         renderer = self._renderers.pop(key, None)
         if renderer is None:
-            renderer = RendererAgg(width, height, self.figure.dpi)
+            renderer = TextCachingRenderer(width, height, self.figure.dpi)
         self._renderers[key] = renderer  # now the most recent
         while len(self._renderers) > self.KEEP:
             del self._renderers[next(iter(self._renderers))]

@@ -466,6 +466,39 @@ def test_a_chart_drawn_on_a_reused_figure_is_the_chart_drawn_on_a_new_one(logs, 
     fixtures, drawn in a shuffled order so that each follows charts of other shapes."""
     from reportgen.charts.reuse import POOL
 
+    jobs = _charts_of_every_shape(logs, tmp_path)
+    POOL.clear()
+    hits = POOL.hits
+    reused = [render_job(job) for job in jobs]
+    assert POOL.hits - hits > len(jobs) // 2  # the case under test: most charts reuse a figure
+    for job, chart in zip(jobs, reused):
+        POOL.clear()
+        assert chart.error is None
+        assert chart.png == render_job(job).png, (job.kind, job.tag)
+
+
+def test_text_drawn_from_the_glyph_caches_is_matplotlibs_text_pixel_for_pixel(logs, tmp_path, monkeypatch):
+    """Tick labels, axis labels (the y label is turned 90 degrees), legends, titles and notes
+    drawn from cached shapes and glyph bitmaps, at whatever sub-pixel positions the charts put
+    them, give the same bytes as Matplotlib drawing every string itself."""
+    from reportgen.charts import textcache
+
+    if not textcache.SUPPORTED:
+        pytest.skip("this Matplotlib draws its text itself")
+    jobs = _charts_of_every_shape(logs, tmp_path)
+    textcache.clear()
+    hits = textcache.stats["glyph_hits"]
+    cached = [render_job(job).png for job in jobs]
+    assert textcache.stats["glyph_hits"] - hits > 10 * len(jobs)  # the case under test: glyphs reused
+    monkeypatch.setattr(textcache, "SUPPORTED", False)
+    for job, png in zip(jobs, cached):
+        assert png == render_job(job).png, (job.kind, job.tag)
+
+
+def _charts_of_every_shape(logs, tmp_path) -> list[ChartJob]:
+    """Every chart kind, with values and without, NaN notes, titles lifted over an offset text,
+    layer rows with an empty panel, comparisons and the real writers' fixtures, in a shuffled
+    order so that each follows charts of other shapes."""
     run = logs.runs[0]
     tags = ("uneven", "long", "constant", "empty", "with_nan")
     jobs = [ChartJob(kind, "run", tag, f"{tag} (run)", hist(logs, tag), "#ff7043")
@@ -487,16 +520,7 @@ def test_a_chart_drawn_on_a_reused_figure_is_the_chart_drawn_on_a_new_one(logs, 
         fixture = load([str(fixture_path(name))])
         jobs += plan_charts(fixture, Diagnosis().layers, Options(), run_colors(fixture))
     order = np.random.default_rng(5).permutation(len(jobs))
-    jobs = [jobs[i] for i in order]
-
-    POOL.clear()
-    hits = POOL.hits
-    reused = [render_job(job) for job in jobs]
-    assert POOL.hits - hits > len(jobs) // 2  # the case under test: most charts reuse a figure
-    for job, chart in zip(jobs, reused):
-        POOL.clear()
-        assert chart.error is None
-        assert chart.png == render_job(job).png, (job.kind, job.tag)
+    return [jobs[i] for i in order]
 
 
 def test_a_figure_goes_back_to_the_pool_only_when_its_chart_was_drawn_as_planned():
