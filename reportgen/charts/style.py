@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import Formatter, MaxNLocator
 
 from reportgen.charts.reuse import SharedRendererCanvas
 
@@ -228,5 +228,21 @@ def no_data(ax: Axes, text: str) -> None:
 
 
 def step_axis(ax: Axes, max_ticks: int = 9) -> None:
-    """Steps are whole numbers: no 2.5 ticks on a step axis; few ticks on narrow panels."""
+    """Steps are whole numbers: no 2.5 ticks on a step axis; few ticks on narrow panels; large
+    steps in thousands or millions (`StepFormatter`)."""
     ax.xaxis.set_major_locator(MaxNLocator(nbins=max_ticks, integer=True))
+    ax.xaxis.set_major_formatter(StepFormatter())
+
+
+class StepFormatter(Formatter):
+    """Step ticks as TensorBoard labels them: "200k", "1.5M" once the axis reaches 10,000 (in
+    millions from 1,000,000), every tick of an axis with the same suffix. Six-digit ticks such as
+    "100000" ran into each other on a half-page chart (an RLlib log of 796,000 steps)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values) -> list[str]:
+        largest = max((abs(float(v)) for v in values), default=0.0)
+        scale, suffix = (1e6, "M") if largest >= 1e6 else (1e3, "k") if largest >= 1e4 else (1.0, "")
+        return [f"{v / scale:.4g}{suffix}" if suffix and v else f"{round(v):d}" for v in values]

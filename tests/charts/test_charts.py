@@ -18,7 +18,7 @@ from reportgen.charts.render import render_job, render_jobs
 from reportgen.charts.scalar import smooth
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, Layer
-from reportgen.model import HistogramSeries, Logs
+from reportgen.model import HistogramSeries, Logs, ScalarSeries
 from reportgen.pipeline import plan_charts, run_colors
 from reportgen.reading.loader import load
 from tests.conftest import fixture_path
@@ -648,3 +648,33 @@ def test_the_runs_compared_legend_sits_above_every_runs_curve(monkeypatch):
             assert not inside.any(), (job.tag, line.get_label())
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [
             "question (step 800)", "question_fixed (step 800)"]
+
+
+def test_large_steps_are_labelled_in_thousands_or_millions_like_tensorboard():
+    from reportgen.charts.style import StepFormatter
+
+    labels = StepFormatter().format_ticks
+    assert labels([0, 2000, 4000, 8000]) == ["0", "2000", "4000", "8000"]
+    assert labels([0, 2500, 5000, 7500, 10000]) == ["0", "2.5k", "5k", "7.5k", "10k"]
+    assert labels([0, 200000, 400000, 800000]) == ["0", "200k", "400k", "800k"]
+    assert labels([0, 500000, 1000000, 1500000]) == ["0", "0.5M", "1M", "1.5M"]
+
+
+def test_six_digit_step_ticks_do_not_run_into_each_other(monkeypatch):
+    """An RLlib log of 796,000 steps: its tick labels "100000200000300000..." read as one number."""
+    from reportgen.charts import encode, scalar
+
+    drawn = []
+    real = encode.to_png
+    monkeypatch.setattr(scalar, "to_png", lambda fig: (drawn.append(fig), real(fig))[1])
+    steps = np.arange(0, 796_001, 4000)
+    series = ScalarSeries("run", "episode_reward_mean", steps, steps.astype(float), np.log1p(steps.astype(float)))
+    scalar.draw(series, "#ff7043", "reward")
+    ax = drawn[0].axes[0]
+    renderer = drawn[0].canvas.get_renderer()
+    lo, hi = ax.get_xlim()
+    boxes = [t.get_window_extent(renderer) for tick in ax.xaxis.majorTicks if lo <= tick.get_loc() <= hi
+             for t in (tick.label1,) if t.get_text()]
+    assert len(boxes) >= 4
+    gaps = [b.x0 - a.x1 for a, b in zip(boxes, boxes[1:])]
+    assert min(gaps) >= 4, gaps  # pixels of space between neighbouring labels
