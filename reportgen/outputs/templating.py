@@ -88,10 +88,11 @@ def counted(severity: object, count: int) -> str:
 
 
 def breakable(value: object) -> markupsafe.Markup:
-    """A name that may wrap after "_", "/" and "." (<wbr>), not inside a word: a narrow table
-    column gives "learning_ / rate", never "learning_r / ate"."""
+    """A name that may wrap after "_", "/", "," and a "." that is not a decimal point (<wbr>),
+    not inside a word or a number: a narrow table column gives "learning_ / rate", never
+    "learning_r / ate", and "lr=0.0001, / num_sgd_ / iter=30", never "lr=0. / 0001"."""
     escaped = str(markupsafe.escape(value))
-    return markupsafe.Markup(re.sub(r"([_/.])(?=.)", r"\1<wbr>", escaped))
+    return markupsafe.Markup(re.sub(r"([_/,]|\.(?!\d))(?=.)", r"\1<wbr>", escaped))
 
 
 FILTERS = {"when": when, "duration": duration, "number": measured, "size": format_size, "css": css,

@@ -116,7 +116,7 @@ def test_the_appendix_lists_every_tag_and_puts_those_read_alike_on_one_row(built
     section = appendix[appendix.index("Run question"):appendix.index("Run question_fixed")]
     for tag in [*run.histograms, *run.scalars]:
         assert f"<code>{tag}</code>" in section
-    rows = re.findall(r"<tr><td>(.*?)</td>", section[:section.index('class="files"')])
+    rows = re.findall(r"<tr><td[^>]*>(.*?)</td>", section[:section.index('class="files"')])
     assert len(rows) == 3  # the histograms, the scalars, the hparams records: each read at one set of steps
     assert {len(set(s.steps.tolist()) ^ set(next(iter(run.histograms.values())).steps.tolist()))
             for s in run.histograms.values()} == {0}

@@ -179,3 +179,12 @@ def test_the_appendix_names_a_file_inside_its_run_folder_by_its_path_there():
     assert html.file_name(run, "s3://bucket/logs/run1/sub/events.out.tfevents.2") == "sub/events.out.tfevents.2"
     assert html.file_name(run, "s3://bucket/logs/run10/events.out.tfevents.3") == (
         "s3://bucket/logs/run10/events.out.tfevents.3")  # another folder whose name starts the same
+
+
+def test_long_names_may_wrap_between_their_parts_but_never_inside_a_word_or_a_number():
+    from reportgen.outputs.templating import breakable
+
+    assert str(breakable("learning_rate")) == "learning_<wbr>rate"
+    assert str(breakable("PPO_x_lr=0.0001,num_sgd_iter=30,a.b/c")) == \
+        "PPO_<wbr>x_<wbr>lr=0.0001,<wbr>num_<wbr>sgd_<wbr>iter=30,<wbr>a.<wbr>b/<wbr>c"
+    assert str(breakable("<b>_")) == "&lt;b&gt;_"  # escaped first; nothing to break after the end

@@ -214,3 +214,37 @@ def test_without_an_ldconfig_listing_ctypes_keeps_its_own_library_look_up(monkey
         with pdf._find_library_from_ldconfig_cache():
             assert ctypes.util.find_library is not real and ctypes.util.find_library("z") == "libz.so.1"
     assert ctypes.util.find_library is real
+
+
+def test_no_text_runs_past_the_right_edge_of_a_page_with_ray_tune_trial_names(tmp_path):
+    """Ray Tune names a trial folder by all its settings (100 characters, few spaces) and RLlib
+    logs 38 scalars with long tags: the run headings, the summary's and the comparison's run
+    cells ran off the page and were cut, squeezing the metric next to them to a letter a line.
+    Checked on WeasyPrint's own layout: every line of text ends inside the page's text area."""
+    import numpy as np
+    from weasyprint.formatting_structure import boxes
+
+    from reportgen import pipeline
+    from reportgen.config import Options
+    from reportgen.outputs import html
+    from reportgen.reading.loader import load
+    from tools.eventwriter import EventWriter
+
+    tags = [f"ray/tune/info/learner/default_policy/learner_stats/{name}" for name in
+            ("total_loss", "policy_loss", "vf_loss", "vf_explained_var", "entropy")] + ["ray/tune/episode_reward_mean"]
+    for trial, lr in enumerate(("0.0001", "5e-05")):
+        name = (f"PPO_CartPole-v1_3a7f{trial}_0000{trial}_{trial}_lr={lr},num_sgd_iter=30,sgd_minibatch_size=128,"
+                "train_batch_size=4000")
+        with EventWriter(str(tmp_path / name), wall_time=1_700_000_000) as writer:
+            for i, step in enumerate(range(0, 796_001, 4000)):
+                for k, tag in enumerate(tags):
+                    writer.add_scalar(tag, float(np.exp(-i / 50) + k + trial), step)
+    report = pipeline.build(load([str(tmp_path)]), Options())
+    document = pdf.import_weasyprint().HTML(string=html.render(report, medium="print").decode()).render()
+    past = []
+    for number, page in enumerate(document.pages, 1):
+        box = page._page_box
+        right = box.margin_width() - box.margin_right
+        past += [(number, text.text[:40]) for text in box.descendants()
+                 if isinstance(text, boxes.TextBox) and text.position_x + text.width > right + 1]
+    assert not past
