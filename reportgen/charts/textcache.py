@@ -26,7 +26,7 @@ SUPPORTED = all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", 
 # (~0.1-1 KB each) and a few hundred strings.
 MAX_ENTRIES = 50_000
 
-_shapes: dict[tuple, tuple] = {}
+_shapes: dict[tuple, tuple[Any, tuple]] = {}
 _bitmaps: dict[tuple, tuple[np.ndarray, int, int]] = {}
 stats = {"shape_hits": 0, "shapes": 0, "glyph_hits": 0, "glyphs": 0}
 
@@ -34,6 +34,8 @@ stats = {"shape_hits": 0, "shapes": 0, "glyph_hits": 0, "glyphs": 0}
 def clear() -> None:
     _shapes.clear()
     _bitmaps.clear()
+
+
 
 
 def _font_key(prop: Any) -> tuple:
@@ -50,18 +52,23 @@ class TextCachingRenderer(RendererAgg):
         language = mtext.get_language() if mtext is not None and hasattr(mtext, "get_language") else None
         size = prop.get_size_in_points()
         key = (s, _font_key(prop), features, language, self.dpi)
-        glyphs = _shapes.get(key)
-        if glyphs is None:
-            font = self._prepare_font(prop)
+        font = self._prepare_font(prop)
+        shape = _shapes.get(key)
+        # A shape holds the FT2Font objects it was laid out in (its glyphs may come from the
+        # font's fallbacks, which live only as long as it does), and is used only with that
+        # very font: Matplotlib opens its fonts again in a forked process and when its font
+        # cache drops one, and FreeType failed on the old objects in the chart workers
+        # ("invalid outline", "too many hints").
+        if shape is None or shape[0] is not font:
             items = font._layout(s, flags=get_hinting_flag(), features=features, language=language)
-            glyphs = tuple((item.ft_object, item.glyph_index, item.x, item.y) for item in items)
+            shape = (font, tuple((item.ft_object, item.glyph_index, item.x, item.y) for item in items))
             if len(_shapes) >= MAX_ENTRIES:
                 _shapes.clear()
-            _shapes[key] = glyphs
+            _shapes[key] = shape
             stats["shapes"] += 1
         else:
             stats["shape_hits"] += 1
-        self._draw_glyphs(gc, x, y, angle, size, glyphs)
+        self._draw_glyphs(gc, x, y, angle, size, shape[1])
 
     def _draw_glyphs(self, gc, x, y, angle, size, glyphs) -> None:
         # The same arithmetic as RendererAgg._draw_text_glyphs_and_boxes (Matplotlib 3.11).

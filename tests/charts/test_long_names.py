@@ -101,3 +101,38 @@ def test_fit_keeps_the_prefix_and_cuts_the_rest_first():
     cut = fit(f"{short} ({RUN})", 3.0, 7.5, True, keep=short)
     assert cut.startswith(short + " (") and cut.endswith(")") and text_width(cut, 7.5, True) <= 3.0
     assert fit("loss (run)", 2.9, 7.5, True, keep="loss") == "loss (run)"
+
+
+def test_chart_workers_forked_after_long_names_were_drawn_here_draw_every_chart(runs):
+    """The text caches are filled in this process (titles cut with an ellipsis, legends), then
+    worker processes are forked to draw: FreeType failed in them on this process' font objects
+    ("invalid outline", "too many hints"), and charts became error placeholders."""
+    from reportgen.charts.render import render_jobs
+
+    every = jobs(runs) * 3
+    here = [render_job(job) for job in every]
+    forked = render_jobs(every, workers=2)
+    assert [c.error for c in forked] == [None] * len(every)
+    assert [c.png for c in forked] == [c.png for c in here]
+
+
+def test_text_is_shaped_again_in_the_fonts_matplotlib_opens_after_dropping_its_own(runs):
+    """What Matplotlib does in a forked process, and when its font cache is full: it opens its
+    fonts again. Cached shapes of the old font objects are not used with the new ones."""
+    import gc
+
+    from matplotlib import font_manager
+
+    from reportgen.charts import textcache
+
+    before = [render_job(job) for job in jobs(runs)]
+    again = [render_job(job) for job in jobs(runs)]
+    shaped = textcache.stats["shapes"]
+    [render_job(job) for job in jobs(runs)]
+    assert textcache.stats["shapes"] == shaped  # drawn again with the same fonts: every shape kept
+    font_manager._get_font.cache_clear()
+    gc.collect()
+    after = [render_job(job) for job in jobs(runs)]
+    assert textcache.stats["shapes"] > shaped  # shaped again in the new font objects
+    assert [c.png for c in after] == [c.png for c in before] == [c.png for c in again]
+    assert all(c.error is None for c in after)
