@@ -237,8 +237,9 @@ def _inspect_run(run) -> dict:
 
 
 def _build(args: argparse.Namespace, options: Options, progress: Progress,
-           formats: frozenset[str] | set[str] = frozenset()):
-    """The built report, shared by `build` and `send`."""
+           formats: frozenset[str] | set[str] = frozenset(), early: list | None = None):
+    """The built report, shared by `build` and `send`. With "pdf" in `formats`, the PDF is laid
+    out while the charts are drawn, into `early` (for outputs.write_all / pdf.render)."""
     from reportgen import outputs, pipeline
     from reportgen.pipeline.since import read_baseline
 
@@ -250,9 +251,12 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
     progress("loading")
     logs = load(args.logdirs, options.read_settings())
     _report_warnings(options, logs, progress)
+    lay_out = None
+    if early is not None and "pdf" in formats and not options.history:  # the history is added after
+        lay_out = lambda provisional: early.append(outputs.pdf.lay_out_early(provisional))
     report = pipeline.build(logs, options, progress=progress, advance=progress.advance,
                             meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline,
-                            pixels=outputs.needs_images(set(formats)))
+                            pixels=outputs.needs_images(set(formats)), lay_out=lay_out)
     if not report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
     if options.history:
@@ -301,7 +305,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     progress = _progress(options)
     formats = {fmt for _, fmt in targets}
     pdf_needed = outputs.needs_pdf(formats, options.attach_pdf)
-    report = _build(args, options, progress, formats | ({"pdf"} if pdf_needed else set()))
+    early: list = []
+    report = _build(args, options, progress, formats | ({"pdf"} if pdf_needed else set()), early)
     report.artifacts = [os.path.basename(path) for path, _ in targets]
     progress.phase("writing", len(targets))  # counts files; laying out the PDF is part of writing it
 
@@ -310,7 +315,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         progress.say(f"reportgen: wrote {path}")
 
     outputs.write_all(report, targets, options.attach_pdf, laid_out=lambda: None,
-                      written=written)
+                      written=written, early=early[0] if early else None)
     if options.save_history:
         from reportgen.outputs import jsonreport
         from reportgen.pipeline.since import save_history
@@ -360,11 +365,12 @@ def cmd_send(args: argparse.Namespace) -> int:
         # A message `build -o report.eml` already wrote: send it as is, without building again.
         message = mail.read_message(args.logdirs[0], sender=args.sender, recipients=recipients)
     else:
-        report = _build(args, options, progress, {"eml", "pdf"} if options.attach_pdf else {"eml"})
+        early: list = []
+        report = _build(args, options, progress, {"eml", "pdf"} if options.attach_pdf else {"eml"}, early)
         if args.save:
             report.artifacts = [os.path.basename(args.save)]
         progress.phase("writing")
-        attached = pdf.render(report) if options.attach_pdf else None
+        attached = pdf.render(report, early=early[0] if early else None) if options.attach_pdf else None
         message = mail.message(report, attached, sender=args.sender or mail.DEFAULT_SENDER, recipients=recipients)
         if args.save:
             write_atomic(args.save, message.as_bytes())

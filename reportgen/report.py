@@ -167,3 +167,20 @@ class Report:
             wall_start=min(starts, default=None), wall_end=max(ends, default=None),
             severity_counts={s: sum(f.severity == s for f in self.findings) for s in SEVERITY_ORDER},
         )
+
+
+PENDING = b"reportgen-pending:"
+
+
+def pending_png(index: int, width: int, height: int) -> bytes:
+    """What stands for a chart not drawn yet in a report laid out while its charts are drawn
+    (outputs.pdf.lay_out_early); never a PNG: the chart's index and its pixel size."""
+    return PENDING + f"{index}:{width}:{height}".encode()
+
+
+def pending_size(png: bytes) -> tuple[int, int] | None:
+    """The pixel size of a chart not drawn yet (`pending_png`); None for any other image."""
+    if not png.startswith(PENDING):
+        return None
+    _, width, height = png[len(PENDING):].split(b":")
+    return int(width), int(height)

@@ -40,8 +40,22 @@ def shared_prefix(tags: list[str]) -> str:
     return common[: cut + 1] if cut >= 0 and all(len(t) > cut + 1 for t in tags) else ""
 
 
+def grid(panels: int) -> tuple[int, int]:
+    """Rows and columns of a layer row of this many panels."""
+    columns = max(1, min(PANELS_PER_ROW, panels))
+    return max(1, math.ceil(panels / columns)), columns
+
+
+def figure_size(job: ChartJob) -> tuple[float, float]:
+    return _size(grid(len(job.data))[0])
+
+
+def _size(rows: int) -> tuple[float, float]:
+    return WIDE, ROW_HEIGHT * rows + 0.3
+
+
 def _figure(rows: int, columns: int):
-    fig = new_figure((WIDE, ROW_HEIGHT * rows + 0.3), left=0.62, right=0.22, top=0.62, bottom=0.4,
+    fig = new_figure(_size(rows), left=0.62, right=0.22, top=0.62, bottom=0.4,
                      wspace=0.5, hspace=0.62)  # room for the row title and each panel's own
     fig.subplots(rows, columns, sharex=True, squeeze=False)
     return fig
@@ -57,8 +71,7 @@ def draw(series_list: list[HistogramSeries], color: str, title: str, kinds: dict
          max_steps: int = MAX_DISTRIBUTION_STEPS) -> tuple[bytes, str]:
     kinds = kinds or {}
     panels = ordered(series_list, kinds)
-    columns = max(1, min(PANELS_PER_ROW, len(panels)))
-    rows = max(1, math.ceil(len(panels) / columns))
+    rows, columns = grid(len(panels))
     described = []
     bands_list = [distribution.distribution_bands(series, max_steps) for series in panels]
     drawn = tuple(bool(np.isfinite(b.quantiles).all(axis=1).any()) for b in bands_list)

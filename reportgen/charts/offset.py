@@ -104,6 +104,11 @@ def alt_text(layout: OffsetLayout, tag: str, run: str) -> str:
     return text
 
 
+def figure_size(job: ChartJob) -> tuple[float, float]:
+    """Inches: the offset view needs height for its depth."""
+    return OFFSET_SIZE if job.kind == "offset" else SINGLE_SIZE
+
+
 def draw_job(job: ChartJob) -> tuple[bytes, str]:
     """The offset or overlay chart (job.kind) of one histogram series."""
     return draw(job.data, job.color, job.title, MAX_OFFSET_STEPS if job.max_steps is None else job.max_steps, job.kind)

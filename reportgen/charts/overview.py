@@ -45,17 +45,27 @@ def _range(series: HistogramSeries) -> tuple[float, float]:
     return (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
 
 
+def grid(job: ChartJob) -> tuple[int, int]:
+    """Rows and columns: one panel per layer with weights."""
+    panels = sum(1 for s in job.data if len(s.kept))
+    columns = max(1, min(COLUMNS, panels))
+    return max(1, math.ceil(panels / columns)), columns
+
+
+def figure_size(job: ChartJob) -> tuple[float, float]:
+    return WIDE, PANEL_HEIGHT * grid(job)[0] + 0.45
+
+
 def draw_job(job: ChartJob) -> tuple[bytes, str]:
     """job.data: the weight series, one per layer, in depth order; job.tag_kinds: layer -> the
     text of its title ("1.2%"); job.runs: the layers that carry a finding."""
     series_list: list[HistogramSeries] = [s for s in job.data if len(s.kept)]
     names = list(job.tag_kinds)
     marked = set(job.runs)
-    columns = max(1, min(COLUMNS, len(series_list)))
-    rows = max(1, math.ceil(len(series_list) / columns))
+    rows, columns = grid(job)
     described = []
     with styled():
-        fig = new_figure((WIDE, PANEL_HEIGHT * rows + 0.45), left=0.2, right=0.12, top=0.45, bottom=0.3,
+        fig = new_figure(figure_size(job), left=0.2, right=0.12, top=0.45, bottom=0.3,
                          wspace=0.12, hspace=0.75)
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
         heading = fit(job.title, WIDE * 0.99 - EDGE, 8.5, True, keep=job.title.split(" (")[0])

@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from reportgen.charts import KINDS, ChartJob, Drawn
 from reportgen.charts.encode import to_png, without_pixels
-from reportgen.charts.style import NOTE_COLOR, SINGLE_SIZE, new_figure, set_title, styled
+from reportgen.charts.style import DPI, NOTE_COLOR, SINGLE_SIZE, new_figure, set_title, styled
 from reportgen.memory import return_free_memory
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves.
@@ -27,6 +27,18 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
         raise ValueError(f"unknown chart kind {job.kind!r}")
     module = importlib.import_module(f"reportgen.charts.{KINDS[job.kind].module}")
     return module.draw_job(job)
+
+
+def planned_size(job: ChartJob) -> tuple[int, int]:
+    """The pixel size the chart of `job` comes out at: a figure's size is set before anything is
+    drawn on it (SINGLE_SIZE unless its kind's module says otherwise with `figure_size(job)`), so
+    a document can be laid out while its charts are drawn. A chart that fails is a placeholder
+    of another size: whoever lays out early compares with what was drawn."""
+    module = importlib.import_module(f"reportgen.charts.{KINDS[job.kind].module}") if job.kind in KINDS else None
+    inches = module.figure_size(job) if module is not None and hasattr(module, "figure_size") else SINGLE_SIZE
+    # As Matplotlib (3.11) rounds: 1.6 in x 150 dpi is 239.99999999999997 pixels, and 240.
+    width, height = (int(side * DPI + 1e-8) for side in inches)
+    return width, height
 
 
 def png_size(png: bytes) -> tuple[int, int]:

@@ -77,13 +77,15 @@ def render(report: Report, fmt: str, pdf_bytes: bytes | None = None) -> bytes:
 
 
 def write_all(report: Report, targets: list[tuple[str, str]], attach_pdf: bool,
-              laid_out: Callable[[], None] = lambda: None, written: Callable[[str], None] = lambda path: None) -> None:
+              laid_out: Callable[[], None] = lambda: None, written: Callable[[str], None] = lambda path: None,
+              early: pdf.EarlyLayout | None = None) -> None:
     """Write each (path, format) atomically, calling `written(path)` after each. The PDF, when
-    one is needed, is laid out first and once (`laid_out()`), then written and attached as is."""
+    one is needed, is laid out first and once (`laid_out()`; `early`: laid out already while
+    the charts were drawn, pdf.lay_out_early), then written and attached as is."""
     formats = {fmt for _, fmt in targets}
     document = None
     if needs_pdf(formats, attach_pdf):
-        document = pdf.render(report)
+        document = pdf.render(report, early=early)
         laid_out()
     for path, fmt in targets:
         write_atomic(path, render(report, fmt, document if fmt == "pdf" or attach_pdf else None))

@@ -20,7 +20,7 @@ import numpy as np
 from reportgen import __version__, charts, narrative
 from reportgen.baseline import compare
 from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
-from reportgen.charts.render import render_jobs
+from reportgen.charts.render import planned_size, render_jobs
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
 from reportgen.diagnosis.curves import ScalarFeatures
@@ -32,7 +32,16 @@ from reportgen.histmath import BASIS_POINTS
 from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
 from reportgen.pipeline.plan import SWEEP_KINDS, SWEEP_RUNS, compact_charts, overview_jobs, plan_charts, sweep_jobs
 from reportgen.pipeline.snapshot import last_weights, main_result, result_metrics, snapshot
-from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
+from reportgen.report import (
+    Chart,
+    FileInventory,
+    LayerSection,
+    Report,
+    RunSection,
+    SeriesSummary,
+    TagInventory,
+    pending_png,
+)
 from reportgen.sweeps import Curve, RunFacts, Sweep, build_sweep, sort_error
 
 __all__ = ["SWEEP_RUNS", "Analysis", "NothingToReport", "analyse", "build", "build_report", "compact_charts",
@@ -142,9 +151,9 @@ def charts_of(jobs: list[ChartJob], drawn: list[Drawn]) -> list[Chart]:
 
 
 def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[ChartJob], drawn: list[Drawn],
-                 sweep: Sweep | EllipsisType | None = ...) -> Report:
+                 sweep: Sweep | EllipsisType | None = ..., when: str = "") -> Report:
     """The report of the analysed logs and their drawn charts; `sweep`: sweep_of(...) when the
-    caller made it already (... : make it here)."""
+    caller made it already (... : make it here); `when`: the generated-at time (default: now)."""
     rendered = charts_of(jobs, drawn)
     by_key: dict[tuple[str, str, str], Chart] = {(c.run, c.tag, c.kind): c for c in rendered}
     colors = run_colors(logs)
@@ -152,7 +161,7 @@ def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[Ch
     findings = worst_first(analysis.diagnosis.findings)
     return Report(
         title=options.title or "Training report: " + ", ".join(_source_name(s) for s in logs.sources),
-        generated_at=generated_at(), version=__version__, sources=logs.sources,
+        generated_at=when or generated_at(), version=__version__, sources=logs.sources,
         verdict=Verdict.overall(run.verdict for run in runs),
         runs=runs, findings=findings, warnings=logs.warnings,
         comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
@@ -316,7 +325,8 @@ def _no_progress(phase: str, total: int = 0) -> None:
 
 def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _no_progress,
           advance: Callable[[str], None] = lambda item: None, meanwhile: Callable[[], None] = lambda: None,
-          settings: DiagnosisSettings | None = None, baseline: dict | None = None, pixels: bool = True) -> Report:
+          settings: DiagnosisSettings | None = None, baseline: dict | None = None, pixels: bool = True,
+          lay_out: Callable[[Report], None] | None = None) -> Report:
     """`progress(phase, total)` starts a phase; `advance(item)` counts one item done in it.
 
     The diagnosis runs in this process while worker processes draw the charts (the charts need
@@ -325,6 +335,9 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     caller made them already (they are checked when made, before any slow work). `baseline`: the
     snapshot of a previous night (pipeline.since.read_baseline) the report says what changed since.
     `pixels`: False when no output shows an image (the charts keep their titles and alt texts).
+    `lay_out(report)`: called in this process while the charts are drawn, with the report as it
+    will be but for its charts' pixels (each chart's png is `report.pending_png`), to lay
+    the PDF out meanwhile; not with a baseline (what changed since is known after the charts).
     """
     settings = settings or diagnosis_settings(options)
     read = logs
@@ -336,31 +349,43 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
     if wrong_sort:  # said now, before the charts are drawn
         raise ConfigError(wrong_sort)
     layers = layers_of(logs, settings)
-    jobs = plan_charts(logs, layers, options, run_colors(logs))
+    colors = run_colors(logs)
+    jobs = plan_charts(logs, layers, options, colors)
+    when = generated_at()
     found: list[Analysis] = []
+    later: list[ChartJob] = []
+    sweeps: list[Sweep | None] = []
 
     def analyse_meanwhile() -> None:
         found.append(analyse(logs, settings, layers))
+        # The overviews mark the layers with findings, and the sweep's charts need its verdicts
+        # and metric, so they wait for the diagnosis.
+        later.extend([] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, colors))
+        sweeps.append(sweep_of(logs, found[0], options))
+        later.extend(sweep_jobs(sweeps[0], colors))
         meanwhile()
+        if lay_out is not None and baseline is None and pixels:
+            planned = [_pending(i, job) for i, job in enumerate(jobs + later)]
+            lay_out(build_report(logs, options, found[0], jobs + later, planned, sweeps[0], when))
 
     progress("drawing and analysing", len(jobs))
     drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(f"{job.kind} {job.tag}"),
                         meanwhile=analyse_meanwhile, pixels=pixels)
-    colors = run_colors(logs)
-    later = [] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, colors)
-    # The overviews mark the layers with findings, and the sweep's charts need its verdicts and
-    # metric, so they wait for the diagnosis.
-    sweep = sweep_of(logs, found[0], options)
-    later += sweep_jobs(sweep, colors)
     if later:
         progress("drawing the overviews", len(later))
         drawn += render_jobs(later, min(options.workers().charts, len(later)),
                              on_done=lambda job: advance(f"{job.kind} {job.run}"), pixels=pixels)
-    report = build_report(logs, options, found[0], jobs + later, drawn, sweep)
+    report = build_report(logs, options, found[0], jobs + later, drawn, sweeps[0], when)
     if baseline is not None:
         _compare_with(report, baseline, options, colors, pixels)
     progress("rendering", 0)
     return report
+
+
+def _pending(index: int, job: ChartJob) -> Drawn:
+    """A chart not drawn yet, as the early layout sees it: its place and its planned size."""
+    width, height = planned_size(job)
+    return Drawn(png=pending_png(index, width, height), alt="", width_px=width, height_px=height)
 
 
 def _compare_with(report: Report, baseline: dict, options: Options, colors: dict[str, str],

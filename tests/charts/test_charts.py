@@ -678,3 +678,33 @@ def test_six_digit_step_ticks_do_not_run_into_each_other(monkeypatch):
     assert len(boxes) >= 4
     gaps = [b.x0 - a.x1 for a, b in zip(boxes, boxes[1:])]
     assert min(gaps) >= 4, gaps  # pixels of space between neighbouring labels
+
+
+def test_a_charts_pixel_size_is_known_before_it_is_drawn(logs, tmp_path):
+    """The PDF is laid out while the charts are drawn, from their planned sizes: every kind, layer
+    rows of one to six panels, overviews of any number of layers."""
+    from reportgen.charts.render import planned_size
+
+    jobs = _charts_of_every_shape(logs, tmp_path)
+    layer = [hist(logs, tag) for tag in ("uneven", "long", "constant", "with_nan", "layer/weights", "empty")]
+    for n in range(1, 7):
+        jobs.append(ChartJob("layer", "run", "layer", "Layer (run)", layer[:n], "#0077bb",
+                             tag_kinds={s.tag: "weights" for s in layer[:n]}))
+        jobs.append(ChartJob("overview", "run", "overview", "Every layer (run)", layer[:n], "#0077bb",
+                             tag_kinds={s.tag: "moved 1%" for s in layer[:n]}))
+    assert {job.kind for job in jobs} >= {"offset", "overlay", "distribution", "heatmap", "layer", "overview",
+                                          "compare", "scalar"}
+    for job in jobs:
+        drawn = render_job(job)
+        assert drawn.error is None
+        assert planned_size(job) == (drawn.width_px, drawn.height_px), (job.kind, job.tag, len(job.data))
+
+
+def test_chart_workers_forked_after_text_was_drawn_here_draw_every_chart(logs, tmp_path):
+    """The glyph caches are filled in this process, then worker processes are forked to draw:
+    they must not use this process' font objects (FreeType failed on them: "invalid outline")."""
+    jobs = _charts_of_every_shape(logs, tmp_path)
+    here = [render_job(job) for job in jobs]
+    forked = render_jobs(jobs, workers=2)
+    assert [c.error for c in forked] == [None] * len(jobs)
+    assert [c.png for c in forked] == [c.png for c in here]

@@ -248,3 +248,94 @@ def test_no_text_runs_past_the_right_edge_of_a_page_with_ray_tune_trial_names(tm
         past += [(number, text.text[:40]) for text in box.descendants()
                  if isinstance(text, boxes.TextBox) and text.position_x + text.width > right + 1]
     assert not past
+
+
+@pytest.fixture(scope="module")
+def laid_out_early():
+    """A report of real writers' logs built as the CLI builds it: the PDF laid out from the
+    report's planned charts while they are drawn."""
+    from reportgen import pipeline
+    from reportgen.config import Options
+    from reportgen.reading.loader import load
+    from tests.conftest import fixture_path
+
+    early: list = []
+    logs = load([str(fixture_path("torch_writer")), str(fixture_path("tf2_summary"))])
+    report = pipeline.build(logs, Options(), lay_out=lambda provisional: early.append(pdf.lay_out_early(provisional)))
+    return report, early
+
+
+def test_the_pdf_laid_out_while_the_charts_are_drawn_is_the_pdf_laid_out_after(laid_out_early):
+    report, early = laid_out_early
+    assert len(early) == 1 and early[0] is not None
+    assert len(early[0].pending) == len(shown(report)) > 10
+    assert early[0].finish(report) == pdf.render(report)  # byte for byte: same pages, text, images
+
+
+def test_a_report_that_is_not_the_one_laid_out_early_is_laid_out_again(laid_out_early, monkeypatch):
+    """A chart that failed to draw (its placeholder has another size and a caption saying why),
+    a word that changed, a PNG the PDF cannot take as it is: the early layout is not used."""
+    from reportgen.report import Report
+
+    report, early = laid_out_early
+    first = shown(report)[0]
+    failed = replace(first, png=pdf_png(first.width_px, first.height_px - 40), height_px=first.height_px - 40)
+    other_words = replace(report, title=report.title + " (again)")
+    rgb = replace(first, png=make_rgb_png(first.width_px, first.height_px))
+    for changed in (with_chart(report, first, failed), other_words, with_chart(report, first, rgb)):
+        assert isinstance(changed, Report)
+        assert early[0].finish(changed) is None
+    monkeypatch.setattr(pdf.EarlyLayout, "finish", lambda self, r: None)
+    again = pypdf.PdfReader(io.BytesIO(pdf.render(other_words, early=early[0])))
+    assert "(again)" in again.pages[0].extract_text()
+
+
+def shown(report):
+    from reportgen.outputs.html import shown_charts
+
+    return shown_charts(report)
+
+
+def with_chart(report, old, new):
+    """The report with one chart replaced, wherever it is shown."""
+    def swap(chart):
+        return new if chart is old else chart
+
+    runs = [replace(run, overview=swap(run.overview) if run.overview else None,
+                    trend=swap(run.trend) if run.trend else None, scalar_charts=[swap(c) for c in run.scalar_charts],
+                    layers=[replace(layer, charts=[swap(c) for c in layer.charts]) for layer in run.layers])
+            for run in report.runs]
+    return replace(report, runs=runs, comparison_charts=[swap(c) for c in report.comparison_charts],
+                   sweep_charts=[swap(c) for c in report.sweep_charts],
+                   since_charts=[swap(c) for c in report.since_charts])
+
+
+def pdf_png(width: int, height: int) -> bytes:
+    """A palette PNG of the given size, as the charts are."""
+    from PIL import Image
+
+    from reportgen.charts.encode import palette_png
+
+    return palette_png(Image.new("RGBA", (width, height), (255, 255, 255, 255)))
+
+
+def make_rgb_png(width: int, height: int) -> bytes:
+    from tests.outputs.factory import png
+
+    return png(width, height, noise=3)
+
+
+def test_the_cli_writes_the_pdf_it_laid_out_while_drawing(tmp_path, monkeypatch):
+    """`build -o report.pdf -o report.eml --attach-pdf`: the early layout is used, not silently
+    laid out again (e.g. because the CLI changed the report after the build)."""
+    from reportgen.cli import main
+    from tests.conftest import fixture_path
+
+    finished = []
+    real = pdf.EarlyLayout.finish
+    monkeypatch.setattr(pdf.EarlyLayout, "finish", lambda self, report: finished.append(real(self, report)) or
+                        finished[-1])
+    out = tmp_path / "report.pdf"
+    assert main(["build", str(fixture_path("torch_writer")), "-o", str(out), "-o", str(tmp_path / "r.eml"),
+                 "--attach-pdf", "-q"]) == 0
+    assert len(finished) == 1 and finished[0] == out.read_bytes()
