@@ -27,8 +27,10 @@ MARK_COLOR = "#c62828"
 BINS = 40
 
 
-def _density(series: HistogramSeries, index: int, lo: float, hi: float) -> np.ndarray:
-    rows = series.buckets[index]
+def _density(series: HistogramSeries, position: int, lo: float, hi: float) -> np.ndarray:
+    """The share of values in each of BINS bins of [lo, hi] at a kept step (`position` in
+    series.kept, as series.buckets is indexed: not the step's index in series.steps)."""
+    rows = series.buckets[position]
     counts = histmath.rebin(np.asarray(rows), lo, hi, BINS) if len(rows) else np.zeros(BINS)
     total = counts.sum()
     return counts / total if total > 0 else counts
@@ -75,8 +77,8 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
         for ax, series, name in zip(axes, series_list, names):
             lo, hi = _range(series)
             centres = np.linspace(lo, hi, BINS + 1)[:-1] + (hi - lo) / BINS / 2
-            first = _density(series, int(series.kept[0]), lo, hi)
-            last = _density(series, int(series.kept[-1]), lo, hi)
+            first = _density(series, 0, lo, hi)
+            last = _density(series, -1, lo, hi)
             ax.fill_between(centres, first, color=FIRST_COLOR, alpha=0.25, linewidth=0)
             ax.plot(centres, first, color=FIRST_COLOR, linewidth=1.0, linestyle="--")
             ax.plot(centres, last, color=job.color, linewidth=1.4)

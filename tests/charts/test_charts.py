@@ -708,3 +708,24 @@ def test_chart_workers_forked_after_text_was_drawn_here_draw_every_chart(logs, t
     forked = render_jobs(jobs, workers=2)
     assert [c.error for c in forked] == [None] * len(jobs)
     assert [c.png for c in forked] == [c.png for c in here]
+
+
+def test_the_overview_of_a_run_with_more_steps_than_it_keeps_buckets_of_is_drawn(tmp_path):
+    """A run logs more steps than the buckets kept (501 by default; here 5): the overview looked
+    up the last step's buckets by its index among all steps, failed with IndexError on every
+    long run (the 1000-step benchmark log) and showed an error in place of the run's first chart."""
+    from reportgen.charts import overview
+    from reportgen.reading.loader import ReadSettings
+
+    rng = np.random.default_rng(0)
+    with EventWriter(str(tmp_path), wall_time=1_700_000_000) as writer:
+        for step in range(40):
+            writer.add_histogram("fc1/weight", rng.normal(0, 0.1 + step / 20, 500), step)
+    series = load([str(tmp_path)], ReadSettings(keep=5)).runs[0].histograms["fc1/weight"]
+    assert len(series.kept) < len(series.steps)  # the case under test
+    job = ChartJob("overview", "run", "overview", "Every layer (run)", [series], "#0077bb",
+                   tag_kinds={"fc1": "moved 1%"})
+    drawn = render_job(job)
+    assert drawn.error is None
+    lo, hi = overview._range(series)
+    assert lo < -1.5 and hi > 1.5  # the last step's spread (std ~2): the range takes the last kept step
