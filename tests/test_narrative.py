@@ -103,8 +103,11 @@ def test_advice_follows_the_evidence_and_names_it(tmp_path):
             writer.add_histogram("layer1/weights", w1 + 0.00005 * step * drift, step)
             writer.add_histogram("layer2/weights", w2 * (1 + 0.02 * step), step)
             writer.add_scalar("loss", 0.2 * np.sin(step * 2.3), step)
-    summary = analyse(load([str(tmp_path)])).run_summary["run"]
+    analysis = analyse(load([str(tmp_path)]))
+    summary = analysis.run_summary["run"]
     assert "trainable" not in summary
+    advice = [step for f in analysis.diagnosis.findings if f.code == "not_learning" for step in f.recommendation]
+    assert advice and not [step for step in advice if "trainable" in step]  # nor in the finding's own list
     assert "The last layer takes most of the error signal: layer2 moved" in summary
     assert "plain SGD gives every layer one learning rate" in summary and "try a smaller learning rate" in summary
 

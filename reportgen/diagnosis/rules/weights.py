@@ -97,7 +97,8 @@ PRETRAINED = re.compile(r"(^|[/._])(backbone|base_model|pretrained|frozen|featur
 def _not_learning_advice(others_move: bool, frozen: bool) -> tuple[str, ...]:
     """In order of likelihood: a layer identical at every step beside moving ones is most often
     frozen; one that moved a little while later layers moved more gets too small updates; a
-    network where nothing moves has a learning-rate or gradient problem."""
+    network where nothing moves has a learning-rate or gradient problem. A layer that moved at
+    all was updated: checking that it is trainable is advice only for one that did not move."""
     trainable = "Check that the layer is trainable and handed to the optimiser."
     gradients = "Log its gradients: if they are tiny, see vanishing gradients (activations, depth, initialisation)."
     rate = "Try a different learning rate: raise it if the loss falls slowly, lower it if the loss jumps."
@@ -107,8 +108,8 @@ def _not_learning_advice(others_move: bool, frozen: bool) -> tuple[str, ...]:
     if others_move and frozen:
         return (trainable, gradients, rate, init)
     if others_move:
-        return (gradients, starved, rate, trainable)
-    return (rate, gradients, init, trainable)
+        return (gradients, starved, rate)
+    return (rate, gradients, init, trainable) if frozen else (rate, gradients, init)
 
 
 @rule("weight_collapse", Severity.WARNING, Scope.RUN, ("weight_collapse_shrink", "chance_tolerance"))
