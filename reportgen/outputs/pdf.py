@@ -5,6 +5,10 @@ an outline with one entry per run and per layer, charts never split across pages
 Charts are PNG (WeasyPrint lays out SVG slowly). Palette PNGs go into the PDF unchanged
 through WeasyPrint's image cache (see `pdfimages`); any other image is a `data:` URL. The
 fetcher refuses every other URL, so building a PDF never touches the network.
+
+A build lays the PDF out while its charts are drawn (`lay_out_early`, from their planned sizes)
+and draws the pages once they are (`EarlyLayout.finish`); `render` lays it out from scratch
+whenever the finished report is not the one laid out.
 """
 
 from __future__ import annotations
