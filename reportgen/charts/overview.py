@@ -47,9 +47,14 @@ def _range(series: HistogramSeries) -> tuple[float, float]:
     return (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
 
 
+def _panels(job: ChartJob) -> list[HistogramSeries]:
+    """One panel per layer whose weights kept any step."""
+    return [s for s in job.data if len(s.kept)]
+
+
 def grid(job: ChartJob) -> tuple[int, int]:
-    """Rows and columns: one panel per layer with weights."""
-    panels = sum(1 for s in job.data if len(s.kept))
+    """Rows and columns of the panels."""
+    panels = len(_panels(job))
     columns = max(1, min(COLUMNS, panels))
     return max(1, math.ceil(panels / columns)), columns
 
@@ -61,7 +66,7 @@ def figure_size(job: ChartJob) -> tuple[float, float]:
 def draw_job(job: ChartJob) -> tuple[bytes, str]:
     """job.data: the weight series, one per layer, in depth order; job.tag_kinds: layer -> the
     text of its title ("1.2%"); job.runs: the layers that carry a finding."""
-    series_list: list[HistogramSeries] = [s for s in job.data if len(s.kept)]
+    series_list = _panels(job)
     names = list(job.tag_kinds)
     marked = set(job.runs)
     rows, columns = grid(job)

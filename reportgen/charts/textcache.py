@@ -38,6 +38,15 @@ def clear() -> None:
 
 
 
+def _kept(cache: dict, key: tuple, value, counter: str):
+    """`value`, stored under `key` in `cache` (started again when full) and counted in `stats`."""
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    stats[counter] += 1
+    return value
+
+
 def _font_key(prop: Any) -> tuple:
     return tuple(prop.__dict__.values())  # what FontProperties.__hash__ hashes
 
@@ -61,11 +70,8 @@ class TextCachingRenderer(RendererAgg):
         # ("invalid outline", "too many hints").
         if shape is None or shape[0] is not font:
             items = font._layout(s, flags=get_hinting_flag(), features=features, language=language)
-            shape = (font, tuple((item.ft_object, item.glyph_index, item.x, item.y) for item in items))
-            if len(_shapes) >= MAX_ENTRIES:
-                _shapes.clear()
-            _shapes[key] = shape
-            stats["shapes"] += 1
+            shape = _kept(_shapes, key, (font, tuple((item.ft_object, item.glyph_index, item.x, item.y)
+                                                     for item in items)), "shapes")
         else:
             stats["shape_hits"] += 1
         self._draw_glyphs(gc, x, y, angle, size, shape[1])
@@ -88,11 +94,7 @@ class TextCachingRenderer(RendererAgg):
                 buffer = np.array(bitmap.buffer, copy=True)
                 if not antialiased:
                     buffer *= 0xff
-                found = (buffer, bitmap.left - (px >> 6), bitmap.top - (py >> 6))
-                if len(_bitmaps) >= MAX_ENTRIES:
-                    _bitmaps.clear()
-                _bitmaps[key] = found
-                stats["glyphs"] += 1
+                found = _kept(_bitmaps, key, (buffer, bitmap.left - (px >> 6), bitmap.top - (py >> 6)), "glyphs")
             else:
                 stats["glyph_hits"] += 1
             buffer, left, top = found
