@@ -16,14 +16,15 @@ from reportgen.diagnosis.roles import Role
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Finding, Severity, Verdict
 from reportgen.model import TAG_KINDS
-from reportgen.narrative.advice import contrast, what_to_try
+from reportgen.narrative.advice import Comparable, comparable, contrast, what_to_try
 from reportgen.narrative.shape_words import range_words, shape_words
 from reportgen.numbers import pct as _threshold_pct
 from reportgen.numbers import plural
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
-__all__ = ["contrast", "layer_paragraph", "run_summary", "series_sentence", "summary_parts"]
+__all__ = ["Comparable", "comparable", "contrast", "layer_paragraph", "run_summary", "series_sentence", "summary_parts",
+           "with_comparison"]
 
 _KIND_NAME = {"weights": "Weights", "bias": "Biases", "norm": "Normalisation gains and shifts",
               "buffers": "Running statistics", "pre-activations": "Pre-activations", "activations": "Activations",
@@ -196,6 +197,18 @@ def run_summary(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: 
     return " ".join(summary_parts(run, findings, verdict, t, unjudged, hparams, compared))
 
 
+_MOST_IMPORTANT = "Most important: "
+
+
+def with_comparison(parts: list[str], compared: str) -> list[str]:
+    """The summary's parts with what a healthier run shows (`contrast`) right after its most
+    important problems (none: as they were)."""
+    at = next((i + 1 for i, part in enumerate(parts) if part.startswith(_MOST_IMPORTANT)), None)
+    if not compared or at is None:
+        return parts
+    return [*parts[:at], f"For comparison, {compared}", *parts[at:]]
+
+
 def summary_parts(run: RunFeatures, findings: list[Finding], verdict: Verdict, t: Thresholds,
                   unjudged: str = "", hparams: dict[str, object] | None = None, compared: str = "") -> list[str]:
     """Verdict, the (up to) three most important problems, what to try (from the evidence), what
@@ -214,9 +227,7 @@ def summary_parts(run: RunFeatures, findings: list[Finding], verdict: Verdict, t
         parts = ["Healthy: nothing needs fixing."]
     told = _told_by_code(run, severe, 3, t.not_learning_change)
     if told:
-        parts.append("Most important: " + " ".join(f"({i}) {text}" for i, text in enumerate(told, 1)))
-        if compared:
-            parts.append(f"For comparison, {compared}")
+        parts.append(_MOST_IMPORTANT + " ".join(f"({i}) {text}" for i, text in enumerate(told, 1)))
         tries = what_to_try(run, findings, hparams or {})
         if tries:
             parts.append("What to try: " + " ".join(f"({chr(97 + i)}) {item}" for i, item in enumerate(tries)))
@@ -230,7 +241,7 @@ def summary_parts(run: RunFeatures, findings: list[Finding], verdict: Verdict, t
         parts.append("Trend: " + "; ".join(_trend(s, t, lr) for s in curves) + ".")
     else:
         parts.append("No loss, reward or accuracy scalar was logged, so the trend is unknown.")
-    return parts
+    return with_comparison(parts, compared)
 
 
 def _told_by_code(run: RunFeatures, findings: list[Finding], limit: int, barely: float) -> list[str]:

@@ -9,6 +9,8 @@ measurement that motivates it, and a list shared by several layers is said once 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from reportgen.diagnosis.features import RunFeatures
@@ -78,8 +80,27 @@ def what_to_try(run: RunFeatures, findings: list[Finding], hparams: dict[str, ob
     return list(dict.fromkeys(items))[:limit]
 
 
-def contrast(name: str, runs: dict[str, RunFeatures], findings: list[Finding], verdicts: dict[str, str],
-             hparams: dict[str, dict[str, object]]) -> str:
+@dataclass(frozen=True)
+class Comparable:
+    """What `contrast` needs of a run: a few numbers, so that a sweep read run by run keeps
+    these rather than every run's features."""
+
+    verdict: str
+    layers: frozenset[str]
+    moves: dict[str, float]  # layer -> first-to-last move of its weights (_moves)
+    has_bias: bool
+    optimiser: str
+    curve: tuple[str, float] | None  # the reward (else the objective): tag, end-window median
+
+
+def comparable(run: RunFeatures, verdict: str, hparams: dict[str, object]) -> Comparable:
+    curve = run.reward() or run.objective()
+    return Comparable(verdict, frozenset(lf.layer.name for lf in run.layers), dict(_moves(run)),
+                      any(lf.of_kind("bias") for lf in run.layers), _optimiser(hparams),
+                      (curve.tag, curve.late) if curve is not None else None)
+
+
+def contrast(name: str, runs: dict[str, Comparable], findings: list[Finding]) -> str:
     """What a healthier run of the report with the same layers shows, against this run's slow
     layers: "question_fixed, which has biases and uses adam, moved layer1 4x more (4.6% against
     1.2%) and its reward reached 0.23 against 0.14". "" when no run differs that way."""
@@ -87,25 +108,21 @@ def contrast(name: str, runs: dict[str, RunFeatures], findings: list[Finding], v
     if not slow:
         return ""
     mine = runs[name]
-    layers = {lf.layer.name for lf in mine.layers}
-    for other, features in runs.items():
-        if other == name or verdicts.get(other) != "healthy" or not layers <= {lf.layer.name for lf in features.layers}:
+    for other, theirs in runs.items():
+        if other == name or theirs.verdict != "healthy" or not mine.layers <= theirs.layers:
             continue
-        theirs, ours = dict(_moves(features)), dict(_moves(mine))
         first = slow[0]
-        if not ours.get(first) or theirs.get(first, 0.0) < 2 * ours[first]:
+        if not mine.moves.get(first) or theirs.moves.get(first, 0.0) < 2 * mine.moves[first]:
             continue
         differs = []
-        if any(lf.of_kind("bias") for lf in features.layers) and not any(lf.of_kind("bias") for lf in mine.layers):
+        if theirs.has_bias and not mine.has_bias:
             differs.append("has biases")
-        optimiser, own = _optimiser(hparams.get(other, {})), _optimiser(hparams.get(name, {}))
-        if optimiser and optimiser != own:
-            differs.append(f"uses {optimiser}")
+        if theirs.optimiser and theirs.optimiser != mine.optimiser:
+            differs.append(f"uses {theirs.optimiser}")
         which = f", which {' and '.join(differs)}," if differs else ""
-        text = (f"{other}{which} moved {first} {theirs[first] / ours[first]:.0f}x more ({pct(theirs[first])} "
-                f"against {pct(ours[first])})")
-        ours_curve, theirs_curve = mine.reward() or mine.objective(), features.reward() or features.objective()
-        if ours_curve is not None and theirs_curve is not None and ours_curve.tag == theirs_curve.tag:
-            text += f" and its {ours_curve.tag} reached {theirs_curve.late:.2g} against {ours_curve.late:.2g}"
+        text = (f"{other}{which} moved {first} {theirs.moves[first] / mine.moves[first]:.0f}x more "
+                f"({pct(theirs.moves[first])} against {pct(mine.moves[first])})")
+        if mine.curve is not None and theirs.curve is not None and mine.curve[0] == theirs.curve[0]:
+            text += f" and its {mine.curve[0]} reached {theirs.curve[1]:.2g} against {mine.curve[1]:.2g}"
         return text + "."
     return ""

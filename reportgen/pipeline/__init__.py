@@ -15,31 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import EllipsisType
 
-import numpy as np
-
 from reportgen import __version__, charts, narrative
 from reportgen.baseline import compare
-from reportgen.charts import KINDS, PER_TAG_KINDS, ChartJob, Drawn
+from reportgen.charts import KINDS, ChartJob, Drawn
 from reportgen.charts.render import planned_size, render_jobs
 from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
-from reportgen.diagnosis.curves import ScalarFeatures
-from reportgen.diagnosis.features import SeriesFeatures
-from reportgen.diagnosis.roles import Role
 from reportgen.errors import ConfigError, UserError
-from reportgen.findings import Verdict, worst_first
-from reportgen.histmath import BASIS_POINTS
-from reportgen.model import HistogramSeries, Logs, Run, ScalarSeries
+from reportgen.findings import Finding, Verdict, worst_first
+from reportgen.model import Logs
 from reportgen.pipeline.plan import SWEEP_KINDS, SWEEP_RUNS, compact_charts, overview_jobs, plan_charts, sweep_jobs
-from reportgen.pipeline.snapshot import last_weights, main_result, result_metrics, snapshot
+from reportgen.pipeline.sections import run_section
+from reportgen.pipeline.snapshot import snapshot
 from reportgen.report import (
     Chart,
-    FileInventory,
-    LayerSection,
     Report,
     RunSection,
-    SeriesSummary,
-    TagInventory,
     pending_png,
 )
 from reportgen.sweeps import Curve, RunFacts, Sweep, build_sweep, sort_error
@@ -94,20 +85,6 @@ def filter_logs(logs: Logs, options: Options) -> Logs:
     return Logs(sources=logs.sources, runs=runs, warnings=logs.warnings)
 
 
-def _anchor(prefix: str, *indices: int) -> str:
-    # Anchors are made from positions, never from tag text, so they are always safe ids.
-    return prefix + "-" + "-".join(str(i) for i in indices)
-
-
-def _inventory(series: HistogramSeries | ScalarSeries, role: str = "") -> TagInventory:
-    n = len(series.steps)
-    kind = "histogram" if isinstance(series, HistogramSeries) else "scalar"
-    distinct = len(np.unique(series.steps))
-    last = float(series.values[-1]) if isinstance(series, ScalarSeries) and n else None
-    return TagInventory(series.tag, kind, distinct, int(series.steps[0]) if n else None,
-                        int(series.steps[-1]) if n else None, events=n, role=role, last_value=last)
-
-
 def diagnosis_settings(options: Options) -> DiagnosisSettings:
     """The diagnosis' settings from the user's options; ConfigError for any it cannot use."""
     return DiagnosisSettings.create(options.thresholds, options.ignore, options.layers, options.roles)
@@ -121,27 +98,36 @@ class Analysis:
     layer_text: dict[tuple[str, str], str]  # (run, layer) -> paragraph
     run_summary: dict[str, str]  # run -> paragraph
     summary_parts: dict[str, list[str]] = field(default_factory=dict)  # run -> the same, by topic
+    comparables: dict[str, narrative.Comparable] = field(default_factory=dict)  # run -> what contrast needs
 
 
 def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
-            layers: dict[str, list[Layer]] | None = None) -> Analysis:
-    """Diagnose, then write the words (narrative) for every layer and run."""
+            layers: dict[str, list[Layer]] | None = None, contrasted: bool = True) -> Analysis:
+    """Diagnose, then write the words (narrative) for every layer and run. `contrasted`: False
+    when the runs are a part of the report's (the comparison with the others' is added later)."""
     if settings is None or isinstance(settings, Options):
         settings = diagnosis_settings(settings or Options())
     diagnosis = diagnose(logs, settings, layers)
     t = settings.thresholds
-    layer_text, run_summary, parts = {}, {}, {}
+    layer_text, parts, comparables = {}, {}, {}
     hparams: dict[str, dict[str, object]] = {run.name: dict(run.hparams) for run in logs.runs}
-    verdicts = {name: str(v) for name, v in diagnosis.run_verdict.items()}
     for name, features in diagnosis.features.items():
         for lf in features.layers:
             layer_text[(name, lf.layer.name)] = narrative.layer_paragraph(lf, t)
         findings = [f for f in diagnosis.findings if f.run == name]
-        compared = narrative.contrast(name, diagnosis.features, diagnosis.findings, verdicts, hparams)
         parts[name] = narrative.summary_parts(features, findings, diagnosis.run_verdict[name], t,
-                                              diagnosis.not_judged.get(name, ""), hparams.get(name), compared)
-        run_summary[name] = " ".join(parts[name])
-    return Analysis(diagnosis, layer_text, run_summary, parts)
+                                              diagnosis.not_judged.get(name, ""), hparams.get(name))
+        comparables[name] = narrative.comparable(features, str(diagnosis.run_verdict[name]), hparams.get(name, {}))
+    if contrasted:
+        parts = with_contrasts(parts, comparables, diagnosis.findings)
+    return Analysis(diagnosis, layer_text, {name: " ".join(p) for name, p in parts.items()}, parts, comparables)
+
+
+def with_contrasts(parts: dict[str, list[str]], comparables: dict[str, narrative.Comparable],
+                   findings: list[Finding]) -> dict[str, list[str]]:
+    """Each run's summary parts with what a healthier run among `comparables` shows."""
+    return {name: narrative.with_comparison(p, narrative.contrast(name, comparables, findings))
+            for name, p in parts.items()}
 
 
 def charts_of(jobs: list[ChartJob], drawn: list[Drawn]) -> list[Chart]:
@@ -151,24 +137,34 @@ def charts_of(jobs: list[ChartJob], drawn: list[Drawn]) -> list[Chart]:
 
 
 def build_report(logs: Logs, options: Options, analysis: Analysis, jobs: list[ChartJob], drawn: list[Drawn],
-                 sweep: Sweep | EllipsisType | None = ..., when: str = "") -> Report:
+                 sweep: Sweep | EllipsisType | None = ..., when: str = "", first: int = 0) -> Report:
     """The report of the analysed logs and their drawn charts; `sweep`: sweep_of(...) when the
-    caller made it already (... : make it here); `when`: the generated-at time (default: now)."""
+    caller made it already (... : make it here); `when`: the generated-at time (default: now);
+    `first`: the report's number of the first run (a part of a sweep read part by part)."""
     rendered = charts_of(jobs, drawn)
     by_key: dict[tuple[str, str, str], Chart] = {(c.run, c.tag, c.kind): c for c in rendered}
-    colors = run_colors(logs)
-    runs = [_run_section(i, run, analysis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
-    findings = worst_first(analysis.diagnosis.findings)
+    colors = run_colors(logs, first)
+    runs = [run_section(first + i, run, analysis, by_key, colors[run.name]) for i, run in enumerate(logs.runs)]
+    return assemble(logs.sources, logs.warnings, options, runs, analysis.diagnosis.findings, rendered,
+                    sweep_of(logs, analysis, options) if sweep is ... else sweep, when,
+                    compact_charts(logs, options))
+
+
+def assemble(sources: list[str], warnings: list[str], options: Options, runs: list[RunSection],
+             findings: list[Finding], rendered: list[Chart], sweep: Sweep | None, when: str, compact: bool,
+             shown: frozenset[str] = frozenset()) -> Report:
+    """The report of these run sections, findings and the charts not in a run's section;
+    `shown`: the kinds of the charts in the sections, when not among `rendered`."""
     return Report(
-        title=options.title or "Training report: " + ", ".join(_source_name(s) for s in logs.sources),
-        generated_at=when or generated_at(), version=__version__, sources=logs.sources,
+        title=options.title or "Training report: " + ", ".join(_source_name(s) for s in sources),
+        generated_at=when or generated_at(), version=__version__, sources=sources,
         verdict=Verdict.overall(run.verdict for run in runs),
-        runs=runs, findings=findings, warnings=logs.warnings,
-        comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact_charts(logs, options),
+        runs=runs, findings=worst_first(findings), warnings=warnings,
+        comparison_charts=[c for c in rendered if c.kind == "compare"], compact=compact,
         sweep_charts=[c for c in rendered if c.kind in SWEEP_KINDS],
-        how_to_read=_how_to_read({c.kind for c in rendered}), report_url=options.report_url,
+        how_to_read=_how_to_read({c.kind for c in rendered} | shown), report_url=options.report_url,
         mail_from=options.mail_from,
-        page_size=options.page_size, sweep=sweep_of(logs, analysis, options) if sweep is ... else sweep,
+        page_size=options.page_size, sweep=sweep,
         fail_on=options.fail_on,
     )
 
@@ -182,23 +178,13 @@ def _source_name(source: str) -> str:
     return name
 
 
-def _series_summary(s: SeriesFeatures) -> SeriesSummary:
-    """The measured features the words about one tag come from, as plain numbers."""
-    finite = lambda x: float(x) if np.isfinite(x) else None
-    init = ({"family": s.init.family, "scale": s.init.scale, "fans": list(s.init.shape) if s.init.shape else None}
-            if s.init else None)
-    return SeriesSummary(
-        tag=s.tag, kind=s.kind, shape=s.shape_last, shape_first=s.shape_first, values=s.count,
-        mean=finite(s.mean[-1]) if s.mean.size else None, std=finite(s.std[-1]) if s.std.size else None,
-        skewness=s.moments_last[0], excess_kurtosis=s.moments_last[1],
-        quantiles={f"{bp / 100:g}%": finite(v) for bp, v in zip(BASIS_POINTS, s.q_last)},
-        zero_fraction=float(s.zero_fraction[-1]) if s.zero_fraction.size else 0.0,
-        bound_fraction=float(s.bound_fraction[-1]) if s.bound_fraction.size else 0.0,
-        change=finite(s.change), init=init)
-
-
 def sweep_of(logs: Logs, analysis: Analysis, options: Options) -> Sweep | None:
     """The sweep the runs make (sweeps.build_sweep), from their hyperparameters and diagnosis."""
+    return build_sweep(run_facts(logs, analysis), options.seed_pattern, options.sort)
+
+
+def run_facts(logs: Logs, analysis: Analysis) -> list[RunFacts]:
+    """What the sweep needs of each run: its hyperparameters, verdict, findings and curves."""
     diagnosis = analysis.diagnosis
     by_run: dict[str, list[tuple[str, str]]] = {}
     for finding in diagnosis.findings:
@@ -218,7 +204,7 @@ def sweep_of(logs: Logs, analysis: Analysis, options: Options) -> Sweep | None:
             objective = found.tag if found else None
         facts.append(RunFacts(run.name, dict(run.hparams), diagnosis.run_verdict.get(run.name, Verdict.HEALTHY),
                               tuple(by_run.get(run.name, [])), curves, results, objective))
-    return build_sweep(facts, options.seed_pattern, options.sort)
+    return facts
 
 
 def _how_to_read(shown: set[str]) -> dict[str, str]:
@@ -226,97 +212,8 @@ def _how_to_read(shown: set[str]) -> dict[str, str]:
     return {name: kind.how_to_read for name, kind in KINDS.items() if name in shown}
 
 
-def _run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[tuple[str, str, str], Chart],
-                 color: str) -> RunSection:
-    diagnosis = analysis.diagnosis
-    run_findings = [f for f in diagnosis.findings if f.run == run.name]
-    layers = []
-    for j, layer in enumerate(diagnosis.layers.get(run.name, [])):
-        # The layer row (all of the layer's tags side by side) first, then each tag's charts.
-        row = charts_by_key.get((run.name, layer.name, "layer"))
-        layer_charts = ([row] if row else []) + [
-            charts_by_key[(run.name, tag, kind)] for tag in layer.tags
-            for kind in PER_TAG_KINDS if (run.name, tag, kind) in charts_by_key]
-        features = diagnosis.features.get(run.name)
-        measured = next((lf for lf in features.layers if lf.layer.name == layer.name), None) if features else None
-        layers.append(LayerSection(
-            run=run.name, name=layer.name, anchor=_anchor("layer", index, j), tags=layer.tags,
-            paragraph=analysis.layer_text.get((run.name, layer.name), ""),
-            findings=[f for f in run_findings if f.layer == layer.name], charts=layer_charts,
-            series=[_series_summary(s) for s in measured.series.values()] if measured else [],
-        ))
-    all_steps = [s.steps for s in run.series() if len(s.steps)]
-    span = run.wall_span()
-    curve = _progress_curve(analysis, run.name)
-    trend_tag = curve.tag if curve is not None else ""
-    return RunSection(
-        name=run.name, anchor=_anchor("run", index), color=color, path=run.path,
-        verdict=diagnosis.run_verdict.get(run.name, Verdict.HEALTHY), summary=analysis.run_summary.get(run.name, ""),
-        summary_parts=analysis.summary_parts.get(run.name, []),
-        top_findings=worst_first(run_findings)[:3], layers=layers,
-        scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars
-                       if (run.name, t, "scalar") in charts_by_key and t != trend_tag],
-        overview=charts_by_key.get((run.name, "overview", "overview")),
-        trend=charts_by_key.get((run.name, trend_tag, "scalar")) if trend_tag else None,
-        main_metric=_main_metric(analysis, run.name),
-        histograms=[_inventory(s) for s in run.histograms.values()],
-        scalars=[_inventory(s, _role_of(analysis, run.name, s.tag)) for s in run.scalars.values()],
-        other=[TagInventory(tag, "other: " + kind, run.other_counts.get(tag, 0), None, None)
-               for tag, kind in run.other.items()],
-        files=[FileInventory(f.path, f.size, f.records_read, f.records_skipped, list(f.problems)) for f in run.files],
-        warnings=list(run.warnings), hparams=dict(run.hparams),
-        first_step=int(min(s[0] for s in all_steps)) if all_steps else None,
-        last_step=int(max(s[-1] for s in all_steps)) if all_steps else None,
-        wall_start=span[0] if span else None, wall_end=span[1] if span else None,
-        not_judged=diagnosis.not_judged.get(run.name, ""), checked=diagnosis.checked.get(run.name, []),
-        metrics=result_metrics(diagnosis, run.name), main_result=main_result(diagnosis, run.name),
-        weights=last_weights(run, diagnosis), **_final_loss(run),
-    )
-
-
-def _progress_curve(analysis: Analysis, run: str) -> ScalarFeatures | None:
-    """The curve that says how training went: the reward in an RL run, else the objective unless
-    it is a signed surrogate, else an evaluation loss or an accuracy."""
-    features = analysis.diagnosis.features.get(run)
-    if features is None:
-        return None
-    objective = features.objective()
-    if features.reward() is not None:
-        return features.reward()
-    if objective is not None and not objective.signed:
-        return objective
-    others = [*features.of_role(Role.EVAL_LOSS), *features.of_role(Role.ACCURACY)]
-    return max(others, key=lambda c: c.points, default=objective)
-
-
-def _main_metric(analysis: Analysis, run: str) -> str:
-    curve = _progress_curve(analysis, run)
-    if curve is None or not curve.points:
-        return ""
-    best = f" (best {curve.best:.3g} at step {curve.best_step})" if f"{curve.best:.3g}" != f"{curve.late:.3g}" else ""
-    return f"{curve.tag} {curve.late:.3g}{best}"  # the end window's median, as the trend and the sweep say it
-
-
-def _role_of(analysis: Analysis, run: str, tag: str) -> str:
-    """A scalar's role; a tag folded into another as its alias has that one's."""
-    for curve in analysis.diagnosis.features[run].scalars.values() if run in analysis.diagnosis.features else ():
-        if curve.tag == tag or tag in curve.aliases:
-            return str(curve.role)
-    return ""
-
-
-def _final_loss(run: Run) -> dict:
-    """The last value of the scalar that reads as the training loss: a tag with "loss" in it,
-    preferring ones that do not say val/eval/test."""
-    tags = [t for t, s in run.scalars.items() if "loss" in t.lower() and len(s.steps)]
-    tags.sort(key=lambda t: (bool(re.search(r"val|eval|test", t, re.I)), len(t)))
-    if not tags:
-        return {"loss_tag": None, "final_loss": None}
-    return {"loss_tag": tags[0], "final_loss": float(run.scalars[tags[0]].values[-1])}
-
-
-def run_colors(logs: Logs) -> dict[str, str]:
-    return {run.name: charts.run_color(i) for i, run in enumerate(logs.runs)}
+def run_colors(logs: Logs, first: int = 0) -> dict[str, str]:
+    return {run.name: charts.run_color(first + i) for i, run in enumerate(logs.runs)}
 
 
 def _no_progress(phase: str, total: int = 0) -> None:
