@@ -19,10 +19,9 @@ from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.config import FAIL_ON, NAMES, Options, load_options, worse_by
 from reportgen.errors import UserError
-from reportgen.model import Logs
 from reportgen.numbers import format_size, parse_size, plural
 from reportgen.progress import Progress
-from reportgen.reading.loader import EXECUTORS, load, summarise
+from reportgen.reading.loader import EXECUTORS, load, load_located, located_runs, summarise
 
 # The build's stages (pipeline, outputs: Matplotlib, Jinja, WeasyPrint) are imported inside the
 # commands that use them, so that `inspect` and `rules` start in a fraction of a build's time.
@@ -241,6 +240,7 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
     """The built report, shared by `build` and `send`. With "pdf" in `formats`, the PDF is laid
     out while the charts are drawn, into `early` (for outputs.write_all / pdf.render)."""
     from reportgen import outputs, pipeline
+    from reportgen.pipeline.parts import build_in_parts, in_parts
     from reportgen.pipeline.since import read_baseline
 
     settings = pipeline.diagnosis_settings(options)  # a bad setting fails before anything is read
@@ -249,18 +249,34 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
         progress("reading the baseline")
         baseline = read_baseline(options.baseline, options)
     progress("loading")
-    logs = load(args.logdirs, options.read_settings())
-    _report_warnings(options, logs, progress)
+    sources, located = located_runs(args.logdirs, options.read_settings())
+    parts = in_parts(sources, located, options)
+    if parts is not None:  # a sweep: read, analysed and drawn part by part (pipeline/parts.py)
+        report = build_in_parts(parts.read(), sources, options, progress=progress, advance=progress.advance,
+                                meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline,
+                                pixels=outputs.needs_images(set(formats)))
+        _report_warnings(options, [w for run in report.runs for w in run.warnings], progress)
+    else:
+        report = _build_at_once(load_located(sources, located, options.read_settings()), options, progress,
+                                formats, early, settings, baseline)
+    if not report.runs:
+        raise UsageError("no run matches --run " + repr(options.run))
+    if options.history:
+        _add_history(report, options, progress)
+    return report
+
+
+def _build_at_once(logs, options: Options, progress: Progress, formats: frozenset[str] | set[str],
+                   early: list | None, settings, baseline):
+    from reportgen import outputs, pipeline
+
+    _report_warnings(options, [w for run in logs.runs for w in run.warnings] + logs.warnings, progress)
     lay_out = None
     if early is not None and "pdf" in formats and not options.history:  # the history is added after
         lay_out = lambda provisional: early.append(outputs.pdf.lay_out_early(provisional))
     report = pipeline.build(logs, options, progress=progress, advance=progress.advance,
                             meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline,
                             pixels=outputs.needs_images(set(formats)), lay_out=lay_out)
-    if not report.runs:
-        raise UsageError("no run matches --run " + repr(options.run))
-    if options.history:
-        _add_history(report, options, progress)
     return report
 
 
@@ -387,8 +403,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if report is not None and failing(options, report) else EXIT_OK
 
 
-def _report_warnings(options: Options, logs, progress: Progress) -> None:
-    warnings = [w for run in logs.runs for w in run.warnings] + logs.warnings
+def _report_warnings(options: Options, warnings: list[str], progress: Progress) -> None:
     if not warnings:
         return
     if options.verbose:
@@ -410,7 +425,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     progress = _progress(options)
     progress("reading")
     summarised = summarise(args.logdirs, options.read_settings())
-    _report_warnings(options, Logs(args.logdirs, [s.run for s in summarised]), progress)
+    _report_warnings(options, [w for s in summarised for w in s.run.warnings], progress)
     data = dumps(summarised)
     write_atomic(args.output, data)
     progress.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from reportgen.memory import return_free_memory
@@ -106,9 +107,19 @@ def load(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> Logs:
     more runs or more bytes of event files than that (a summary's runs count as runs, their
     files, read already, as no bytes).
     """
+    sources, located = located_runs(logdirs, settings)
+    return load_located(sources, located, settings)
+
+
+def located_runs(logdirs: list[str], settings: ReadSettings = ReadSettings()) -> tuple[list[str], list[Located]]:
+    """(the LOGDIRs, every run under them) as `load` finds them, its limits checked."""
     sources, located = locate(logdirs, settings.run_pattern)
-    found = [(run.name, run.files) for run in located]
-    check_limits(found, logdirs, settings.max_runs, settings.max_bytes)
+    check_limits([(run.name, run.files) for run in located], logdirs, settings.max_runs, settings.max_bytes)
+    return sources, located
+
+
+def load_located(sources: list[str], located: list[Located], settings: ReadSettings = ReadSettings()) -> Logs:
+    """`load` of the runs `located_runs` found."""
     runs = read_located(located, keep_per_run(settings.keep, len(located)), settings)
     return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
     return Logs(sources=sources, runs=attach_hparams_runs(runs))
@@ -137,6 +148,57 @@ def read_located(located: list[Located], keep: int, settings: ReadSettings) -> l
     found = [(run.name, run.files) for run in located if run.summarised is None]
     read = iter(read_found(found, keep, settings))
     return [next(read) if run.summarised is None else taken(run.summarised, run.name, keep) for run in located]
+
+
+def located_path(run: Located) -> str:
+    """The folder a located run will have as its path (read_run: its first file's)."""
+    if run.summarised is not None:
+        return run.summarised.path
+    return parent(run.files[0]) if run.files else ""
+
+
+def may_fold_into(path: str, parent_path: str) -> bool:
+    """Whether a run in `path` may be one torch's add_hparams wrote for the run in `parent_path`
+    (attach_hparams_runs decides from what it holds)."""
+    return bool(path and parent_path and os.path.dirname(os.path.normpath(path)) == os.path.normpath(parent_path)
+                and TIMESTAMP_FOLDER.fullmatch(os.path.basename(os.path.normpath(path))))
+
+
+def read_in_parts(located: list[Located], parts: list[tuple[int, int]], keep: int,
+                  settings: ReadSettings) -> Iterator[list[Run]]:
+    """The runs of each part (a slice of `located`, start to end), read and folded as `load`
+    reads them (a part holds every add_hparams run with its parent). The next part is read in
+    worker processes while the caller works on this one, so at most two parts are in memory."""
+    found = [(run.name, run.files) for run in located if run.summarised is None]
+    readers = settings.readers
+    if readers <= 0:
+        readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1
+    if readers <= 1 or len(found) < 2:
+        for start, end in parts:
+            yield attach_hparams_runs(read_located(located[start:end], keep, replace(settings, readers=1)))
+            return_free_memory()
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["reportgen.reading.loader"])
+
+    def submitted(pool: ProcessPoolExecutor, start: int, end: int) -> list[Future | Run]:
+        return [pool.submit(read_run, run.name, run.files, keep, settings.light) if run.summarised is None
+                else taken(run.summarised, run.name, keep) for run in located[start:end]]
+
+    with ProcessPoolExecutor(readers, mp_context=context) as pool:
+        ahead = [submitted(pool, *parts[0])] if parts else []
+        for i in range(len(parts)):
+            if i + 1 < len(parts):
+                ahead.append(submitted(pool, *parts[i + 1]))
+            runs = [item.result() if isinstance(item, Future) else item for item in ahead.pop(0)]
+            yield attach_hparams_runs(runs)
+            del runs
+            return_free_memory()
 
 
 def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
