@@ -33,9 +33,9 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def env() -> dict[str, str]:
+def env(checkout: str = REPO) -> dict[str, str]:
     e = dict(os.environ)
-    e["PYTHONPATH"] = REPO + os.pathsep + e.get("PYTHONPATH", "")
+    e["PYTHONPATH"] = checkout + os.pathsep + e.get("PYTHONPATH", "")
     # Run reportgen as an installed package runs: with its compiled bytecode cached (some CI
     # images set PYTHONDONTWRITEBYTECODE, which would compile every module at every start).
     e.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -79,7 +79,7 @@ def tree_pss(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str], sample_tree: bool = False) -> dict:
+def run_measured(cmd: list[str], sample_tree: bool = False, checkout: str = REPO) -> dict:
     """Run `cmd`; wall time, phases (from 'reportgen: <phase>' lines), peak RSS of the largest
     process and, with `sample_tree`, of the whole tree.
 
@@ -88,7 +88,8 @@ def run_measured(cmd: list[str], sample_tree: bool = False) -> dict:
     section samples, and its times are not compared with anything."""
     phases: list[tuple[float, str]] = []
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=checkout, env=env(checkout), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     peak_tree = 0
     done = threading.Event()
 
@@ -119,8 +120,10 @@ def run_measured(cmd: list[str], sample_tree: bool = False) -> dict:
             "max_tree_mb": peak_tree / 2**20 if sample_tree else None}
 
 
-def build(logdir: str, out: str, *extra: str, sample_tree: bool = False) -> dict:
-    return run_measured([sys.executable, "-m", "reportgen", "build", logdir, "-o", out, *extra], sample_tree)
+def build(logdir: str, out: str, *extra: str, sample_tree: bool = False, checkout: str = REPO) -> dict:
+    """`reportgen build` of `checkout` (default: this one), measured (run_measured)."""
+    return run_measured([sys.executable, "-m", "reportgen", "build", logdir, "-o", out, *extra], sample_tree,
+                        checkout)
 
 
 def phase_text(result: dict) -> str:

@@ -2,6 +2,7 @@
 
     python benchmarks/make_big_log.py /tmp/rg-bench/sweep2000 --runs 2000   # 30 GB, ~11 min
     python benchmarks/bench_sweep_scale.py [--runs 250,500,1000,2000] [--output report.json]
+                                           [--baseline /tmp/rg-base --baseline-runs 250]
 
 Each size is the first N runs of the sweep (14 histogram tags x 100 steps a run, as issue 19
 asks), built by a fresh `reportgen build` process with its whole process tree's memory sampled
@@ -9,6 +10,10 @@ asks), built by a fresh `reportgen build` process with its whole process tree's 
 The baseline is the smallest size: printed are seconds and MB per run and, against the
 smallest size, how time and memory grow relative to linear in runs. Issue 19's target: peak
 under 1 GB whatever the number of runs, time linear in runs.
+
+With --baseline (another checkout, e.g. a git worktree of an older commit), the sizes in
+--baseline-runs are built by it too, right after this checkout's build of that size, and the
+ratios this/baseline printed.
 """
 
 from __future__ import annotations
@@ -29,7 +34,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sweep", default="/tmp/rg-bench/sweep2000")
     parser.add_argument("--runs", default="250,500,1000,2000")
     parser.add_argument("--output", default="report.json", help="file name of the output (its format: the ending)")
+    parser.add_argument("--baseline", help="another checkout of reportgen to build some sizes with too")
+    parser.add_argument("--baseline-runs", default="250", help="the sizes the baseline builds")
     args = parser.parse_args(argv)
+    against = {int(x) for x in args.baseline_runs.split(",")} if args.baseline else set()
     available = len(os.listdir(args.sweep))
     sizes = [n for n in (int(x) for x in args.runs.split(",")) if n <= available]
     root = os.path.dirname(os.path.abspath(args.sweep))
@@ -40,6 +48,12 @@ def main(argv: list[str]) -> int:
         rows.append((n, result["wall"], result["max_process_mb"], result["max_tree_mb"]))
         print(f"{n:5d} runs: {result['wall']:7.1f} s, largest process {result['max_process_mb']:6.0f} MB, "
               f"tree {result['max_tree_mb']:6.0f} MB", flush=True)
+        if n in against:
+            base = build(logdir, os.path.join(root, f"scale{n}_base_{args.output}"), sample_tree=True,
+                         checkout=args.baseline)
+            print(f"{n:5d} runs, baseline {args.baseline}: {base['wall']:7.1f} s, tree {base['max_tree_mb']:6.0f} MB; "
+                  f"this/baseline: time {result['wall'] / base['wall']:.2f}x, "
+                  f"memory {result['max_tree_mb'] / base['max_tree_mb']:.2f}x", flush=True)
     n0, t0, _, _ = rows[0]
     print(f"\n{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; output {args.output}; baseline: {n0} runs")
     print(f"{'runs':>5} {'s/run':>7} {'MB/run':>7} {'time vs linear':>15} {'tree MB':>8}   target < {TARGET_MB} MB")
