@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -110,6 +111,10 @@ def test_advice_follows_the_evidence_and_names_it(tmp_path):
     assert advice and not [step for step in advice if "trainable" in step]  # nor in the finding's own list
     assert "The last layer takes most of the error signal: layer2 moved" in summary
     assert "plain SGD gives every layer one learning rate" in summary and "try a smaller learning rate" in summary
+    # The finding names the layer that moved and by how much, not "1 of 1 other weight series".
+    moved = re.search(r"layer2 moved (\S+%) of its spread", summary)
+    message = next(f.message for f in analysis.diagnosis.findings if f.code == "not_learning")
+    assert moved and f"Other layers moved: layer2 ({moved.group(1)})." in message
 
 
 def test_a_healthier_run_with_the_same_layers_is_used_as_the_contrast(tmp_path):

@@ -386,3 +386,14 @@ def test_tanh_of_a_normal_reads_flat_topped_not_a_plateau(tmp_path):
     text = analyse(logs).layer_text[("run", "layer1")]
     assert "Activations (layer1/activations) at step 11 are flat-topped" in text
     assert "Weights (layer1/weights, 12,000 values) at step 0 form a flat plateau" in text
+
+
+def test_not_learning_names_the_layers_that_moved_at_most_three():
+    from types import SimpleNamespace
+
+    from reportgen.diagnosis.rules.weights import _moved
+
+    moves = [(f"layer{i}", SimpleNamespace(change=c)) for i, c in enumerate([0.097, 0.02, 0.5, 0.03, 0.04], 2)]
+    assert _moved(moves[:1]) == "layer2 (9.7%)"
+    assert _moved(moves[:2]) == "layer2 (9.7%) and layer3 (2%)"
+    assert _moved(moves) == "layer2 (9.7%), layer3 (2%), layer4 (50%) and 2 more"

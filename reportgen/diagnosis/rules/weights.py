@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from reportgen.diagnosis.curves import chance_classes
-from reportgen.diagnosis.features import LayerFeatures, RunFeatures
+from reportgen.diagnosis.features import LayerFeatures, RunFeatures, SeriesFeatures
 from reportgen.diagnosis.growth import collapsed, growths
 from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
@@ -62,16 +62,16 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
         if (len(s.steps) < t.min_steps or not np.isfinite(s.change) or s.change >= t.not_learning_change
                 or s.tag in grown):
             continue
-        others = [o for lf in run.layers for o in lf.of_kind("weights")
+        others = [(lf.layer.name, o) for lf in run.layers for o in lf.of_kind("weights")
                   if o.tag != s.tag and len(o.steps) >= t.min_steps]
-        moving = [o for o in others if o.change >= t.not_learning_change]
+        moving = [(name, o) for name, o in others if o.change >= t.not_learning_change]
         learns = bool(moving) and run.fits_data(t)
         if s.change >= t.not_learning_frozen and learns:
             continue  # a slow layer in a run that clearly learns: still_at_init says so as info
         init = (f" It still looks like its initialisation ({s.init.family})." if s.init and s.init.shape
                 else " It still looks like its initialisation." if s.init else "")
-        contrast = (f" Other layers moved ({len(moving)} of {len(others)} other weight series changed more)."
-                    if moving else " No weight series in this run moved much either." if others else "")
+        contrast = (f" Other layers moved: {_moved(moving)}." if moving
+                    else " No weight series in this run moved much either." if others else "")
         exact = s.change == 0
         how = "is identical at" if exact else "barely changed between"
         pretrained = exact and learns and bool(PRETRAINED.search(layer.layer.name))
@@ -85,6 +85,15 @@ def not_learning(layer: LayerFeatures, run: RunFeatures, t: Thresholds) -> Itera
                    "steps_logged": len(s.steps), "other_layers_moving": len(moving),
                    "looks_like_init": bool(s.init), "pretrained_name": pretrained},
                   _not_learning_advice(bool(moving), exact), Severity.INFO if pretrained else None)
+
+
+def _moved(moving: list[tuple[str, SeriesFeatures]], named: int = 3) -> str:
+    """"layer4 (9.7%)", "layer3 (2%), layer4 (9.7%) and 2 more": the layers that moved, by how much."""
+    words = [f"{name} ({pct(o.change)})" for name, o in moving[:named]]
+    more = len(moving) - named
+    if more > 0:
+        return ", ".join(words) + f" and {more} more"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # Module names that say a part was pretrained and is meant to stay put while the rest is
