@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from reportgen.memory import return_free_memory
 from reportgen.model import FileAccount, Logs, Run
@@ -23,6 +24,9 @@ from reportgen.reading.hparamfiles import merge_hparams, read_hparam_files
 from reportgen.reading.inputs import Located, locate
 from reportgen.reading.sources import Found, check_limits, local_bytes, open_file, parent
 from reportgen.reading.summary import Summarised
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 # Raw buckets are kept for at most this many steps per tag (plus the last step): a heatmap column
 # each (TensorBoard's distribution view also draws up to 501 steps) and enough for every offset chart.
@@ -178,19 +182,13 @@ def read_in_parts(located: list[Located], parts: list[tuple[int, int]], keep: in
             yield attach_hparams_runs(read_located(located[start:end], keep, replace(settings, readers=1)))
             return_free_memory()
         return
-    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
-
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["reportgen.reading.loader"])
 
     def submitted(pool: ProcessPoolExecutor, start: int, end: int) -> list[Future | Run]:
         return [pool.submit(read_run, run.name, run.files, keep, settings.light) if run.summarised is None
                 else taken(run.summarised, run.name, keep) for run in located[start:end]]
 
-    with ProcessPoolExecutor(readers, mp_context=context) as pool:
+    with ProcessPoolExecutor(readers, mp_context=_reading_context()) as pool:
         ahead = [submitted(pool, *parts[0])] if parts else []
         for i in range(len(parts)):
             if i + 1 < len(parts):
@@ -261,18 +259,24 @@ def attach_hparams_runs(runs: list[Run]) -> list[Run]:
     return kept
 
 
-def _read_in_pool(found: Found, keep: int, light: bool, workers: int) -> list[Run]:
+def _reading_context() -> BaseContext:
+    """The start method of reading workers: forkserver, so that they start from a clean process
+    that has imported the reader, not from a fork of this one (which may hold threads, e.g.
+    fsspec's event loop)."""
     import multiprocessing  # here, not at the top: `inspect` of one run never starts a pool
-    from concurrent.futures import ProcessPoolExecutor
 
-    # forkserver: workers start from a clean process that has imported the reader, not from a
-    # fork of this one (which may hold threads, e.g. fsspec's event loop).
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["reportgen.reading.loader"])
+    return context
+
+
+def _read_in_pool(found: Found, keep: int, light: bool, workers: int) -> list[Run]:
+    from concurrent.futures import ProcessPoolExecutor
+
     chunksize = max(1, len(found) // (workers * 4))
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=_reading_context()) as pool:
         return list(pool.map(_read_run_args, [(n, f, keep, light) for n, f in found], chunksize=chunksize))
 
 
