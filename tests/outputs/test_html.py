@@ -115,15 +115,17 @@ def test_comparison_table_lists_every_run_with_its_main_metric_and_worst_finding
     assert doc.index('id="comparison"') > max(doc.index(f'id="{run.anchor}"') for run in report.runs)
 
 
-def test_the_summary_line_of_a_run_puts_a_space_before_its_metric():
-    """"no finding · reward 0.23", not "no finding· reward 0.23" (the template's blocks trim the
-    whitespace between the finding and the metric)."""
+def test_a_middot_between_words_has_a_space_before_it():
+    """"no finding · reward 0.23", not "no finding· reward 0.23": the templates' trimmed blocks
+    removed the whitespace before the metric, in the summary table and a run's header."""
     report = make_report()
     report.runs[1].main_metric = "reward 0.23"
     doc = html.render(report).decode("utf-8")
     table = doc[doc.index('class="runs-at-a-glance"'):doc.index("</table>", doc.index('class="runs-at-a-glance"'))]
     text = re.sub(r"\s+", " ", "".join(Page(table).text))
     assert re.search(r"\w · reward 0\.23", text), text
+    page = re.sub(r"\s+", " ", "".join(Page(doc).text))  # nor a run page's header, nor anywhere
+    assert "reward 0.23" in page and not re.findall(r".{20}\S·", page)
 
 
 def test_single_run_has_no_comparison_section():
