@@ -8,7 +8,8 @@ use is recognised: Lightning (`train_loss_step`/`_epoch`, `val_loss`, `hp_metric
 (`train/loss`, `eval/loss`), Keras (`epoch_loss` in runs `train`/`validation`,
 `evaluation_loss_vs_iterations`), stable-baselines3 (`rollout/`, `train/`, `time/`), RLlib
 (`ray/tune/...`), the Object Detection API (`Loss/total_loss` and its parts), TF1 Estimators
-(`loss`, `average_loss`, `global_step/sec`), YOLO (`train/box_loss`, `metrics/mAP_0.5`). Users
+(`loss`, `average_loss`, `global_step/sec`), TF1 tutorials' `cost` (beside a reward: constrained
+RL's safety cost, not judged), YOLO (`train/box_loss`, `metrics/mAP_0.5`). Users
 override the result with `[tool.reportgen] roles = {"pattern" = "role"}` (a regex searched in the
 tag; the first that matches wins).
 """
@@ -59,8 +60,12 @@ _ACCURACY = re.compile(
     _SEP + r"(acc|accuracy|top_?\d+(_acc\w*)?|map|ap\d*|precision|recall|f1|f_1|auc|roc_auc|iou|miou|dice|"
     r"prc|pr_auc|bleu|rouge\w*|meteor|correlation|pearson|spearman|r2|ndcg|mrr|hit_rate|ar@\d+|map@[.\w]+)"
     r"(\d+)?(@[.\w]+)?" + _END, re.I)
-_LOSS = re.compile(r"(loss|nll|cross_?entropy|xent|" + _SEP + r"(mse|mae|rmse|l1|l2|kl|elbo|td_error)" + _END + ")",
-                   re.I)
+_LOSS = re.compile(
+    r"(loss|nll|cross_?entropy|xent|" + _SEP + r"(mse|mae|rmse|l1|l2|kl|elbo|td_error|cost)" + _END + ")", re.I)
+# TF1 tutorials and many hand-written loops name the training loss `cost`; in a run that logs a
+# reward, a cost is the safety constraint of constrained RL (Safety Gym, OmniSafe: the episode's
+# cost against its limit), which is not minimised as a loss: described, not judged.
+_COST = re.compile(_SEP + "cost" + _END, re.I)
 _LOSS_SCALE = re.compile(r"loss_?scale", re.I)
 # Lightning's `hp_metric`: the value its TensorBoardLogger shows in the HParams dashboard (-1 until
 # the user logs one, then whatever they log there: a loss or an accuracy). A result of the run, not
@@ -124,7 +129,7 @@ def _loss_role(name: str, evaluation: bool, run_logs_reward: bool) -> Role:
         return Role.EVAL_LOSS if plain else Role.COMPONENT
     if _RL_VALUE.search(name):
         return Role.RL_VALUE_LOSS
-    if run_logs_reward and _RL_POLICY.search(name):
+    if run_logs_reward and (_RL_POLICY.search(name) or _COST.search(name)):
         return Role.COMPONENT  # a policy / entropy term: signed, weighted, not a level to judge
     if objective_like:
         return Role.OBJECTIVE

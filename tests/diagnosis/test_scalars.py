@@ -67,6 +67,22 @@ def test_a_dqn_td_loss_is_not_judged_while_the_reward_rises_17x(tmp_path):
     assert not severe_codes(tmp_path) & {"loss_plateau", "loss_oscillating", "loss_diverging"}
 
 
+def test_a_tf1_cost_is_the_objective_and_a_safe_rl_cost_is_not(tmp_path):
+    """TF1 tutorials log the training loss as `cost`: it is judged (one that never falls from
+    2.3 is a plateau) and its trend told. Beside a reward, `cost` is constrained RL's safety cost (it may
+    rise while the agent learns): not judged as a loss."""
+    run_of(tmp_path, {"cost": noisy(lambda s: 2.3, 0.01)}, folder="tf1")
+    run_of(tmp_path, {"reward": noisy(lambda s: 1 + 0.1 * s, 0.05), "cost": noisy(lambda s: 5 + 0.2 * s, 0.1)},
+           folder="safe")
+    assert classify("cost").role is Role.OBJECTIVE and classify("val_cost").role is Role.EVAL_LOSS
+    assert classify("cost", "run", run_logs_reward=True).role is Role.COMPONENT
+    assert classify("Metrics/EpCost", "run", run_logs_reward=True).role is Role.OTHER
+    assert {f.code for f in findings(tmp_path, "tf1")} >= {"loss_plateau"}
+    assert not {f.code for f in findings(tmp_path, "safe") if f.severity is not Severity.INFO}
+    summary = analyse(load([str(tmp_path / "tf1")])).run_summary["tf1"]
+    assert "cost" in summary and "No loss, reward or accuracy scalar" not in summary
+
+
 def test_detection_components_are_not_the_objective(tmp_path):
     """Loss/total_loss falls 44% while Loss/regularization_loss rises (weights grow) and
     Loss/classification_loss is flat: only the total is judged, and it learns."""
