@@ -142,6 +142,8 @@ def build_in_parts(parts: Iterable[list[Run]], sources: list[str], options: Opti
             unread = [] if has_data else unread + read.runs
         tags.update(t for run in logs.runs for t in run.scalars)
         hparams.update(name for run in logs.runs for name in run.hparams)
+        if not logs.runs:
+            continue  # --run left none of this part's runs
         first = len(sections)
         layers = layers_of(logs, settings)
         part_colors = run_colors(logs, first)
@@ -151,8 +153,6 @@ def build_in_parts(parts: Iterable[list[Run]], sources: list[str], options: Opti
         drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(f"{job.kind} {job.tag}"),
                             meanwhile=partial(_analyse_into, found, logs, settings, layers),
                             pixels=pixels)
-        if not logs.runs:
-            continue
         analysis = found[0]
         sections += build_report(logs, compact, analysis, jobs, drawn, None, when, first).runs
         findings += analysis.diagnosis.findings
