@@ -13,7 +13,8 @@ warm-up of each (so both read from the page cache), and the medians are compared
   included), and, for reference, the time `load(..., Options().read_settings(light=True))` (what
   inspect calls: a big file is scanned by two processes) takes inside Python.
 
-Target (issue 2): reportgen inspect <= 0.5 x the data server.
+The data server keeps every histogram step (`--samples-per-plugin histograms=all`): the same
+work as inspect. Targets: issue 2, reportgen inspect <= 0.5 x the data server; issue 19, 0.2x.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def parse_duration(text: str) -> float:
 def time_data_server(binary: str, logdir: str, checksum: bool = True, timeout: float = 600) -> float:
     """The data server's own load-cycle time; it keeps serving afterwards, so it is stopped then."""
     flag = "--checksum" if checksum else "--no-checksum"
-    proc = subprocess.Popen([binary, "--logdir", logdir, "--reload", "once", "-v", flag], stdout=subprocess.DEVNULL,
+    # Every histogram step, as inspect reads them (by default the server keeps a sample of them).
+    cmd = [binary, "--logdir", logdir, "--reload", "once", "-v", flag, "--samples-per-plugin", "histograms=all"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
     deadline = time.monotonic() + timeout
     try:
@@ -135,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{_fmt(unchecked)})")
     print(f"reportgen inspect (whole command)  : {rg:7.3f} s  ({mb / rg:5.0f} MB/s)  runs: {_fmt(inspect)}")
     print(f"  of which load(light, 2 processes): {load:7.3f} s  ({mb / load:5.0f} MB/s)  runs: {_fmt(inside)}")
-    verdict = "met" if rg / ds <= 0.5 else "NOT met"
-    print(f"ratio inspect / data server        : {rg / ds:7.2f}  (target <= 0.5: {verdict})")
+    verdicts = ", ".join(f"<= {t}: {'met' if rg / ds <= t else 'NOT met'}" for t in (0.5, 0.2))
+    print(f"ratio inspect / data server        : {rg / ds:7.2f}  (targets {verdicts})")
     print(f"ratio load / data server           : {load / ds:7.2f}")
     print(f"ratio inspect / data server without CRC checks: {rg / ds_unchecked:.2f}  (reportgen still checks them)")
     return 0
