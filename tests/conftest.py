@@ -57,3 +57,19 @@ def write_events(folder: Path | str, histograms: dict[str, Values] | None = None
             for tag, value in (scalars or {}).items():
                 writer.add_scalar(tag, value(step), step)
     return folder
+
+
+def write_question_and_fix(root: Path | str, slow: str = "slow", fixed: str = "fixed") -> None:
+    """The question and its fix as two runs under `root`: `slow` (plain SGD, no biases, layer1
+    barely moves) and `fixed` (Adam, biases, layer1 moves 4x more, reward twice as fast)."""
+    rng = np.random.default_rng(9)
+    w1, w2 = rng.uniform(-0.15, 0.15, (60, 200)), rng.uniform(-0.17, 0.17, (200, 3))
+    for name, rate, optimiser, biases in ((slow, 0.001, "sgd", False), (fixed, 0.004, "adam", True)):
+        with EventWriter(str(Path(root) / name), wall_time=1.0, hostname="t") as writer:
+            writer.add_hparams_records({"optimizer": optimiser})
+            for step in range(12):
+                writer.add_histogram("layer1/weights", w1 * (1 + rate * step), step)
+                writer.add_histogram("layer2/weights", w2 * (1 + 0.03 * step), step)
+                if biases:
+                    writer.add_histogram("layer1/biases", np.full(200, 0.01 * step), step)
+                writer.add_scalar("reward", (0.05 if name == slow else 0.1) * step, step)

@@ -12,7 +12,7 @@ import numpy as np
 
 from reportgen.pipeline import analyse
 from reportgen.reading.loader import load
-from tests.conftest import write_events
+from tests.conftest import write_events, write_question_and_fix
 from tools.eventwriter import EventWriter
 
 
@@ -120,17 +120,7 @@ def test_advice_follows_the_evidence_and_names_it(tmp_path):
 def test_a_healthier_run_with_the_same_layers_is_used_as_the_contrast(tmp_path):
     """The question and its fix side by side: the fix has biases and uses Adam, and its layer1
     moved 4x more; the question's summary says so with the numbers."""
-    rng = np.random.default_rng(9)
-    w1, w2 = rng.uniform(-0.15, 0.15, (60, 200)), rng.uniform(-0.17, 0.17, (200, 3))
-    for name, rate, optimiser, biases in (("slow", 0.001, "sgd", False), ("fixed", 0.004, "adam", True)):
-        with EventWriter(str(tmp_path / name), wall_time=1.0, hostname="t") as writer:
-            writer.add_hparams_records({"optimizer": optimiser})
-            for step in range(12):
-                writer.add_histogram("layer1/weights", w1 * (1 + rate * step), step)
-                writer.add_histogram("layer2/weights", w2 * (1 + 0.03 * step), step)
-                if biases:
-                    writer.add_histogram("layer1/biases", np.full(200, 0.01 * step), step)
-                writer.add_scalar("reward", (0.05 if name == "slow" else 0.1) * step, step)
+    write_question_and_fix(tmp_path)
     summary = analyse(load([str(tmp_path)])).run_summary["slow"]
     assert "For comparison, fixed, which has biases and uses adam, moved layer1 4x more" in summary
 

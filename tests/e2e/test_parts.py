@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from benchmarks.make_sweep import write_sweep
@@ -19,8 +18,7 @@ from reportgen.outputs import html, jsonreport
 from reportgen.pipeline import parts as parts_module
 from reportgen.pipeline.parts import build_in_parts, in_parts, part_bounds
 from reportgen.reading.loader import TIMESTAMP_FOLDER, load, located_runs
-from tests.conftest import write_events
-from tools.eventwriter import EventWriter
+from tests.conftest import write_events, write_question_and_fix
 
 
 @pytest.fixture(autouse=True)
@@ -35,17 +33,7 @@ def sweep(tmp_path_factory) -> Path:
     the order, "z_fixed" (Adam, biases, healthy) last, so that they are in different parts."""
     root = tmp_path_factory.mktemp("parts") / "logs"
     write_sweep(str(root), [0.001, 0.01, 0.1, 1.0], [8], 4, steps=40)
-    rng = np.random.default_rng(9)
-    w1, w2 = rng.uniform(-0.15, 0.15, (60, 200)), rng.uniform(-0.17, 0.17, (200, 3))
-    for name, rate, optimiser, biases in (("a_slow", 0.001, "sgd", False), ("z_fixed", 0.004, "adam", True)):
-        with EventWriter(str(root / name), wall_time=1.0, hostname="t") as writer:
-            writer.add_hparams_records({"optimizer": optimiser})
-            for step in range(12):
-                writer.add_histogram("layer1/weights", w1 * (1 + rate * step), step)
-                writer.add_histogram("layer2/weights", w2 * (1 + 0.03 * step), step)
-                if biases:
-                    writer.add_histogram("layer1/biases", np.full(200, 0.01 * step), step)
-                writer.add_scalar("reward", (0.05 if name == "a_slow" else 0.1) * step, step)
+    write_question_and_fix(root, "a_slow", "z_fixed")
     write_events(root / "keras" / "train", scalars={"epoch_loss": lambda s: 1.0 / (1 + s)}, steps=30)
     write_events(root / "keras" / "validation", scalars={"epoch_loss": lambda s: 0.5 + 0.02 * s}, steps=30)
     return root
