@@ -6,7 +6,6 @@ one step can be followed across the layer's quantities.
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -15,7 +14,18 @@ from reportgen.charts import ChartJob, distribution
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_DISTRIBUTION_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import EDGE, ROW_HEIGHT, TITLE_SIZE, WIDE, fit, new_figure, no_data, step_axis, styled
+from reportgen.charts.style import (
+    EDGE,
+    ROW_HEIGHT,
+    TITLE_SIZE,
+    WIDE,
+    fit,
+    new_figure,
+    no_data,
+    panel_grid,
+    step_axis,
+    styled,
+)
 from reportgen.model import TAG_KINDS, HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -42,8 +52,7 @@ def shared_prefix(tags: list[str]) -> str:
 
 def grid(panels: int) -> tuple[int, int]:
     """Rows and columns of a layer row of this many panels."""
-    columns = max(1, min(PANELS_PER_ROW, panels))
-    return max(1, math.ceil(panels / columns)), columns
+    return panel_grid(panels, PANELS_PER_ROW)
 
 
 def figure_size(job: ChartJob) -> tuple[float, float]:

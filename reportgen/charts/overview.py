@@ -9,14 +9,12 @@ marked with a red title and a triangle. Drawn after the diagnosis (it needs the 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from reportgen import histmath
 from reportgen.charts import ChartJob
 from reportgen.charts.encode import to_png
-from reportgen.charts.style import EDGE, WIDE, fit, new_figure, styled
+from reportgen.charts.style import EDGE, WIDE, fit, new_figure, panel_grid, styled
 from reportgen.model import HistogramSeries
 from reportgen.numbers import pct
 
@@ -54,9 +52,7 @@ def _panels(job: ChartJob) -> list[HistogramSeries]:
 
 def grid(job: ChartJob) -> tuple[int, int]:
     """Rows and columns of the panels."""
-    panels = len(_panels(job))
-    columns = max(1, min(COLUMNS, panels))
-    return max(1, math.ceil(panels / columns)), columns
+    return panel_grid(len(_panels(job)), COLUMNS)
 
 
 def figure_size(job: ChartJob) -> tuple[float, float]:

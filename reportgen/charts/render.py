@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from types import ModuleType
 
 from reportgen.charts import KINDS, ChartJob, Drawn
 from reportgen.charts.encode import to_png, without_pixels
@@ -25,8 +26,12 @@ def draw_job(job: ChartJob) -> tuple[bytes, str]:
     """PNG and alt text of one job, drawn by its kind's module; raises when it cannot be drawn."""
     if job.kind not in KINDS:
         raise ValueError(f"unknown chart kind {job.kind!r}")
-    module = importlib.import_module(f"reportgen.charts.{KINDS[job.kind].module}")
-    return module.draw_job(job)
+    return _module(job).draw_job(job)
+
+
+def _module(job: ChartJob) -> ModuleType:
+    """The module that draws charts of the job's kind (charts.kinds)."""
+    return importlib.import_module(f"reportgen.charts.{KINDS[job.kind].module}")
 
 
 def planned_size(job: ChartJob) -> tuple[int, int]:
@@ -34,7 +39,7 @@ def planned_size(job: ChartJob) -> tuple[int, int]:
     drawn on it (SINGLE_SIZE unless its kind's module says otherwise with `figure_size(job)`), so
     a document can be laid out while its charts are drawn. A chart that fails is a placeholder
     of another size: whoever lays out early compares with what was drawn."""
-    module = importlib.import_module(f"reportgen.charts.{KINDS[job.kind].module}") if job.kind in KINDS else None
+    module = _module(job) if job.kind in KINDS else None
     inches = module.figure_size(job) if module is not None and hasattr(module, "figure_size") else SINGLE_SIZE
     # As Matplotlib (3.11) rounds: 1.6 in x 150 dpi is 239.99999999999997 pixels, and 240.
     width, height = (int(side * DPI + 1e-8) for side in inches)

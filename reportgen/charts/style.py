@@ -9,6 +9,7 @@ Sizes are chosen for the report, where a chart is shown about 16-17 cm (6.5 in) 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import weakref
 from collections.abc import Iterator
@@ -225,6 +226,12 @@ def no_data(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#555555")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def panel_grid(panels: int, per_row: int) -> tuple[int, int]:
+    """Rows and columns of a figure of `panels` panels, at most `per_row` a row (at least one of each)."""
+    columns = max(1, min(per_row, panels))
+    return max(1, math.ceil(panels / columns)), columns
 
 
 def step_axis(ax: Axes, max_ticks: int = 9) -> None:

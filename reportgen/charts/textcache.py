@@ -36,8 +36,6 @@ def clear() -> None:
     _bitmaps.clear()
 
 
-
-
 def _kept(cache: dict, key: tuple, value, counter: str):
     """`value`, stored under `key` in `cache` (started again when full) and counted in `stats`."""
     if len(cache) >= MAX_ENTRIES:
