@@ -96,9 +96,13 @@ class Analysis:
 
     diagnosis: Diagnosis
     layer_text: dict[tuple[str, str], str]  # (run, layer) -> paragraph
-    run_summary: dict[str, str]  # run -> paragraph
-    summary_parts: dict[str, list[str]] = field(default_factory=dict)  # run -> the same, by topic
+    summary_parts: dict[str, list[str]] = field(default_factory=dict)  # run -> its summary, by topic
     comparables: dict[str, narrative.Comparable] = field(default_factory=dict)  # run -> what contrast needs
+
+    @property
+    def run_summary(self) -> dict[str, str]:
+        """Run -> its summary as one paragraph."""
+        return {name: " ".join(parts) for name, parts in self.summary_parts.items()}
 
 
 def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
@@ -120,7 +124,7 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
         comparables[name] = narrative.comparable(features, str(diagnosis.run_verdict[name]), hparams.get(name, {}))
     if contrasted:
         parts = with_contrasts(parts, comparables, diagnosis.findings)
-    return Analysis(diagnosis, layer_text, {name: " ".join(p) for name, p in parts.items()}, parts, comparables)
+    return Analysis(diagnosis, layer_text, parts, comparables)
 
 
 def with_contrasts(parts: dict[str, list[str]], comparables: dict[str, narrative.Comparable],

@@ -74,10 +74,11 @@ def run_section(index: int, run: Run, analysis: Analysis, charts_by_key: dict[tu
     span = run.wall_span()
     curve = _progress_curve(analysis, run.name)
     trend_tag = curve.tag if curve is not None else ""
+    summary = analysis.summary_parts.get(run.name, [])
     return RunSection(
         name=run.name, anchor=_anchor("run", index), color=color, path=run.path,
-        verdict=diagnosis.run_verdict.get(run.name, Verdict.HEALTHY), summary=analysis.run_summary.get(run.name, ""),
-        summary_parts=analysis.summary_parts.get(run.name, []),
+        verdict=diagnosis.run_verdict.get(run.name, Verdict.HEALTHY), summary=" ".join(summary),
+        summary_parts=summary,
         top_findings=worst_first(run_findings)[:3], layers=layers,
         scalar_charts=[charts_by_key[(run.name, t, "scalar")] for t in run.scalars
                        if (run.name, t, "scalar") in charts_by_key and t != trend_tag],
