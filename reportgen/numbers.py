@@ -77,6 +77,11 @@ def plural(n: int, noun: str, nouns: str = "") -> str:
     return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"
 
 
+def and_list(words: list[str]) -> str:
+    """ "a", "a and b", "a, b and c": words as a sentence lists them (at least one)."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def sig4(value: float) -> str:
     """A short number for alt texts and chart notes: 4 significant digits."""
     if value != value:

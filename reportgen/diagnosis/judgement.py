@@ -15,6 +15,7 @@ from reportgen.diagnosis.roles import Role
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.findings import Finding, Severity
 from reportgen.model import Run
+from reportgen.numbers import and_list
 
 JUDGED_ROLES = (Role.OBJECTIVE, Role.REWARD, Role.EVAL_LOSS, Role.ACCURACY)
 _ACTIVITY = ("activations", "pre-activations", "outputs", "gradients")
@@ -39,7 +40,7 @@ def _reason(run: Run, features: RunFeatures, curves: list, series: list, t: Thre
     if not run.scalars and not run.histograms:
         kinds = sorted(set(run.other.values()))
         if kinds:
-            return "it holds only " + _join([_KIND_WORDS.get(k, k) for k in kinds])
+            return "it holds only " + and_list([_KIND_WORDS.get(k, k) for k in kinds])
         read = sum(f.records_read for f in run.files)
         return "its files hold no values" + (" (only their header)" if read else " (no intact record)")
     parts = []
@@ -66,5 +67,3 @@ def _points(n: int, unit: str = "point") -> str:
     return f"{n} {unit}" + ("" if n == 1 else "s")
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

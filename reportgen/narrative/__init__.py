@@ -18,8 +18,8 @@ from reportgen.findings import Finding, Severity, Verdict
 from reportgen.model import TAG_KINDS
 from reportgen.narrative.advice import Comparable, comparable, contrast, what_to_try
 from reportgen.narrative.shape_words import range_words, shape_words
+from reportgen.numbers import and_list, plural
 from reportgen.numbers import pct as _threshold_pct
-from reportgen.numbers import plural
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
@@ -259,13 +259,9 @@ def _told_by_code(run: RunFeatures, findings: list[Finding], limit: int, barely:
         text = same[0].message
         others = sorted({f.layer for f in same[1:]} - {same[0].layer})
         if others:
-            text += f" The same holds for {_join(others)}."
+            text += f" The same holds for {and_list(others)}."
         texts.append(text)
     return texts
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) -> str:
@@ -276,7 +272,7 @@ def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) ->
     steps = (min(f.steps[0] for f in still), max(f.steps[1] for f in still))
     frozen = all(change[name] == 0 for name in layers)
     how = "are identical" if frozen else "barely moved"
-    listed = _join([f"{name} ({_threshold_pct(change[name], threshold)})" for name in layers])
+    listed = and_list([f"{name} ({_threshold_pct(change[name], threshold)})" for name in layers])
     weights = [s for lf in run.layers if lf.layer.name in layers for s in lf.of_kind("weights")]
     inits = {s.init.family for s in weights if s.init and s.shape_last == s.shape_first}
     inits = inits if len([s for s in weights if s.init and s.shape_last == s.shape_first]) == len(weights) else set()
@@ -288,5 +284,5 @@ def _learning_contrast(run: RunFeatures, still: list[Finding], barely: float) ->
     if not moving:
         return head + (": no weight layer of the network changed visibly, which points at the learning rate, the "
                        "gradients or the loss signal.")
-    moved = _join([f"{name} ({_threshold_pct(s.change)})" for name, s in moving])
+    moved = and_list([f"{name} ({_threshold_pct(s.change)})" for name, s in moving])
     return f"{head}, while {moved} moved: {'that layer learns' if len(layers) == 1 else 'those layers learn'} nothing."

@@ -15,13 +15,9 @@ import numpy as np
 
 from reportgen.diagnosis.features import RunFeatures
 from reportgen.findings import Finding, Severity
-from reportgen.numbers import pct
+from reportgen.numbers import and_list, pct
 
 STARVED = 3.0  # a later layer moved this many times more than the slow ones: the last layer takes the error
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _moves(run: RunFeatures) -> list[tuple[str, float]]:
@@ -41,15 +37,15 @@ def _not_learning_advice(run: RunFeatures, still: list[Finding], hparams: dict[s
     slow = list(dict.fromkeys(f.layer for f in still))
     moves = dict(_moves(run))
     if all(moves.get(name, 1.0) == 0 for name in slow):
-        return [f"Check that {_join(slow)} {'is' if len(slow) == 1 else 'are'} trainable and handed to the optimiser: "
-                "identical weights at every step mean no update reached them."]
+        return [f"Check that {and_list(slow)} {'is' if len(slow) == 1 else 'are'} trainable and handed to the "
+                "optimiser: identical weights at every step mean no update reached them."]
     later = [(name, change) for name, change in _moves(run) if name not in slow]
     fastest = max(later, key=lambda x: x[1], default=None)
     slowest = max(moves.get(name, 0.0) for name in slow)
     optimiser = _optimiser(hparams)
     if fastest is not None and slowest > 0 and fastest[1] >= STARVED * slowest:
         head = (f"The last layer takes most of the error signal: {fastest[0]} moved {pct(fastest[1])} of its "
-                f"spread, {_join(slow)} at most {pct(slowest)}")
+                f"spread, {and_list(slow)} at most {pct(slowest)}")
         if optimiser and optimiser not in ("sgd", "gradientdescent"):
             first = (f"{head}, even under {optimiser}, which scales each weight's step: log the early layers' "
                      "gradients to see whether they vanish, and check their initialisation and inputs' scale.")
@@ -59,7 +55,7 @@ def _not_learning_advice(run: RunFeatures, still: list[Finding], hparams: dict[s
             first = (f"{head}; {sgd}, and the earlier layers' updates are too small. Log their gradients to "
                      "confirm, and try Adam or a per-layer learning rate.")
         return [first, f"If the loss or reward jumps, try a smaller learning rate: {fastest[0]} moves fastest."]
-    return [f"Nothing in the network moves much ({_join(slow)} at most {pct(slowest)} of their spread): try a "
+    return [f"Nothing in the network moves much ({and_list(slow)} at most {pct(slowest)} of their spread): try a "
             "larger learning rate (10x), and log the gradients to see whether they vanish."]
 
 
@@ -73,7 +69,7 @@ def what_to_try(run: RunFeatures, findings: list[Finding], hparams: dict[str, ob
             items += _not_learning_advice(run, same, hparams)
         elif same[0].recommendation:
             layers = list(dict.fromkeys(f.layer for f in same))
-            where = f" ({_join(layers)})" if len(layers) > 1 else ""
+            where = f" ({and_list(layers)})" if len(layers) > 1 else ""
             items.append(same[0].recommendation[0].rstrip(".") + where + ".")
     if any(f.code == "no_bias" for f in findings):
         items.append("Add bias units to the layers: none logs a bias, and without one a unit cannot shift its output.")

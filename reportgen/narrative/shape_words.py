@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.diagnosis.features import SeriesFeatures
+from reportgen.numbers import and_list
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
 
@@ -34,7 +35,7 @@ def _values(buckets: np.ndarray, count: float) -> str:
     places = [num(v) for v in (held[:, 0] + held[:, 1]) / 2]
     if len(places) > SHOWN_VALUES:
         return f"are {n} values between {num(held[0, 0])} and {num(held[-1, 1])}"
-    listed = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
+    listed = and_list(places)
     groups = f" in {len(places)} places" if len(places) < n else ""
     return f"are {n} values{groups}, at {'' if exact else 'about '}{listed}: too few for a shape"
 

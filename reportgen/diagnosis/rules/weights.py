@@ -15,7 +15,7 @@ from reportgen.diagnosis.registry import Hit, Scope, rule
 from reportgen.diagnosis.thresholds import Thresholds
 from reportgen.diagnosis.vanishing import vanishing_layers
 from reportgen.findings import Severity
-from reportgen.numbers import pct, short
+from reportgen.numbers import and_list, pct, short
 
 
 @rule("not_learning", Severity.WARNING, Scope.LAYER, ("not_learning_change", "not_learning_frozen", "min_steps"))
@@ -93,7 +93,7 @@ def _moved(moving: list[tuple[str, SeriesFeatures]], named: int = 3) -> str:
     more = len(moving) - named
     if more > 0:
         return ", ".join(words) + f" and {more} more"
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return and_list(words)
 
 
 # Module names that say a part was pretrained and is meant to stay put while the rest is
