@@ -27,12 +27,7 @@ from reportgen.model import Logs
 from reportgen.pipeline.plan import SWEEP_KINDS, SWEEP_RUNS, compact_charts, overview_jobs, plan_charts, sweep_jobs
 from reportgen.pipeline.sections import run_section
 from reportgen.pipeline.snapshot import snapshot
-from reportgen.report import (
-    Chart,
-    Report,
-    RunSection,
-    pending_png,
-)
+from reportgen.report import Chart, Report, RunSection, pending_png
 from reportgen.sweeps import Curve, RunFacts, Sweep, build_sweep, sort_error
 
 __all__ = ["SWEEP_RUNS", "Analysis", "NothingToReport", "analyse", "build", "build_report", "compact_charts",
@@ -130,7 +125,10 @@ def analyse(logs: Logs, settings: DiagnosisSettings | Options | None = None,
 def with_contrasts(parts: dict[str, list[str]], comparables: dict[str, narrative.Comparable],
                    findings: list[Finding]) -> dict[str, list[str]]:
     """Each run's summary parts with what a healthier run among `comparables` shows."""
-    return {name: narrative.with_comparison(p, narrative.contrast(name, comparables, findings))
+    by_run: dict[str, list[Finding]] = {}  # grouped once: a sweep's findings are not searched per run
+    for f in findings:
+        by_run.setdefault(f.run, []).append(f)
+    return {name: narrative.with_comparison(p, narrative.contrast(name, comparables, by_run.get(name, [])))
             for name, p in parts.items()}
 
 
