@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from reportgen.charts.kinds import KINDS
@@ -171,8 +172,30 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
     )
 
 
+@dataclass(frozen=True)
+class Piece:
+    """A part of the page: the front matter (header to contents) if `front`, the runs
+    `runs[start:stop]`, the back matter (runs compared, how to read, appendix, footer) if `back`.
+    The PDF of a sweep is laid out in pieces (pdf.render_in_chunks); any other page is WHOLE."""
+
+    front: bool
+    start: int
+    stop: int | None
+    back: bool
+
+
+WHOLE = Piece(front=True, start=0, stop=None, back=True)
+
+
 def render(report: Report, pdf: bytes | None = None, *, medium: str = "screen",
            image_src: Callable[[bytes], str] = data_uri) -> bytes:
     """The HTML page (`medium="print"` is the PDF writer's); `pdf` is not used (the Writer protocol)."""
-    page: dict[str, Any] = dict(context(report, medium, image_src))
-    return environment().get_template("report.html").render(page).encode("utf-8")
+    return render_piece(context(report, medium, image_src), WHOLE).encode("utf-8")
+
+
+def render_piece(page: Context, piece: Piece, extra_css: str = "") -> str:
+    """One piece of the page of `page` (a `context()`, made once for all the pieces); `extra_css`
+    follows the report's style sheet."""
+    variables: dict[str, Any] = dict(page)
+    variables.update(piece=piece, css=page["css"] + extra_css)
+    return environment().get_template("report.html").render(variables)
