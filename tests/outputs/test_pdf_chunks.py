@@ -1,0 +1,126 @@
+"""A sweep's PDF laid out in chunks and merged (pdf.render_in_chunks) is the PDF WeasyPrint lays
+out in one piece: the same pages with the same text (page headers and "n / N" included), the same
+charts, the same outline and links that land on the same pages. The oracle is WeasyPrint's layout
+of the whole document, read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import replace
+
+import pypdf
+import pytest
+
+from reportgen.outputs import pdf
+from tests.outputs.factory import make_report
+
+TITLE = 'Nightly "sweep" \\ 5 runs'  # a quote and a backslash: the chunks write it into CSS
+
+
+def whole(report) -> pypdf.PdfReader:
+    """The oracle: the report laid out as one document, as `render` does for a few runs."""
+    assert len(report.runs) <= pdf.RUNS_PER_CHUNK
+    return pypdf.PdfReader(io.BytesIO(pdf.render(report)))
+
+
+def chunked(report, runs_per_chunk: int, workers: int) -> pypdf.PdfReader:
+    return pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, runs_per_chunk, workers)))
+
+
+def page_texts(reader: pypdf.PdfReader) -> list[str]:
+    return [page.extract_text() for page in reader.pages]
+
+
+def images_drawn(reader: pypdf.PdfReader) -> list[list[tuple[int, int]]]:
+    """The sizes of the images each page draws (its content's `Do` operators; a page's resources
+    may list images it does not draw)."""
+    drawn = []
+    for page in reader.pages:
+        xobjects = page["/Resources"].get("/XObject", {})
+        named = [xobjects["/" + name.decode()].get_object()
+                 for name in re.findall(rb"/([^\s/\[\]<>()]+)\s+Do\b", page.get_contents().get_data())]
+        drawn.append(sorted((x["/Width"], x["/Height"]) for x in named if x.get("/Subtype") == "/Image"))
+    return drawn
+
+
+def links(reader: pypdf.PdfReader) -> list[tuple[int, tuple[int, ...], int]]:
+    """(page, rectangle, page the link goes to) of every internal link."""
+    found = []
+    for number, page in enumerate(reader.pages):
+        for ref in page.get("/Annots", []):
+            annotation = ref.get_object()
+            assert "/A" not in annotation, f"page {number + 1}: a link left as {annotation['/A']}"
+            target = reader.get_destination_page_number(reader.named_destinations[annotation["/Dest"]])
+            found.append((number, tuple(round(float(v)) for v in annotation["/Rect"]), target))
+    return found
+
+
+def outline(reader: pypdf.PdfReader, items=None, depth: int = 0) -> list[tuple[int, str, int]]:
+    """(depth, title, page) of every outline entry, in order."""
+    entries = []
+    for item in reader.outline if items is None else items:
+        if isinstance(item, list):
+            entries += outline(reader, item, depth + 1)
+        else:
+            entries.append((depth, item.title, reader.get_destination_page_number(item)))
+    return entries
+
+
+@pytest.fixture(scope="module")
+def report():
+    return replace(make_report(n_runs=5), title=TITLE)
+
+
+@pytest.fixture(scope="module")
+def oracle(report) -> pypdf.PdfReader:
+    return whole(report)
+
+
+@pytest.mark.parametrize("runs_per_chunk, workers", [(2, 1), (1, 2)])
+def test_chunks_merge_into_the_pdf_laid_out_in_one_piece(report, oracle, runs_per_chunk, workers):
+    merged = chunked(report, runs_per_chunk, workers)
+    assert len(merged.pages) == len(oracle.pages) > 10
+    assert page_texts(merged) == page_texts(oracle)
+    assert images_drawn(merged) == images_drawn(oracle)
+    assert sum(map(len, images_drawn(merged))) > 20
+    assert outline(merged) == outline(oracle)
+    assert links(merged) == links(oracle)
+    assert merged.metadata.title == TITLE
+
+
+def test_every_page_but_the_first_has_the_title_and_every_page_its_number(report):
+    texts = page_texts(chunked(report, 2, 1))
+    total = len(texts)
+    for number, text in enumerate(texts, 1):
+        assert f"{number} / {total}" in text
+        assert text.count(TITLE) == 1, text[:200]  # page 1: the heading, no page header; then the header
+
+
+def test_links_reach_across_chunks(report):
+    """The contents (first chunk) link to every run, the run pages to the reading notes at the back."""
+    merged = chunked(report, 1, 1)
+    run_pages = [page for depth, title, page in outline(merged) if depth == 0 and title.startswith("Run ")]
+    targets = {target for _, _, target in links(merged)}
+    assert set(run_pages) <= targets
+    back = next(page for depth, title, page in outline(merged) if title == "How to read these charts")
+    assert any(source in run_pages and target >= back for source, _, target in links(merged))
+
+
+def test_letter_pages_are_numbered_in_the_same_place(report):
+    letter = replace(report, page_size="letter")
+    merged, one = chunked(letter, 2, 1), whole(letter)
+    box = merged.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx((612.0, 792.0), abs=0.5)
+    assert page_texts(merged) == page_texts(one)
+
+
+def test_a_report_of_more_runs_than_a_chunk_holds_is_laid_out_in_chunks(monkeypatch, report, oracle):
+    calls = []
+    real = pdf.render_in_chunks
+    monkeypatch.setattr(pdf, "render_in_chunks", lambda *args: calls.append(args) or real(*args))
+    monkeypatch.setattr(pdf, "RUNS_PER_CHUNK", 2)
+    assert pdf.lay_out_early(report) is None  # it would lay the whole report out in one process
+    merged = pypdf.PdfReader(io.BytesIO(pdf.render(report)))
+    assert [args[1] for args in calls] == [2]
+    assert page_texts(merged) == page_texts(oracle)
