@@ -20,7 +20,17 @@ from reportgen.charts import color as colors
 from reportgen.charts.encode import to_png
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
 from reportgen.charts.reuse import POOL
-from reportgen.charts.style import OFFSET_SIZE, SINGLE_SIZE, no_data, note, one_axes, set_title, styled, text_width
+from reportgen.charts.style import (
+    OFFSET_SIZE,
+    SINGLE_SIZE,
+    no_data,
+    note,
+    one_axes,
+    set_title,
+    styled,
+    text_width,
+    value_axis,
+)
 from reportgen.model import HistogramSeries
 from reportgen.numbers import sig4 as fmt
 
@@ -135,6 +145,7 @@ def draw(series: HistogramSeries, color: str, title: str, max_steps: int = MAX_O
             _paint_overlay(ax, layout)
         if not empty:
             ax.set_xlim(*layout.value_range)
+            value_axis(ax)
             ax.set_xlabel("value")
             ax.text(1.0, 1.01, shown, transform=ax.transAxes,
                     ha="right", va="bottom", fontsize=7.5, color="#666666")

@@ -729,3 +729,46 @@ def test_the_overview_of_a_run_with_more_steps_than_it_keeps_buckets_of_is_drawn
     assert drawn.error is None
     lo, hi = overview._range(series)
     assert lo < -1.5 and hi > 1.5  # the last step's spread (std ~2): the range takes the last kept step
+
+
+def _tick_label_gaps(fig) -> list[float]:
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    lo, hi = ax.get_xlim()
+    drawn = ax.xaxis.majorTicks[:len(ax.xaxis.get_majorticklocs())]  # a reused figure keeps spare ticks
+    boxes = [tick.label1.get_window_extent(renderer) for tick in drawn
+             if lo <= tick.get_loc() <= hi and tick.label1.get_text()]
+    assert len(boxes) >= 3
+    return [b.x0 - a.x1 for a, b in zip(boxes, boxes[1:])]
+
+
+@pytest.mark.parametrize("mode", ["offset", "overlay"])
+def test_value_tick_labels_do_not_run_into_each_other(tmp_path, monkeypatch, mode):
+    """A 10-value bias of a real tensorboardX log (wild/tbx_mnist_motokimura, conv1/bias) spans
+    -0.26..0.19: Matplotlib's own ticks there read "-0.25-0.20-0.15-0.10" as one string."""
+    from reportgen.charts import encode, offset
+
+    rng = np.random.default_rng(5)
+    with EventWriter(str(tmp_path), wall_time=1_700_000_000) as writer:
+        for step in range(10):
+            writer.add_histogram("conv1/bias", np.concatenate([[-0.26, 0.186], rng.uniform(-0.25, 0.18, 8)]), step)
+    series = load([str(tmp_path)]).runs[0].histograms["conv1/bias"]
+    drawn = []
+    monkeypatch.setattr(offset, "to_png", lambda fig: (drawn.append(fig), encode.to_png(fig))[1])
+    offset.draw(series, "#ff7043", "conv1/bias", mode=mode)
+    assert min(_tick_label_gaps(drawn[0])) >= 4  # pixels of space between neighbouring labels
+
+
+def test_value_ticks_that_fit_are_matplotlibs_own():
+    from matplotlib.ticker import AutoLocator
+
+    from reportgen.charts.style import OFFSET_SIZE, one_axes, styled, value_axis
+
+    with styled():
+        fig = one_axes(OFFSET_SIZE, left=0.25, right=0.7)
+        ax = fig.axes[0]
+        ax.set_xlim(-0.4, 0.5)
+        expected = [t for t in AutoLocator().tick_values(-0.4, 0.5) if -0.4 <= t <= 0.5]
+        value_axis(ax)
+        assert [t for t in ax.xaxis.get_major_locator()() if -0.4 <= t <= 0.5] == pytest.approx(expected)
+        assert len(expected) >= 5
