@@ -142,3 +142,28 @@ def test_a_trend_from_windows_says_so_and_keeps_the_first_decimal_below_100_perc
             writer.add_scalar("train_loss", value, i)
     summary = analyse(load([str(tmp_path / "long")])).run_summary["long"]
     assert "fell 99.6% from 1.06 to 0.0046" in summary, summary
+
+
+def _outputs_text(tmp_path, name, values):
+    write_events(tmp_path / name, {"out": lambda step, _: values}, steps=2)
+    text = analyse(load([str(tmp_path / name)])).layer_text[(name, "out")]
+    return text
+
+
+def test_a_lopsided_step_has_a_long_tail_only_when_its_tails_are_heavy(tmp_path):
+    rng = np.random.default_rng(8)
+    # A confident softmax as in sample_logs' question run: 15 of 27 outputs near 0, 6 in the
+    # middle, 6 near 1 (excess kurtosis about -1.4: no tail at all, a second group at the top).
+    softmax = np.concatenate([rng.uniform(0.001, 0.07, 15), rng.uniform(0.35, 0.69, 6), rng.uniform(0.93, 1, 6)])
+    text = _outputs_text(tmp_path, "softmax", softmax)
+    assert "skewed right, half below 0.0" in text and "long tail" not in text
+    assert "skewed right (a long tail of large values), half below" in _outputs_text(
+        tmp_path, "exponential", rng.exponential(1.0, 5000))
+    assert "skewed left (a long tail of small values), half above" in _outputs_text(
+        tmp_path, "reflected", -rng.exponential(1.0, 5000))
+
+
+def test_groups_and_their_range_read_as_one_sentence(tmp_path):
+    rng = np.random.default_rng(9)
+    two = np.concatenate([rng.normal(-1, 0.1, 3000), rng.normal(1, 0.1, 3000)])
+    assert "fall into two groups, mostly between" in _outputs_text(tmp_path, "two", two)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.diagnosis.features import SeriesFeatures
+from reportgen.diagnosis.shapes import quantile_skew
 from reportgen.numbers import and_list
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
@@ -63,10 +64,10 @@ def shape_words(s: SeriesFeatures, last: bool) -> str:
         return f"pile up at the bounds of their range, {range_words(q)}"
     words = {"bell": "are bell-shaped", "bimodal": "fall into two groups",
              "multimodal": "cluster around several values", "heavy_tailed": "are peaked with long tails",
-             "skewed": f"are skewed {_side(skewness)}"}
+             "skewed": _skewed(q, kurtosis)}
     if shape in words:
-        centre = f" {around(mean, q)}," if shape in ("bell", "heavy_tailed") else ""
-        return f"{words[shape]}{centre} {range_words(q)}"
+        centre = f" {around(mean, q)}" if shape in ("bell", "heavy_tailed") else ""
+        return f"{words[shape]}{centre}, {range_words(q)}"
     return f"{_measured(skewness, kurtosis)}, {range_words(q)}"
 
 
@@ -81,8 +82,14 @@ def _plateau(q: np.ndarray, lo: float, hi: float) -> str:
     return f"form a flat plateau from {num(lo)} to {num(hi)}"
 
 
-def _side(skewness: float) -> str:
-    return "right (a long tail of large values)" if skewness > 0 else "left (a long tail of small values)"
+def _skewed(q: np.ndarray, kurtosis: float) -> str:
+    """ "are skewed right, half below 0.05", and "(a long tail of large values)" only when the tails
+    are heavier than a normal's (excess kurtosis above 0; an exponential's is 6). A confident
+    softmax (most values near 0, a group near 1, kurtosis -1.45) is lopsided with no tail. The side
+    is that of the quantile skewness that put the step in this class, not of the third moment."""
+    right = quantile_skew(q) > 0
+    tail = f" (a long tail of {'large' if right else 'small'} values)" if kurtosis > 0 else ""
+    return f"are skewed {'right' if right else 'left'}{tail}, half {'below' if right else 'above'} {num(q[4])}"
 
 
 def _measured(skewness: float, kurtosis: float) -> str:
