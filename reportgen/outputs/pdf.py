@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -244,37 +245,50 @@ ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the
 
 
 def render_in_chunks(report: Report, runs_per_chunk: int, workers: int) -> bytes:
-    """The PDF laid out in chunks, `workers` processes at a time, and merged with pypdf: the
-    front matter, each `runs_per_chunk` runs, the back matter. The PDF is the one `render` lays
-    out in one piece: each run starts a page, so the pages break where they would.
+    """The PDF laid out in chunks, `workers` processes at a time, and merged: the front matter,
+    each `runs_per_chunk` runs, the back matter. The PDF is the one `render` lays out in one
+    piece: each run starts a page, so the pages break where they would.
 
-    What a chunk cannot know is put in after the merge. A link to an anchor in another chunk
-    is laid out as a link to ANCHOR_URI + the anchor and pointed at that anchor's named
-    destination. The page numbers ("n / N") are drawn on a document of N empty pages (the
-    page rule of pdf.css; 7 ms a page, 5% of the build) and stamped onto the pages. A chunk
-    after the first has no report title to copy into its page header (the `string-set` of its
-    heading): the title is written into its page rule.
+    Memory is one chunk's, whatever the number of runs: the chunks wait on disk while they are
+    laid out, then each is finished and written into the merged file (`pdfmerge.PdfFile`).
+    What a chunk cannot know is put in then. A link to an anchor in another chunk is laid out
+    as a link to ANCHOR_URI + the anchor and pointed at that anchor's named destination. The
+    page numbers ("n / N") are drawn on a document of the chunk's number of empty pages, its
+    first page numbered where the chunk starts (the page rule of pdf.css; 7 ms a page, 5% of
+    the build), and stamped onto the pages. A chunk after the first has no report title to
+    copy into its page header (the `string-set` of its heading): the title is written into its
+    page rule.
     """
     import pypdf
 
+    from reportgen.outputs.pdfmerge import PdfFile
+
     page = html.context(report, medium="print", image_src=_ChartList())
-    writer = pypdf.PdfWriter()
     anchors: set[str] = set()
-
-    def merge(chunk: bytes) -> None:
-        reader = pypdf.PdfReader(io.BytesIO(chunk))
-        anchors.update(reader.named_destinations)
-        if not writer.pages:
-            writer.add_metadata({k: v for k, v in (reader.metadata or {}).items() if isinstance(v, str)})
-        writer.append(reader)
-
-    for chunk in _laid_out(_chunk_texts(report, page, runs_per_chunk), workers):
-        merge(chunk)
-    _point_links_at_anchors(writer, anchors)
-    _stamp_page_numbers(writer, report.page_size)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    info: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
+        files: list[tuple[str, int]] = []  # each chunk's file and its number of pages
+        for i, chunk in enumerate(_laid_out(_chunk_texts(report, page, runs_per_chunk), workers)):
+            reader = pypdf.PdfReader(io.BytesIO(chunk))
+            anchors.update(reader.named_destinations)
+            if not files:
+                info = {k: v for k, v in (reader.metadata or {}).items() if isinstance(v, str)}
+            files.append((os.path.join(folder, f"{i}.pdf"), len(reader.pages)))
+            with open(files[-1][0], "wb") as stream:
+                stream.write(chunk)
+            del chunk, reader
+        total, first = sum(pages for _, pages in files), 1
+        with tempfile.TemporaryFile() as out:
+            merged = PdfFile(out)
+            for path, pages in files:
+                writer = pypdf.PdfWriter(clone_from=path)
+                _point_links_at_anchors(writer, anchors)
+                _stamp_page_numbers(writer, report.page_size, first, total)
+                merged.add(writer)
+                first += pages
+            merged.finish(info)
+            out.seek(0)
+            return out.read()
 
 
 class _ChartList:
@@ -375,17 +389,18 @@ def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
         pdf_page[NameObject("/Annots")] = kept
 
 
-def _stamp_page_numbers(writer: pypdf.PdfWriter, page_size: str) -> None:
+def _stamp_page_numbers(writer: pypdf.PdfWriter, page_size: str, first: int, total: int) -> None:
+    """Page numbers `first`.. of `total` onto the pages of `writer`."""
     import pypdf
 
-    total = len(writer.pages)
     size = "letter" if page_size.lower() == "letter" else "A4"
-    text = (f"<style>{read_static('pdf.css')}\n@page {{ size: {size}; }} div {{ break-after: page; }}</style>"
-            + "<div></div>" * total)
+    text = (f"<style>{read_static('pdf.css')}\n@page {{ size: {size}; @bottom-center {{ content: counter(page) "
+            f"\" / {total}\"; }} }}\n@page :first {{ counter-reset: page {first}; }}\n"
+            "div { break-after: page; }</style>" + "<div></div>" * len(writer.pages))
     weasyprint = _quiet_weasyprint()
     numbers = pypdf.PdfReader(io.BytesIO(weasyprint.HTML(string=text, base_url=None,
                                                          url_fetcher=_data_only_fetcher()).write_pdf()))
-    assert len(numbers.pages) == total, (len(numbers.pages), total)
+    assert len(numbers.pages) == len(writer.pages), (len(numbers.pages), len(writer.pages))
     for pdf_page, number in zip(writer.pages, numbers.pages):
         pdf_page.merge_page(number)
         pdf_page.compress_content_streams()  # merge_page leaves them uncompressed: 7x the bytes

@@ -25,7 +25,8 @@ def whole(report) -> pypdf.PdfReader:
 
 
 def chunked(report, runs_per_chunk: int, workers: int) -> pypdf.PdfReader:
-    return pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, runs_per_chunk, workers)))
+    """The merged PDF, read strictly: a wrong cross-reference offset or a broken object fails."""
+    return pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, runs_per_chunk, workers)), strict=True)
 
 
 def page_texts(reader: pypdf.PdfReader) -> list[str]:
@@ -87,6 +88,31 @@ def test_chunks_merge_into_the_pdf_laid_out_in_one_piece(report, oracle, runs_pe
     assert outline(merged) == outline(oracle)
     assert links(merged) == links(oracle)
     assert merged.metadata.title == TITLE
+
+
+def cross_references(data: bytes) -> dict[int, int]:
+    """Object number -> byte offset, from the classic cross-reference table `startxref` points at."""
+    start = int(re.findall(rb"startxref\s+(\d+)\s+%%EOF", data)[-1])
+    head = re.match(rb"xref\s+0 (\d+)\s+", data[start:])
+    assert head, data[start:start + 40]
+    rows = data[start + head.end():].split(b"\n")[:int(head.group(1))]
+    assert rows[0].startswith(b"0000000000 65535 f")
+    return {n: int(row[:10]) for n, row in enumerate(rows) if n and row[17:18] == b"n"}
+
+
+def test_the_merged_file_is_well_formed(report):
+    """What readers repair silently, checked from the bytes: every offset of the table starts its
+    object, and the page tree counts its pages and is every page's parent."""
+    data = pdf.render_in_chunks(report, 2, 1)
+    offsets = cross_references(data)
+    assert len(offsets) > 100
+    for number, offset in offsets.items():
+        assert data[offset:].startswith(f"{number} 0 obj".encode()), number
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=True)
+    tree = reader.trailer["/Root"]["/Pages"]
+    assert tree["/Count"] == len(tree["/Kids"]) == len(reader.pages)
+    tree_number = reader.trailer["/Root"].raw_get("/Pages").idnum
+    assert all(page.raw_get("/Parent").idnum == tree_number for page in reader.pages)
 
 
 def test_every_page_but_the_first_has_the_title_and_every_page_its_number(report):
