@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 from reportgen.errors import UserError
-from reportgen.outputs import codequality, html, jsonreport, junit, mail, markdown, openmetrics, pdf
+from reportgen.outputs import codequality, html, jsonreport, junit, mail, markdown, openmetrics, pdf, weasy
 from reportgen.outputs.atomic import write_atomic
 from reportgen.report import Report
 
@@ -42,7 +42,7 @@ def prepare(formats: AbstractSet[str]) -> None:
     """Import what the writers of `formats` need ahead of writing: WeasyPrint takes about a
     second to import, and the build calls this while its chart workers draw."""
     if "pdf" in formats:
-        pdf.import_weasyprint()
+        weasy.import_weasyprint()
 
 
 def format_for(path: str, explicit: str | None = None) -> str:

@@ -10,21 +10,16 @@ A build lays the PDF out while its charts are drawn (`lay_out_early`, from their
 and draws the pages once they are (`EarlyLayout.finish`); `render` lays it out from scratch
 whenever the finished report is not the one laid out.
 
-A sweep of more than RUNS_PER_CHUNK runs is laid out in pieces by several processes
-(`render_in_chunks`) and the pieces are merged with pypdf: WeasyPrint lays out one document in one
-process, and keeps all of it in memory until it is written.
+A sweep of more than RUNS_PER_CHUNK runs is laid out in chunks by several processes and merged
+(`render_in_chunks`): WeasyPrint lays out one document in one process and holds all of it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import logging
 import multiprocessing
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from collections import deque
 from collections.abc import Iterator
@@ -36,67 +31,11 @@ from urllib.parse import unquote
 from reportgen.outputs import html
 from reportgen.outputs.pdfimages import PaletteImage
 from reportgen.outputs.templating import read_static
+from reportgen.outputs.weasy import data_only_fetcher, quiet_weasyprint
 from reportgen.report import Report, pending_size
 
 if TYPE_CHECKING:
     import pypdf
-
-
-def import_weasyprint():
-    """The weasyprint module, imported without some fifty helper processes on Linux.
-
-    WeasyPrint tries several names for each library it loads (libpango-1.0-0, pango-1.0, ...,
-    libpango-1.0.so.0). cffi hands every name that dlopen rejects to ctypes.util.find_library,
-    which on Linux runs ldconfig, gcc and ld for it: 54 processes, 0.3 s of each build. During
-    the import, find_library answers from one reading of the ldconfig cache and tries no
-    compiler; the names WeasyPrint opens directly are found by dlopen as before.
-    """
-    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
-        import weasyprint
-
-        return weasyprint
-    with _find_library_from_ldconfig_cache():
-        import weasyprint
-    return weasyprint
-
-
-@contextlib.contextmanager
-def _find_library_from_ldconfig_cache() -> Iterator[None]:
-    import ctypes.util
-
-    try:
-        listing = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10,
-                                 env={"LC_ALL": "C", "PATH": "/sbin:/usr/sbin:/bin:/usr/bin"}).stdout
-    except (OSError, subprocess.SubprocessError):
-        listing = ""
-    if not listing:  # no ldconfig here (e.g. NixOS): ctypes' own look-up, compiler and all
-        yield
-        return
-
-    def find_library(name: str) -> str | None:  # what ctypes' ldconfig look-up returns: a soname
-        found = re.search(rf"\s(lib{re.escape(name)}\.[^\s]+)\s+\(", listing)
-        return found.group(1) if found else None
-
-    real = ctypes.util.find_library
-    ctypes.util.find_library = find_library
-    try:
-        yield
-    finally:
-        ctypes.util.find_library = real
-
-
-def _data_only_fetcher():
-    weasyprint = import_weasyprint()
-
-    if hasattr(weasyprint, "URLFetcher"):  # WeasyPrint >= 70
-        return weasyprint.URLFetcher(allowed_protocols=["data"])
-
-    def fetch(url: str, *args, **kwargs):  # older WeasyPrint: a plain function
-        if not url.startswith("data:"):
-            raise ValueError(f"reportgen PDFs load no external resources ({url[:40]!r})")
-        return weasyprint.default_url_fetcher(url, *args, **kwargs)
-
-    return fetch
 
 
 def render(report: Report, pdf: bytes | None = None, early: EarlyLayout | None = None) -> bytes:
@@ -111,7 +50,7 @@ def render(report: Report, pdf: bytes | None = None, early: EarlyLayout | None =
         finished = early.finish(report)
         if finished is not None:
             return finished
-    weasyprint = _quiet_weasyprint()
+    weasyprint = quiet_weasyprint()
     images: dict[str, PaletteImage] = {}
     try:
         return _lay_out(weasyprint, report, _cached_image_src(images), cache=images)
@@ -119,13 +58,6 @@ def render(report: Report, pdf: bytes | None = None, early: EarlyLayout | None =
         # A WeasyPrint whose image protocol differs from the one PaletteImage follows (60 to
         # 70 are tested): lay the PDF out again with every chart as a data: URL.
         return _lay_out(weasyprint, report, html.data_uri)
-
-
-def _quiet_weasyprint():
-    weasyprint = import_weasyprint()
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint
 
 
 def lay_out_early(provisional: Report) -> EarlyLayout | None:
@@ -138,7 +70,7 @@ def lay_out_early(provisional: Report) -> EarlyLayout | None:
     """
     if len(provisional.runs) > RUNS_PER_CHUNK:
         return None
-    weasyprint = _quiet_weasyprint()
+    weasyprint = quiet_weasyprint()
     images: dict[str, PaletteImage | PendingImage] = {}
     pending: list[PendingImage] = []
 
@@ -153,7 +85,7 @@ def lay_out_early(provisional: Report) -> EarlyLayout | None:
 
     text = html.render(provisional, medium="print", image_src=image_src).decode("utf-8")
     try:
-        document = weasyprint.HTML(string=text, base_url=None, url_fetcher=_data_only_fetcher()).render(cache=images)
+        document = weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).render(cache=images)
     except (AttributeError, TypeError, KeyError):
         return None
     return EarlyLayout(document, _without_images(text), pending)
@@ -219,7 +151,7 @@ class EarlyLayout:
 
 def _lay_out(weasyprint, report: Report, image_src, **pdf_options) -> bytes:
     document = html.render(report, medium="print", image_src=image_src).decode("utf-8")
-    return weasyprint.HTML(string=document, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf(**pdf_options)
+    return weasyprint.HTML(string=document, base_url=None, url_fetcher=data_only_fetcher()).write_pdf(**pdf_options)
 
 
 def _cached_image_src(images: dict[str, PaletteImage]):
@@ -250,45 +182,53 @@ def render_in_chunks(report: Report, runs_per_chunk: int, workers: int) -> bytes
     piece: each run starts a page, so the pages break where they would.
 
     Memory is one chunk's, whatever the number of runs: the chunks wait on disk while they are
-    laid out, then each is finished and written into the merged file (`pdfmerge.PdfFile`).
-    What a chunk cannot know is put in then. A link to an anchor in another chunk is laid out
-    as a link to ANCHOR_URI + the anchor and pointed at that anchor's named destination. The
-    page numbers ("n / N") are drawn on a document of the chunk's number of empty pages, its
-    first page numbered where the chunk starts (the page rule of pdf.css; 7 ms a page, 5% of
-    the build), and stamped onto the pages. A chunk after the first has no report title to
-    copy into its page header (the `string-set` of its heading): the title is written into its
-    page rule.
+    laid out, then each is finished and written into the merged file (`pdfmerge.PdfFile`) with
+    what a chunk cannot know. A link to another chunk, laid out as ANCHOR_URI + the anchor,
+    goes to that named destination. The "n / N" page numbers are drawn on the chunk's number
+    of empty pages, numbered from where it starts, and stamped on (7 ms a page). A chunk after
+    the first has no heading to copy the report title from: its page rule holds the title.
     """
+    with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
+        return _merged(*_chunks_on_disk(report, runs_per_chunk, workers, folder), report.page_size)
+
+
+def _chunks_on_disk(report: Report, runs_per_chunk: int, workers: int,
+                    folder: str) -> tuple[list[tuple[str, int]], set[str], dict[str, str]]:
+    """Each chunk laid out into a file of `folder`: (file, its pages) of each, in order; the
+    anchors of all; the first chunk's metadata."""
+    import pypdf
+
+    files: list[tuple[str, int]] = []
+    anchors: set[str] = set()
+    info: dict[str, str] = {}
+    page = html.context(report, medium="print", image_src=_ChartList())
+    for i, chunk in enumerate(_laid_out(_chunk_texts(report, page, runs_per_chunk), workers)):
+        reader = pypdf.PdfReader(io.BytesIO(chunk))
+        anchors.update(reader.named_destinations)
+        info = info or {k: v for k, v in (reader.metadata or {}).items() if isinstance(v, str)}
+        files.append((os.path.join(folder, f"{i}.pdf"), len(reader.pages)))
+        with open(files[-1][0], "wb") as stream:
+            stream.write(chunk)
+    return files, anchors, info
+
+
+def _merged(files: list[tuple[str, int]], anchors: set[str], info: dict[str, str], page_size: str) -> bytes:
     import pypdf
 
     from reportgen.outputs.pdfmerge import PdfFile
 
-    page = html.context(report, medium="print", image_src=_ChartList())
-    anchors: set[str] = set()
-    info: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
-        files: list[tuple[str, int]] = []  # each chunk's file and its number of pages
-        for i, chunk in enumerate(_laid_out(_chunk_texts(report, page, runs_per_chunk), workers)):
-            reader = pypdf.PdfReader(io.BytesIO(chunk))
-            anchors.update(reader.named_destinations)
-            if not files:
-                info = {k: v for k, v in (reader.metadata or {}).items() if isinstance(v, str)}
-            files.append((os.path.join(folder, f"{i}.pdf"), len(reader.pages)))
-            with open(files[-1][0], "wb") as stream:
-                stream.write(chunk)
-            del chunk, reader
-        total, first = sum(pages for _, pages in files), 1
-        with tempfile.TemporaryFile() as out:
-            merged = PdfFile(out)
-            for path, pages in files:
-                writer = pypdf.PdfWriter(clone_from=path)
-                _point_links_at_anchors(writer, anchors)
-                _stamp_page_numbers(writer, report.page_size, first, total)
-                merged.add(writer)
-                first += pages
-            merged.finish(info)
-            out.seek(0)
-            return out.read()
+    total, first = sum(pages for _, pages in files), 1
+    with tempfile.TemporaryFile() as out:
+        merged = PdfFile(out)
+        for path, pages in files:
+            writer = pypdf.PdfWriter(clone_from=path)
+            _point_links_at_anchors(writer, anchors)
+            _stamp_page_numbers(writer, page_size, first, total)
+            merged.add(writer)
+            first += pages
+        merged.finish(info)
+        out.seek(0)
+        return out.read()
 
 
 class _ChartList:
@@ -349,7 +289,7 @@ def _laid_out(chunks: Iterator[tuple[str, list[bytes]]], workers: int) -> Iterat
 
 
 def _lay_out_chunk(text: str, pngs: list[bytes]) -> bytes:
-    weasyprint = _quiet_weasyprint()
+    weasyprint = quiet_weasyprint()
     images: dict[str, PaletteImage] = {}
     for i, png in enumerate(pngs):
         image = PaletteImage.from_png(png, f"reportgen{i}")
@@ -358,11 +298,11 @@ def _lay_out_chunk(text: str, pngs: list[bytes]) -> bytes:
         else:
             images[_chart_url(i)] = image
     try:
-        return weasyprint.HTML(string=text, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf(cache=images)
+        return weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).write_pdf(cache=images)
     except (AttributeError, TypeError, KeyError):  # as in `render`: every chart a data: URL
         for i, png in enumerate(pngs):
             text = text.replace(f'src="{_chart_url(i)}"', f'src="{html.data_uri(png)}"')
-        return weasyprint.HTML(string=text, base_url=None, url_fetcher=_data_only_fetcher()).write_pdf()
+        return weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).write_pdf()
 
 
 def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
@@ -397,9 +337,9 @@ def _stamp_page_numbers(writer: pypdf.PdfWriter, page_size: str, first: int, tot
     text = (f"<style>{read_static('pdf.css')}\n@page {{ size: {size}; @bottom-center {{ content: counter(page) "
             f"\" / {total}\"; }} }}\n@page :first {{ counter-reset: page {first}; }}\n"
             "div { break-after: page; }</style>" + "<div></div>" * len(writer.pages))
-    weasyprint = _quiet_weasyprint()
+    weasyprint = quiet_weasyprint()
     numbers = pypdf.PdfReader(io.BytesIO(weasyprint.HTML(string=text, base_url=None,
-                                                         url_fetcher=_data_only_fetcher()).write_pdf()))
+                                                         url_fetcher=data_only_fetcher()).write_pdf()))
     assert len(numbers.pages) == len(writer.pages), (len(numbers.pages), len(writer.pages))
     for pdf_page, number in zip(writer.pages, numbers.pages):
         pdf_page.merge_page(number)

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pypdf
 import pytest
 
-from reportgen.outputs import pdf
+from reportgen.outputs import pdf, weasy
 from tests.outputs.factory import HOSTILE_TAG, make_report
 
 A4_POINTS = (595.3, 841.9)  # 210 x 297 mm
@@ -91,7 +91,7 @@ def test_pdf_fetcher_refuses_every_url_but_data():
 
         url = f"http://127.0.0.1:{server.server_port}/chart.png"
         document = f'<p>x</p><img src="{url}"><div style="background: url({url})">y</div>'
-        weasyprint.HTML(string=document, url_fetcher=pdf._data_only_fetcher()).write_pdf()
+        weasyprint.HTML(string=document, url_fetcher=weasy.data_only_fetcher()).write_pdf()
     finally:
         server.shutdown()
     assert hits == []
@@ -184,7 +184,7 @@ def test_weasyprint_is_imported_without_a_helper_process_per_library_name():
             started.append(args)
             return real_popen(self, args, *rest, **kw)
         subprocess.Popen.__init__ = popen
-        from reportgen.outputs.pdf import import_weasyprint
+        from reportgen.outputs.weasy import import_weasyprint
         weasyprint = import_weasyprint()
         pdf = weasyprint.HTML(string="<p>hello</p>").write_pdf()
         print(len(started), pdf[:5] == b"%PDF-", ctypes.util.find_library is real_find)
@@ -204,14 +204,14 @@ def test_without_an_ldconfig_listing_ctypes_keeps_its_own_library_look_up(monkey
     def no_ldconfig(*args, **kwargs):
         raise FileNotFoundError("ldconfig")
 
-    monkeypatch.setattr(pdf.subprocess, "run", no_ldconfig)
+    monkeypatch.setattr(weasy.subprocess, "run", no_ldconfig)
     real = ctypes.util.find_library
-    with pdf._find_library_from_ldconfig_cache():
+    with weasy.find_library_from_ldconfig_cache():
         assert ctypes.util.find_library is real
     with monkeypatch.context() as patched:
         listing = "\tlibz.so.1 (libc6,x86-64) => /lib/libz.so.1\n"
-        patched.setattr(pdf.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, listing))
-        with pdf._find_library_from_ldconfig_cache():
+        patched.setattr(weasy.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, listing))
+        with weasy.find_library_from_ldconfig_cache():
             assert ctypes.util.find_library is not real and ctypes.util.find_library("z") == "libz.so.1"
     assert ctypes.util.find_library is real
 
@@ -240,7 +240,7 @@ def test_no_text_runs_past_the_right_edge_of_a_page_with_ray_tune_trial_names(tm
                 for k, tag in enumerate(tags):
                     writer.add_scalar(tag, float(np.exp(-i / 50) + k + trial), step)
     report = pipeline.build(load([str(tmp_path)]), Options())
-    document = pdf.import_weasyprint().HTML(string=html.render(report, medium="print").decode()).render()
+    document = weasy.import_weasyprint().HTML(string=html.render(report, medium="print").decode()).render()
     past = []
     for number, page in enumerate(document.pages, 1):
         box = page._page_box
