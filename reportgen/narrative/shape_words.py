@@ -5,10 +5,12 @@ values when there are too few for a shape. Every word comes from a measured clas
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from reportgen.diagnosis.features import SeriesFeatures
-from reportgen.diagnosis.shapes import quantile_skew
+from reportgen.diagnosis.shapes import FLAT_NOISE, LEAN_NOISE, PEAKED_NOISE, quantile_skew
 from reportgen.numbers import and_list
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
@@ -68,7 +70,7 @@ def shape_words(s: SeriesFeatures, last: bool) -> str:
     if shape in words:
         centre = f" {around(mean, q)}" if shape in ("bell", "heavy_tailed") else ""
         return f"{words[shape]}{centre}, {range_words(q)}"
-    return f"{_measured(skewness, kurtosis)}, {range_words(q)}"
+    return f"{_measured(skewness, kurtosis, float(buckets[:, 2].sum()) if buckets.size else 0.0)}, {range_words(q)}"
 
 
 def _plateau(q: np.ndarray, lo: float, hi: float) -> str:
@@ -92,12 +94,14 @@ def _skewed(q: np.ndarray, kurtosis: float) -> str:
     return f"are skewed {'right' if right else 'left'}{tail}, half {'below' if right else 'above'} {num(q[4])}"
 
 
-def _measured(skewness: float, kurtosis: float) -> str:
-    """What the moments say when no class wins: flat-topped, peaked, lopsided, or just spread."""
-    if kurtosis <= -0.6:
+def _measured(skewness: float, kurtosis: float, n: float) -> str:
+    """What the moments of n values say when no class wins: flat-topped, peaked, lopsided, or,
+    where they are within their sampling noise (shapes.LEAN_NOISE etc.), just spread."""
+    root = math.sqrt(max(n, 1.0))
+    if kurtosis <= min(-0.6, -FLAT_NOISE / root):
         return "are flat-topped (between a bell and a plateau)"
-    if kurtosis >= 1.0:
+    if kurtosis >= max(1.0, PEAKED_NOISE / root):
         return "are peaked"
-    if abs(skewness) >= 0.5:
+    if abs(skewness) >= max(0.5, LEAN_NOISE / root):
         return f"lean {'right' if skewness > 0 else 'left'}"
     return "are spread"
