@@ -175,16 +175,20 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
 @dataclass(frozen=True)
 class Piece:
     """A part of the page: the front matter (header to contents) if `front`, the runs
-    `runs[start:stop]`, the back matter (runs compared, how to read, appendix, footer) if `back`.
+    `runs[start:stop]`, the runs compared and how to read them if `back` (with the appendix's
+    heading), the appendix of `runs[appendix_start:appendix_stop]`, and the footer if `footer`.
     The PDF of a sweep is laid out in pieces (pdf.render_in_chunks); any other page is WHOLE."""
 
     front: bool
     start: int
     stop: int | None
     back: bool
+    appendix_start: int = 0
+    appendix_stop: int | None = 0
+    footer: bool = False
 
 
-WHOLE = Piece(front=True, start=0, stop=None, back=True)
+WHOLE = Piece(front=True, start=0, stop=None, back=True, appendix_start=0, appendix_stop=None, footer=True)
 
 
 def render(report: Report, pdf: bytes | None = None, *, medium: str = "screen",

@@ -173,10 +173,15 @@ def _cached_image_src(images: dict[str, PaletteImage]):
 # 68.1 s and 89.6 s, of 8 90.2 s, of 32 89.1 s (smaller chunks repeat the fixed cost of a
 # WeasyPrint document, larger ones leave a core idle at the end); peak memory 627 -> 520 MB.
 RUNS_PER_CHUNK = 16
+# The appendix of a 250-run sweep (76 pages) took one WeasyPrint process 312 MB and 19 s: it is
+# laid out in chunks of this many runs too (~20 pages each; each starts a page, so about half a
+# page is left blank per chunk).
+APPENDIX_RUNS_PER_CHUNK = 64
 ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the chunks are laid out apart
 
 
-def render_in_chunks(report: Report, runs_per_chunk: int, workers: int) -> bytes:
+def render_in_chunks(report: Report, runs_per_chunk: int, workers: int,
+                     appendix_runs: int = APPENDIX_RUNS_PER_CHUNK) -> bytes:
     """The PDF laid out in chunks, `workers` processes at a time, and merged: the front matter,
     each `runs_per_chunk` runs, the back matter. The PDF is the one `render` lays out in one
     piece: each run starts a page, so the pages break where they would.
@@ -189,10 +194,12 @@ def render_in_chunks(report: Report, runs_per_chunk: int, workers: int) -> bytes
     the first has no heading to copy the report title from: its page rule holds the title.
     """
     with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
-        return _merged(*_chunks_on_disk(report, runs_per_chunk, workers, folder), report.page_size)
+        chunks = _chunk_texts(report, html.context(report, medium="print", image_src=_ChartList()), runs_per_chunk,
+                              appendix_runs)
+        return _merged(*_chunks_on_disk(chunks, workers, folder), report.page_size)
 
 
-def _chunks_on_disk(report: Report, runs_per_chunk: int, workers: int,
+def _chunks_on_disk(chunks: Iterator[tuple[str, list[bytes]]], workers: int,
                     folder: str) -> tuple[list[tuple[str, int]], set[str], dict[str, str]]:
     """Each chunk laid out into a file of `folder`: (file, its pages) of each, in order; the
     anchors of all; the first chunk's metadata."""
@@ -201,8 +208,7 @@ def _chunks_on_disk(report: Report, runs_per_chunk: int, workers: int,
     files: list[tuple[str, int]] = []
     anchors: set[str] = set()
     info: dict[str, str] = {}
-    page = html.context(report, medium="print", image_src=_ChartList())
-    for i, chunk in enumerate(_laid_out(_chunk_texts(report, page, runs_per_chunk), workers)):
+    for i, chunk in enumerate(_laid_out(chunks, workers)):
         reader = pypdf.PdfReader(io.BytesIO(chunk))
         anchors.update(reader.named_destinations)
         info = info or {k: v for k, v in (reader.metadata or {}).items() if isinstance(v, str)}
@@ -247,15 +253,19 @@ def _chart_url(i: int) -> str:
     return f"data:image/png;reportgen-chart-{i},"
 
 
-def _chunk_texts(report: Report, page: html.Context, runs_per_chunk: int) -> Iterator[tuple[str, list[bytes]]]:
-    """Each chunk's HTML with its charts' PNGs, in page order, rendered one at a time."""
+def _chunk_texts(report: Report, page: html.Context, runs_per_chunk: int,
+                 appendix_runs: int) -> Iterator[tuple[str, list[bytes]]]:
+    """Each chunk's HTML with its charts' PNGs, in page order, rendered one at a time. The
+    appendix is laid out `appendix_runs` runs at a time as well, each chunk from a new page."""
     charts = page["image_src"]
     assert isinstance(charts, _ChartList)
     n = len(report.runs)
     pieces = [html.Piece(front=True, start=0, stop=0, back=False),
               *(html.Piece(front=False, start=a, stop=min(a + runs_per_chunk, n), back=False)
                 for a in range(0, n, runs_per_chunk)),
-              html.Piece(front=False, start=n, stop=n, back=True)]
+              *(html.Piece(front=False, start=n, stop=n, back=a == 0, appendix_start=a,
+                           appendix_stop=min(a + appendix_runs, n), footer=a + appendix_runs >= n)
+                for a in range(0, max(n, 1), appendix_runs))]
     for piece in pieces:
         charts.pngs = []
         text = html.render_piece(page, piece, _chunk_css(report.title, piece.front))

@@ -150,3 +150,30 @@ def test_a_report_of_more_runs_than_a_chunk_holds_is_laid_out_in_chunks(monkeypa
     merged = pypdf.PdfReader(io.BytesIO(pdf.render(report)))
     assert [args[1] for args in calls] == [2]
     assert page_texts(merged) == page_texts(oracle)
+
+
+def test_the_appendix_laid_out_in_chunks_says_all_the_one_piece_says(report, oracle):
+    """The appendix in chunks of 2 runs (each from a new page): the same words in the same order,
+    every appendix page headed as such, and the links into it landing in it."""
+    merged = pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, 2, 1, appendix_runs=2)), strict=True)
+    heading = "Appendix: what was read"
+
+    def appendix(reader: pypdf.PdfReader) -> tuple[list[str], str]:
+        start = next(page for depth, title, page in outline(reader) if title == heading)
+        texts = page_texts(reader)[start:]
+        words = " ".join(re.sub(r"\b\d+ / \d+\b", " ", t).replace(TITLE, " ").replace(heading, " ") for t in texts)
+        for repeated in ("\u2022", "Tags Kind Steps First Last", "File Size Records read Skipped Problems"):
+            words = words.replace(repeated, " ")  # list bullets come out anywhere; table heads repeat on each page
+        return texts, " ".join(words.split())
+
+    pages, words = appendix(merged)
+    one_pages, one_words = appendix(oracle)
+    assert words == one_words and len(words) > 500
+    assert len(one_pages) <= len(pages) <= len(one_pages) + 2  # 3 chunks: at most a page more each after the first
+    assert all(heading in text for text in pages)
+    start, one_start = len(merged.pages) - len(pages), len(oracle.pages) - len(one_pages)
+    into = [(source, rect) for source, rect, target in links(oracle) if target >= one_start]
+    assert into  # the summary's "see the appendix"
+    assert [(s, r) for s, r, t in links(merged) if t >= start] == into
+    before = [link for link in links(oracle) if link[2] < one_start]
+    assert [link for link in links(merged) if link[2] < start] == before
