@@ -35,6 +35,7 @@ class Context(TypedDict):
     run_anchor: dict[str, str]
     inventory: dict[str, list[InventoryRow]]  # run -> its tags, those read alike on one row
     file_name: Callable[[RunSection, str], str]
+    run_columns: int  # RUN_COLUMNS
 
 
 class LayerRow(TypedDict):
@@ -52,6 +53,9 @@ class InventoryRow(TypedDict):
 
 
 TOP_FINDINGS = 5  # how many findings the summary lists (the rest are one click away)
+# Runs the layer table gives a column each; with more, a row each. An A4 page holds 6 columns of
+# run names (a 250-run sweep's PDF showed its first 6 and cut the other 244 off at the edge).
+RUN_COLUMNS = 6
 
 
 def data_uri(png: bytes) -> str:
@@ -169,6 +173,7 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
         anchor_for_layer=lambda run, layer: layers.get((run, layer), "summary"),
         run_anchor={run.name: run.anchor for run in report.runs},
         inventory={run.name: inventory_rows(run) for run in report.runs}, file_name=file_name,
+        run_columns=RUN_COLUMNS,
     )
 
 

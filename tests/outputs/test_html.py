@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from reportgen.outputs import html
+from reportgen.report import SeriesSummary
 from tests.outputs.factory import HOSTILE_TAG, finding, make_report
 
 
@@ -113,6 +114,34 @@ def test_comparison_table_lists_every_run_with_its_main_metric_and_worst_finding
     assert len(rows) == 3  # header + 2 runs
     assert "reward 0.14 (best 0.2)" in table and "reward 0.23" in table and "dense1</a>: dead units" in table
     assert doc.index('id="comparison"') > max(doc.index(f'id="{run.anchor}"') for run in report.runs)
+
+
+def _layer_table(doc: str) -> str:
+    start = doc.index('class="layers-compared"')
+    return doc[start:doc.index("</table>", start)]
+
+
+@pytest.mark.parametrize("runs", [2, html.RUN_COLUMNS, html.RUN_COLUMNS + 1, 30])
+def test_the_layer_table_has_a_column_per_run_only_while_they_fit_across_a_page(runs):
+    """A column per run up to RUN_COLUMNS; beyond, a row per run (a 250-run PDF cut all but 6
+    columns off at the page edge), each row with every layer's cell."""
+    report = make_report(n_runs=runs)
+    for i, run in enumerate(report.runs):
+        for layer in run.layers:
+            layer.series = [SeriesSummary(tag=f"{layer.name}/weights", kind="weights", shape="bell",
+                                          shape_first="uniform", values=100, mean=0.0, std=0.1, skewness=0.0,
+                                          excess_kurtosis=0.0, quantiles={}, zero_fraction=0.0, bound_fraction=0.0,
+                                          change=0.01 * (i + 1), init=None)]
+    rows = _layer_table(html.render(report).decode("utf-8")).split("<tr")[1:]
+    layers = len(report.runs[0].layers)
+    head = rows[0].count("<th")
+    if runs <= html.RUN_COLUMNS:
+        assert (len(rows), head) == (layers + 1, runs + 1)
+    else:
+        assert (len(rows), head) == (runs + 1, layers + 1)
+        assert all(row.count("<td") == layers + 1 for row in rows[1:])  # the run's cell, then its layers
+        assert [run.name in row for run, row in zip(report.runs, rows[1:])] == [True] * runs
+        assert [f">{i + 1}.0%" in row for i, row in enumerate(rows[1:])] == [True] * runs  # each its own moves
 
 
 def test_a_middot_between_words_has_a_space_before_it():
