@@ -179,10 +179,13 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
 
 @dataclass(frozen=True)
 class Piece:
-    """A part of the page: the front matter (header to contents) if `front`, the runs
-    `runs[start:stop]`, the runs compared and how to read them if `back` (with the appendix's
-    heading), the appendix of `runs[appendix_start:appendix_stop]`, and the footer if `footer`.
-    The PDF of a sweep is laid out in pieces (pdf.render_in_chunks); any other page is WHOLE."""
+    """A part of the page, in page order: the front matter (header to contents) if `front`; the
+    runs `runs[start:stop]`; of the runs compared, the heading if `comparison_head`, the table
+    rows of `runs[compared_start:compared_stop]`, the layer table rows of
+    `runs[layers_start:layers_stop]` and what follows them if `comparison_tail`; how to read the
+    charts and the appendix's heading if `back`; the appendix of `runs[appendix_start:appendix_stop]`;
+    the footer if `footer`. The PDF of a sweep is laid out in pieces (pdf.render_in_chunks); any
+    other page is WHOLE."""
 
     front: bool
     start: int
@@ -191,9 +194,22 @@ class Piece:
     appendix_start: int = 0
     appendix_stop: int | None = 0
     footer: bool = False
+    comparison_head: bool = False
+    compared_start: int = 0
+    compared_stop: int | None = 0
+    layers_start: int = 0
+    layers_stop: int | None = 0
+    comparison_tail: bool = False
+
+    @property
+    def comparison(self) -> bool:
+        """Whether any of the runs compared is in this piece."""
+        return (self.comparison_head or self.comparison_tail or self.compared_stop != self.compared_start
+                or self.layers_stop != self.layers_start)
 
 
-WHOLE = Piece(front=True, start=0, stop=None, back=True, appendix_start=0, appendix_stop=None, footer=True)
+WHOLE = Piece(front=True, start=0, stop=None, back=True, appendix_start=0, appendix_stop=None, footer=True,
+              comparison_head=True, compared_stop=None, layers_stop=None, comparison_tail=True)
 
 
 def render(report: Report, pdf: bytes | None = None, *, medium: str = "screen",

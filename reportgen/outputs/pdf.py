@@ -173,15 +173,17 @@ def _cached_image_src(images: dict[str, PaletteImage]):
 # 68.1 s and 89.6 s, of 8 90.2 s, of 32 89.1 s (smaller chunks repeat the fixed cost of a
 # WeasyPrint document, larger ones leave a core idle at the end); peak memory 627 -> 520 MB.
 RUNS_PER_CHUNK = 16
-# The appendix of a 250-run sweep (76 pages) took one WeasyPrint process 312 MB and 19 s: it is
-# laid out in chunks of this many runs too (~20 pages each; each starts a page, so about half a
-# page is left blank per chunk).
+# The appendix of a 250-run sweep (76 pages) took one WeasyPrint process 312 MB and 19 s, and at
+# 500 runs the runs-compared tables with 64 runs' appendix still took 170 MB: both are laid out in
+# chunks too (~20 pages of appendix, ~4 of table each); each starts a page, so about half a page
+# is left blank per chunk.
 APPENDIX_RUNS_PER_CHUNK = 64
+TABLE_ROWS_PER_CHUNK = 128  # of the runs-compared tables: a row is about a quarter of a run's appendix
 ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the chunks are laid out apart
 
 
 def render_in_chunks(report: Report, runs_per_chunk: int, workers: int,
-                     appendix_runs: int = APPENDIX_RUNS_PER_CHUNK) -> bytes:
+                     appendix_runs: int = APPENDIX_RUNS_PER_CHUNK, table_rows: int = TABLE_ROWS_PER_CHUNK) -> bytes:
     """The PDF laid out in chunks, `workers` processes at a time, and merged: the front matter,
     each `runs_per_chunk` runs, the back matter. The PDF is the one `render` lays out in one
     piece: each run starts a page, so the pages break where they would.
@@ -195,7 +197,7 @@ def render_in_chunks(report: Report, runs_per_chunk: int, workers: int,
     """
     with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
         chunks = _chunk_texts(report, html.context(report, medium="print", image_src=_ChartList()), runs_per_chunk,
-                              appendix_runs)
+                              appendix_runs, table_rows)
         return _merged(*_chunks_on_disk(chunks, workers, folder), report.page_size)
 
 
@@ -253,23 +255,40 @@ def _chart_url(i: int) -> str:
     return f"data:image/png;reportgen-chart-{i},"
 
 
-def _chunk_texts(report: Report, page: html.Context, runs_per_chunk: int,
-                 appendix_runs: int) -> Iterator[tuple[str, list[bytes]]]:
-    """Each chunk's HTML with its charts' PNGs, in page order, rendered one at a time. The
-    appendix is laid out `appendix_runs` runs at a time as well, each chunk from a new page."""
+def _chunk_texts(report: Report, page: html.Context, runs_per_chunk: int, appendix_runs: int,
+                 table_rows: int) -> Iterator[tuple[str, list[bytes]]]:
+    """Each chunk's HTML (`_pieces`) with its charts' PNGs, in page order, rendered one at a time."""
     charts = page["image_src"]
     assert isinstance(charts, _ChartList)
-    n = len(report.runs)
-    pieces = [html.Piece(front=True, start=0, stop=0, back=False),
-              *(html.Piece(front=False, start=a, stop=min(a + runs_per_chunk, n), back=False)
-                for a in range(0, n, runs_per_chunk)),
-              *(html.Piece(front=False, start=n, stop=n, back=a == 0, appendix_start=a,
-                           appendix_stop=min(a + appendix_runs, n), footer=a + appendix_runs >= n)
-                for a in range(0, max(n, 1), appendix_runs))]
-    for piece in pieces:
+    for piece in _pieces(len(report.runs), runs_per_chunk, appendix_runs, table_rows):
         charts.pngs = []
         text = html.render_piece(page, piece, _chunk_css(report.title, piece.front))
         yield text.replace('href="#', f'href="{ANCHOR_URI}'), charts.pngs
+
+
+def _pieces(n: int, runs_per_chunk: int, appendix_runs: int, table_rows: int) -> list[html.Piece]:
+    """The chunks of a report of `n` runs, in page order: the front matter, `runs_per_chunk`
+    runs at a time, the two tables of the runs compared `table_rows` rows at a time when they
+    have more, then how to read and the appendix, `appendix_runs` runs at a time. Each chunk
+    starts a page; a comparison of at most `table_rows` runs stays with the back matter, on the
+    pages before how to read, as in one piece."""
+    pieces = [html.Piece(front=True, start=0, stop=0, back=False)]
+    pieces += [html.Piece(front=False, start=a, stop=min(a + runs_per_chunk, n), back=False)
+               for a in range(0, n, runs_per_chunk)]
+    whole = n <= table_rows
+    if not whole:
+        pieces += [html.Piece(front=False, start=n, stop=n, back=False, comparison_head=a == 0, compared_start=a,
+                              compared_stop=min(a + table_rows, n)) for a in range(0, n, table_rows)]
+        pieces += [html.Piece(front=False, start=n, stop=n, back=False, layers_start=a,
+                              layers_stop=min(a + table_rows, n), comparison_tail=a + table_rows >= n)
+                   for a in range(0, n, table_rows)]
+    for a in range(0, max(n, 1), appendix_runs):
+        comparison = whole and a == 0
+        pieces.append(html.Piece(front=False, start=n, stop=n, back=a == 0, appendix_start=a,
+                                 appendix_stop=min(a + appendix_runs, n), footer=a + appendix_runs >= n,
+                                 comparison_head=comparison, compared_stop=n if comparison else 0,
+                                 layers_stop=n if comparison else 0, comparison_tail=comparison))
+    return pieces
 
 
 def _chunk_css(title: str, front: bool) -> str:

@@ -13,7 +13,8 @@ import pypdf
 import pytest
 
 from reportgen.outputs import pdf
-from tests.outputs.factory import make_report
+from reportgen.report import SeriesSummary
+from tests.outputs.factory import HOSTILE_TAG, make_report
 
 TITLE = 'Nightly "sweep" \\ 5 runs'  # a quote and a backslash: the chunks write it into CSS
 
@@ -177,3 +178,45 @@ def test_the_appendix_laid_out_in_chunks_says_all_the_one_piece_says(report, ora
     assert [(s, r) for s, r, t in links(merged) if t >= start] == into
     before = [link for link in links(oracle) if link[2] < one_start]
     assert [link for link in links(merged) if link[2] < start] == before
+
+
+def test_the_tables_of_runs_compared_laid_out_in_chunks_say_all_the_one_piece_says():
+    """8 runs with a layer table (a row per run past html.RUN_COLUMNS), both tables 3 rows a
+    chunk: the same words in the same order as in one piece, every page of them headed "Runs
+    compared", and their links going to the same pages."""
+    report = replace(make_report(n_runs=8), title=TITLE)
+    for i, run in enumerate(report.runs):
+        for layer in run.layers:
+            layer.series = [SeriesSummary(tag=f"{layer.name}/weights", kind="weights", shape="bell",
+                                          shape_first="uniform", values=100, mean=0.0, std=0.1, skewness=0.0,
+                                          excess_kurtosis=0.0, quantiles={}, zero_fraction=0.0, bound_fraction=0.0,
+                                          change=0.01 * (i + 1), init=None)]
+    one, merged = whole(report), pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, 3, 1, table_rows=3)),
+                                                 strict=True)
+    heading = "Runs compared"
+
+    def compared(reader: pypdf.PdfReader) -> tuple[range, str]:
+        entries = outline(reader)
+        start = next(page for _, title, page in entries if title == heading)
+        stop = next(page for _, title, page in entries if title == "How to read these charts")
+        words = " ".join(re.sub(r"\b\d+ / \d+\b", " ", t).replace(TITLE, " ").replace(heading, " ")
+                         for t in page_texts(reader)[start:stop + 1])
+        for repeated in ("\u2022", "Run Main metric Verdict Findings Worst finding", HOSTILE_TAG, "Run dense1 dense2"):
+            words = words.replace(repeated, " ")
+        words = words[:words.index("How to read these charts")]
+        return range(start, stop), " ".join(words.split())
+
+    pages, words = compared(merged)
+    one_pages, one_words = compared(one)
+    assert words == one_words and "How far each layer" in words and "8.0%" in words
+    assert len(one_pages) < len(pages) <= len(one_pages) + 5  # 6 chunks: at most a page more each after the first
+    assert all(heading in page_texts(merged)[p] for p in pages)
+
+    def targets(reader: pypdf.PdfReader, sources: range) -> list[str]:
+        """The section (top outline entry) each link from `sources` and the page after goes to."""
+        tops = [(page, title) for depth, title, page in outline(reader) if depth == 0]
+        return [max((p, t) for p, t in tops if p <= target)[1] for source, _, target in links(reader)
+                if sources.start <= source <= sources.stop]
+
+    assert targets(merged, pages) == targets(one, one_pages)
+    assert len(targets(one, one_pages)) >= 8  # each run's worst finding, and "More." to how to read
