@@ -10,7 +10,7 @@ import struct
 import zlib
 
 from reportgen.findings import Finding, Severity, Verdict, worst_first
-from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, TagInventory
+from reportgen.report import Chart, FileInventory, LayerSection, Report, RunSection, SeriesSummary, TagInventory
 
 HOSTILE_TAG = "<img src=x onerror=alert(1)>"
 
@@ -85,3 +85,15 @@ def make_report(n_runs: int = 2, layer_names: tuple[str, ...] = ("dense1", "dens
                      "distribution": "Bands show the percentiles over steps."},
         warnings=["/logs/garbage: not an event file"], artifacts=["report.html", "report.pdf"],
     )
+
+
+def with_weight_series(report: Report) -> Report:
+    """`report` with a weights series in every layer, run i's having moved (i + 1)% (the layer
+    table of the runs compared is made of these)."""
+    for i, run in enumerate(report.runs):
+        for layer in run.layers:
+            layer.series = [SeriesSummary(tag=f"{layer.name}/weights", kind="weights", shape="bell",
+                                          shape_first="uniform", values=100, mean=0.0, std=0.1, skewness=0.0,
+                                          excess_kurtosis=0.0, quantiles={}, zero_fraction=0.0, bound_fraction=0.0,
+                                          change=0.01 * (i + 1), init=None)]
+    return report

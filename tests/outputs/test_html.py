@@ -9,8 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from reportgen.outputs import html
-from reportgen.report import SeriesSummary
-from tests.outputs.factory import HOSTILE_TAG, finding, make_report
+from tests.outputs.factory import HOSTILE_TAG, finding, make_report, with_weight_series
 
 
 class Page(HTMLParser):
@@ -125,13 +124,7 @@ def _layer_table(doc: str) -> str:
 def test_the_layer_table_has_a_column_per_run_only_while_they_fit_across_a_page(runs):
     """A column per run up to RUN_COLUMNS; beyond, a row per run (a 250-run PDF cut all but 6
     columns off at the page edge), each row with every layer's cell."""
-    report = make_report(n_runs=runs)
-    for i, run in enumerate(report.runs):
-        for layer in run.layers:
-            layer.series = [SeriesSummary(tag=f"{layer.name}/weights", kind="weights", shape="bell",
-                                          shape_first="uniform", values=100, mean=0.0, std=0.1, skewness=0.0,
-                                          excess_kurtosis=0.0, quantiles={}, zero_fraction=0.0, bound_fraction=0.0,
-                                          change=0.01 * (i + 1), init=None)]
+    report = with_weight_series(make_report(n_runs=runs))
     rows = _layer_table(html.render(report).decode("utf-8")).split("<tr")[1:]
     layers = len(report.runs[0].layers)
     head = rows[0].count("<th")

@@ -13,8 +13,7 @@ import pypdf
 import pytest
 
 from reportgen.outputs import pdf
-from reportgen.report import SeriesSummary
-from tests.outputs.factory import HOSTILE_TAG, make_report
+from tests.outputs.factory import HOSTILE_TAG, make_report, with_weight_series
 
 TITLE = 'Nightly "sweep" \\ 5 runs'  # a quote and a backslash: the chunks write it into CSS
 
@@ -184,13 +183,7 @@ def test_the_tables_of_runs_compared_laid_out_in_chunks_say_all_the_one_piece_sa
     """8 runs with a layer table (a row per run past html.RUN_COLUMNS), both tables 3 rows a
     chunk: the same words in the same order as in one piece, every page of them headed "Runs
     compared", and their links going to the same pages."""
-    report = replace(make_report(n_runs=8), title=TITLE)
-    for i, run in enumerate(report.runs):
-        for layer in run.layers:
-            layer.series = [SeriesSummary(tag=f"{layer.name}/weights", kind="weights", shape="bell",
-                                          shape_first="uniform", values=100, mean=0.0, std=0.1, skewness=0.0,
-                                          excess_kurtosis=0.0, quantiles={}, zero_fraction=0.0, bound_fraction=0.0,
-                                          change=0.01 * (i + 1), init=None)]
+    report = replace(with_weight_series(make_report(n_runs=8)), title=TITLE)
     one, merged = whole(report), pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, 3, 1, table_rows=3)),
                                                  strict=True)
     heading = "Runs compared"
