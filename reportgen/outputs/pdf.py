@@ -184,13 +184,14 @@ ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the
 
 def render_in_chunks(report: Report, runs_per_chunk: int, workers: int,
                      appendix_runs: int = APPENDIX_RUNS_PER_CHUNK, table_rows: int = TABLE_ROWS_PER_CHUNK) -> bytes:
-    """The PDF laid out in chunks, `workers` processes at a time, and merged: the front matter,
-    each `runs_per_chunk` runs, the back matter. The PDF is the one `render` lays out in one
-    piece: each run starts a page, so the pages break where they would.
+    """The PDF laid out in chunks (`_pieces`), `workers` processes at a time, and merged. It says
+    what the one `render` lays out in one piece says, in the same order: each run starts a page,
+    so those pages break where they would; a chunk of the appendix or of a long table of runs
+    compared starts a page where one piece would run on.
 
-    Memory is one chunk's, whatever the number of runs: the chunks wait on disk while they are
-    laid out, then each is finished and written into the merged file (`pdfmerge.PdfFile`) with
-    what a chunk cannot know. A link to another chunk, laid out as ANCHOR_URI + the anchor,
+    The merge holds one chunk at a time: the chunks wait on disk while they are laid out, then
+    each is finished and written into the merged file (`pdfmerge.PdfFile`) with what a chunk
+    cannot know. A link to another chunk, laid out as ANCHOR_URI + the anchor,
     goes to that named destination. The "n / N" page numbers are drawn on the chunk's number
     of empty pages, numbered from where it starts, and stamped on (7 ms a page). A chunk after
     the first has no heading to copy the report title from: its page rule holds the title.
