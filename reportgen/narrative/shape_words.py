@@ -11,6 +11,7 @@ import numpy as np
 
 from reportgen.diagnosis.features import SeriesFeatures
 from reportgen.diagnosis.shapes import FLAT_NOISE, LEAN_NOISE, PEAKED_NOISE, quantile_skew
+from reportgen.histmath import total_count
 from reportgen.numbers import and_list
 from reportgen.numbers import readable as num
 from reportgen.numbers import share as pct
@@ -52,7 +53,7 @@ def shape_words(s: SeriesFeatures, last: bool) -> str:
     skewness, kurtosis = s.moments_last if last else s.moments_first
     mean, lo, hi = float(s.mean[i]), float(s.min[i]), float(s.max[i])
     if shape == "few_values":
-        return _values(buckets, float(buckets[:, 2].sum()) if buckets.size else 0.0)
+        return _values(buckets, total_count(buckets))
     if shape == "uniform":
         return _plateau(q, lo, hi)
     if shape == "constant":
@@ -70,7 +71,7 @@ def shape_words(s: SeriesFeatures, last: bool) -> str:
     if shape in words:
         centre = f" {around(mean, q)}" if shape in ("bell", "heavy_tailed") else ""
         return f"{words[shape]}{centre}, {range_words(q)}"
-    return f"{_measured(skewness, kurtosis, float(buckets[:, 2].sum()) if buckets.size else 0.0)}, {range_words(q)}"
+    return f"{_measured(skewness, kurtosis, total_count(buckets))}, {range_words(q)}"
 
 
 def _plateau(q: np.ndarray, lo: float, hi: float) -> str:
