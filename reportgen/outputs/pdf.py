@@ -212,12 +212,13 @@ def _chunks_on_disk(chunks: Iterator[tuple[str, list[bytes]]], workers: int,
     anchors: set[str] = set()
     info: dict[str, str] = {}
     for i, chunk in enumerate(_laid_out(chunks, workers)):
-        reader = pypdf.PdfReader(io.BytesIO(chunk))
-        anchors.update(reader.named_destinations)
-        info = info or {k: v for k, v in (reader.metadata or {}).items() if isinstance(v, str)}
-        files.append((os.path.join(folder, f"{i}.pdf"), len(reader.pages)))
+        anchors |= chunk.anchors
+        if not files:
+            metadata = pypdf.PdfReader(io.BytesIO(chunk.pdf)).metadata
+            info = {k: v for k, v in (metadata or {}).items() if isinstance(v, str)}
+        files.append((os.path.join(folder, f"{i}.pdf"), chunk.pages))
         with open(files[-1][0], "wb") as stream:
-            stream.write(chunk)
+            stream.write(chunk.pdf)
     return files, anchors, info
 
 
@@ -301,15 +302,24 @@ def _chunk_css(title: str, front: bool) -> str:
             f"@page :first {{ @top-left {{ content: {literal}; }} @top-right {{ content: string(run-title); }} }}")
 
 
-def _laid_out(chunks: Iterator[tuple[str, list[bytes]]], workers: int) -> Iterator[bytes]:
-    """Each chunk's PDF, in order; at most two chunks a worker are rendered ahead (their HTML
+@dataclass(frozen=True)
+class _Chunk:
+    """A chunk laid out: its PDF, its number of pages and the anchors it defines (its named
+    destinations), the last two from WeasyPrint's document rather than by parsing the PDF again."""
+    pdf: bytes
+    pages: int
+    anchors: frozenset[str]
+
+
+def _laid_out(chunks: Iterator[tuple[str, list[bytes]]], workers: int) -> Iterator[_Chunk]:
+    """Each chunk laid out, in order; at most two chunks a worker are rendered ahead (their HTML
     and PNGs wait in memory)."""
     if workers <= 1:
         yield from (_lay_out_chunk(text, pngs) for text, pngs in chunks)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        pending: deque[Future[bytes]] = deque()
+        pending: deque[Future[_Chunk]] = deque()
         for text, pngs in chunks:
             pending.append(pool.submit(_lay_out_chunk, text, pngs))
             if len(pending) >= 2 * workers:
@@ -318,7 +328,7 @@ def _laid_out(chunks: Iterator[tuple[str, list[bytes]]], workers: int) -> Iterat
             yield pending.popleft().result()
 
 
-def _lay_out_chunk(text: str, pngs: list[bytes]) -> bytes:
+def _lay_out_chunk(text: str, pngs: list[bytes]) -> _Chunk:
     weasyprint = quiet_weasyprint()
     images: dict[str, PaletteImage] = {}
     for i, png in enumerate(pngs):
@@ -328,11 +338,14 @@ def _lay_out_chunk(text: str, pngs: list[bytes]) -> bytes:
         else:
             images[_chart_url(i)] = image
     try:
-        return weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).write_pdf(cache=images)
+        document = weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).render(cache=images)
+        written = document.write_pdf(cache=images)
     except (AttributeError, TypeError, KeyError):  # as in `render`: every chart a data: URL
         for i, png in enumerate(pngs):
             text = text.replace(f'src="{_chart_url(i)}"', f'src="{html.data_uri(png)}"')
-        return weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).write_pdf()
+        document = weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).render()
+        written = document.write_pdf()
+    return _Chunk(written, len(document.pages), frozenset(name for page in document.pages for name in page.anchors))
 
 
 def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
