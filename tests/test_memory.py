@@ -1,13 +1,17 @@
 """return_free_memory gives the heap's free pages back (glibc): a build's chart workers are forked
-from the reading process, and its freed buckets would otherwise count again in each of them."""
+from the reading process, and its freed buckets would otherwise count again in each of them.
+clean_workers start workers that hold none of this process's memory."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+
+from reportgen import memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim, /proc")
@@ -28,3 +32,15 @@ def test_freed_heap_memory_is_returned_to_the_system():
     if before - after < 50 and "musl" in subprocess.run(["ldd", "--version"], capture_output=True, text=True).stderr:
         pytest.skip("musl has no malloc_trim")
     assert before - after > 150  # about the 235 MB freed
+
+
+def _sees_the_parents_object() -> bool:
+    return hasattr(memory, "_set_by_the_parent")
+
+
+def test_clean_workers_hold_nothing_of_this_process(monkeypatch):
+    """A worker forked from a build would hold (and by its garbage collections copy) every chart
+    of the build: PDF layout workers get their work pickled and need none of it."""
+    monkeypatch.setattr(memory, "_set_by_the_parent", b"x" * 2**20, raising=False)
+    with ProcessPoolExecutor(1, mp_context=memory.clean_workers("reportgen.memory")) as pool:
+        assert pool.submit(_sees_the_parents_object).result() is False

@@ -17,7 +17,6 @@ A sweep of more than RUNS_PER_CHUNK runs is laid out in chunks by several proces
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import re
 import tempfile
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from reportgen.memory import clean_workers
 from reportgen.outputs import html
 from reportgen.outputs.pdfimages import PaletteImage
 from reportgen.outputs.templating import read_static
@@ -317,8 +317,7 @@ def _laid_out(chunks: Iterator[tuple[str, list[bytes]]], workers: int) -> Iterat
     if workers <= 1:
         yield from (_lay_out_chunk(text, pngs) for text, pngs in chunks)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=clean_workers("reportgen.outputs.pdf")) as pool:
         pending: deque[Future[_Chunk]] = deque()
         for text, pngs in chunks:
             pending.append(pool.submit(_lay_out_chunk, text, pngs))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from reportgen.memory import return_free_memory
+from reportgen.memory import clean_workers, return_free_memory
 from reportgen.model import FileAccount, Logs, Run
 from reportgen.reading import halves
 from reportgen.reading.accumulate import RunBuilder, decoded, thinned
@@ -260,16 +260,9 @@ def attach_hparams_runs(runs: list[Run]) -> list[Run]:
 
 
 def _reading_context() -> BaseContext:
-    """The start method of reading workers: forkserver, so that they start from a clean process
-    that has imported the reader, not from a fork of this one (which may hold threads, e.g.
-    fsspec's event loop)."""
-    import multiprocessing  # here, not at the top: `inspect` of one run never starts a pool
-
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["reportgen.reading.loader"])
-    return context
+    """The start method of reading workers: they start from a clean process that has imported
+    the reader, not from a fork of this one (which may hold threads, e.g. fsspec's event loop)."""
+    return clean_workers("reportgen.reading.loader")
 
 
 def _read_in_pool(found: Found, keep: int, light: bool, workers: int) -> list[Run]:
