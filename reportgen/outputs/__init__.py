@@ -7,6 +7,7 @@ bytes from the same Report view-model (the `Writer` protocol); templates hold th
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from typing import Protocol
@@ -83,10 +84,16 @@ def write_all(report: Report, targets: list[tuple[str, str]], attach_pdf: bool,
     one is needed, is laid out first and once (`laid_out()`; `early`: laid out already while
     the charts were drawn, pdf.lay_out_early), then written and attached as is."""
     formats = {fmt for _, fmt in targets}
-    document = None
-    if needs_pdf(formats, attach_pdf):
-        document = pdf.render(report, early=early)
-        laid_out()
-    for path, fmt in targets:
-        write_atomic(path, render(report, fmt, document if fmt == "pdf" or attach_pdf else None))
-        written(path)
+    with tempfile.TemporaryFile(prefix="reportgen-") as document:
+        # on disk, not in memory: the PDF of a 2,000-run sweep is 200 MB, and only the
+        # email attaching it reads it back
+        if needs_pdf(formats, attach_pdf):
+            pdf.write(report, document, early=early)
+            laid_out()
+        for path, fmt in targets:
+            document.seek(0)
+            if fmt == "pdf":
+                write_atomic(path, document)
+            else:
+                write_atomic(path, render(report, fmt, document.read() if fmt == "eml" and attach_pdf else None))
+            written(path)

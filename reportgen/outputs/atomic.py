@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from typing import BinaryIO
 
 from reportgen.errors import UserError
 
@@ -12,7 +14,8 @@ class OutputError(UserError):
     """An output cannot be written (missing folder, no permission). The CLI exits with 2."""
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes | BinaryIO) -> None:
+    """`data`, or what is left of the file `data` from where it is, into `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
@@ -22,7 +25,10 @@ def write_atomic(path: str, data: bytes) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
+            if isinstance(data, bytes):
+                stream.write(data)
+            else:
+                shutil.copyfileobj(data, stream)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:

@@ -184,7 +184,7 @@ class Piece:
     rows of `runs[compared_start:compared_stop]`, the layer table rows of
     `runs[layers_start:layers_stop]` and what follows them if `comparison_tail`; how to read the
     charts and the appendix's heading if `back`; the appendix of `runs[appendix_start:appendix_stop]`;
-    the footer if `footer`. The PDF of a sweep is laid out in pieces (pdf.render_in_chunks); any
+    the footer if `footer`. The PDF of a sweep is laid out in pieces (pdf.write_in_chunks); any
     other page is WHOLE."""
 
     front: bool

@@ -11,7 +11,7 @@ and draws the pages once they are (`EarlyLayout.finish`); `render` lays it out f
 whenever the finished report is not the one laid out.
 
 A sweep of more than RUNS_PER_CHUNK runs is laid out in chunks by several processes and merged
-(`render_in_chunks`): WeasyPrint lays out one document in one process and holds all of it.
+(`write_in_chunks`): WeasyPrint lays out one document in one process and holds all of it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote
 
 from reportgen.memory import clean_workers
@@ -44,8 +44,21 @@ def render(report: Report, pdf: bytes | None = None, early: EarlyLayout | None =
     report is the one it laid out (else the PDF is laid out again)."""
     if pdf is not None:
         return pdf
+    out = io.BytesIO()
+    write(report, out, early)
+    return out.getvalue()
+
+
+def write(report: Report, out: BinaryIO, early: EarlyLayout | None = None) -> None:
+    """The PDF (`render`) written into `out`, a binary file at its start. A sweep's PDF, laid out
+    in chunks, goes into it one chunk at a time and is never held whole (200 MB at 2,000 runs)."""
     if len(report.runs) > RUNS_PER_CHUNK:
-        return render_in_chunks(report, RUNS_PER_CHUNK, os.cpu_count() or 1)
+        write_in_chunks(report, out, RUNS_PER_CHUNK, os.cpu_count() or 1)
+    else:
+        out.write(_in_one_piece(report, early))
+
+
+def _in_one_piece(report: Report, early: EarlyLayout | None) -> bytes:
     if early is not None:
         finished = early.finish(report)
         if finished is not None:
@@ -182,9 +195,10 @@ TABLE_ROWS_PER_CHUNK = 128  # of the runs-compared tables: a row is about a quar
 ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the chunks are laid out apart
 
 
-def render_in_chunks(report: Report, runs_per_chunk: int, workers: int,
-                     appendix_runs: int = APPENDIX_RUNS_PER_CHUNK, table_rows: int = TABLE_ROWS_PER_CHUNK) -> bytes:
-    """The PDF laid out in chunks (`_pieces`), `workers` processes at a time, and merged. It says
+def write_in_chunks(report: Report, out: BinaryIO, runs_per_chunk: int, workers: int,
+                    appendix_runs: int = APPENDIX_RUNS_PER_CHUNK, table_rows: int = TABLE_ROWS_PER_CHUNK) -> None:
+    """The PDF laid out in chunks (`_pieces`), `workers` processes at a time, and merged into
+    `out`, a binary file at its start. It says
     what the one `render` lays out in one piece says, in the same order: each run starts a page,
     so those pages break where they would; a chunk of the appendix or of a long table of runs
     compared starts a page where one piece would run on.
@@ -199,7 +213,7 @@ def render_in_chunks(report: Report, runs_per_chunk: int, workers: int,
     with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
         chunks = _chunk_texts(report, html.context(report, medium="print", image_src=_ChartList()), runs_per_chunk,
                               appendix_runs, table_rows)
-        return _merged(*_chunks_on_disk(chunks, workers, folder), report.page_size)
+        _merge(out, *_chunks_on_disk(chunks, workers, folder), report.page_size)
 
 
 def _chunks_on_disk(chunks: Iterator[tuple[str, list[bytes]]], workers: int,
@@ -222,23 +236,21 @@ def _chunks_on_disk(chunks: Iterator[tuple[str, list[bytes]]], workers: int,
     return files, anchors, info
 
 
-def _merged(files: list[tuple[str, int]], anchors: set[str], info: dict[str, str], page_size: str) -> bytes:
+def _merge(out: BinaryIO, files: list[tuple[str, int]], anchors: set[str], info: dict[str, str],
+           page_size: str) -> None:
     import pypdf
 
     from reportgen.outputs.pdfmerge import PdfFile
 
     total, first = sum(pages for _, pages in files), 1
-    with tempfile.TemporaryFile() as out:
-        merged = PdfFile(out)
-        for path, pages in files:
-            writer = pypdf.PdfWriter(clone_from=path)
-            _point_links_at_anchors(writer, anchors)
-            _stamp_page_numbers(writer, page_size, first, total)
-            merged.add(writer)
-            first += pages
-        merged.finish(info)
-        out.seek(0)
-        return out.read()
+    merged = PdfFile(out)
+    for path, pages in files:
+        writer = pypdf.PdfWriter(clone_from=path)
+        _point_links_at_anchors(writer, anchors)
+        _stamp_page_numbers(writer, page_size, first, total)
+        merged.add(writer)
+        first += pages
+    merged.finish(info)
 
 
 class _ChartList:

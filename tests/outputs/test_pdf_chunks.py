@@ -1,4 +1,4 @@
-"""A sweep's PDF laid out in chunks and merged (pdf.render_in_chunks) is the PDF WeasyPrint lays
+"""A sweep's PDF laid out in chunks and merged (pdf.write_in_chunks) is the PDF WeasyPrint lays
 out in one piece: the same pages with the same text (page headers and "n / N" included), the same
 charts, the same outline and links that land on the same pages. The oracle is WeasyPrint's layout
 of the whole document, read back with pypdf."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 from dataclasses import replace
 
 import pypdf
@@ -24,9 +25,17 @@ def whole(report) -> pypdf.PdfReader:
     return pypdf.PdfReader(io.BytesIO(pdf.render(report)))
 
 
+def in_chunks(report, runs_per_chunk: int, workers: int, **sizes) -> bytes:
+    """The merged PDF, written into a file as a build writes it."""
+    with tempfile.TemporaryFile() as out:
+        pdf.write_in_chunks(report, out, runs_per_chunk, workers, **sizes)
+        out.seek(0)
+        return out.read()
+
+
 def chunked(report, runs_per_chunk: int, workers: int) -> pypdf.PdfReader:
     """The merged PDF, read strictly: a wrong cross-reference offset or a broken object fails."""
-    return pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, runs_per_chunk, workers)), strict=True)
+    return pypdf.PdfReader(io.BytesIO(in_chunks(report, runs_per_chunk, workers)), strict=True)
 
 
 def page_texts(reader: pypdf.PdfReader) -> list[str]:
@@ -103,7 +112,7 @@ def cross_references(data: bytes) -> dict[int, int]:
 def test_the_merged_file_is_well_formed(report):
     """What readers repair silently, checked from the bytes: every offset of the table starts its
     object, and the page tree counts its pages and is every page's parent."""
-    data = pdf.render_in_chunks(report, 2, 1)
+    data = in_chunks(report, 2, 1)
     offsets = cross_references(data)
     assert len(offsets) > 100
     for number, offset in offsets.items():
@@ -143,19 +152,19 @@ def test_letter_pages_are_numbered_in_the_same_place(report):
 
 def test_a_report_of_more_runs_than_a_chunk_holds_is_laid_out_in_chunks(monkeypatch, report, oracle):
     calls = []
-    real = pdf.render_in_chunks
-    monkeypatch.setattr(pdf, "render_in_chunks", lambda *args: calls.append(args) or real(*args))
+    real = pdf.write_in_chunks
+    monkeypatch.setattr(pdf, "write_in_chunks", lambda *args: calls.append(args) or real(*args))
     monkeypatch.setattr(pdf, "RUNS_PER_CHUNK", 2)
     assert pdf.lay_out_early(report) is None  # it would lay the whole report out in one process
     merged = pypdf.PdfReader(io.BytesIO(pdf.render(report)))
-    assert [args[1] for args in calls] == [2]
+    assert [args[2] for args in calls] == [2]
     assert page_texts(merged) == page_texts(oracle)
 
 
 def test_the_appendix_laid_out_in_chunks_says_all_the_one_piece_says(report, oracle):
     """The appendix in chunks of 2 runs (each from a new page): the same words in the same order,
     every appendix page headed as such, and the links into it landing in it."""
-    merged = pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, 2, 1, appendix_runs=2)), strict=True)
+    merged = pypdf.PdfReader(io.BytesIO(in_chunks(report, 2, 1, appendix_runs=2)), strict=True)
     heading = "Appendix: what was read"
 
     def appendix(reader: pypdf.PdfReader) -> tuple[list[str], str]:
@@ -184,7 +193,7 @@ def test_the_tables_of_runs_compared_laid_out_in_chunks_say_all_the_one_piece_sa
     chunk: the same words in the same order as in one piece, every page of them headed "Runs
     compared", and their links going to the same pages."""
     report = replace(with_weight_series(make_report(n_runs=8)), title=TITLE)
-    one, merged = whole(report), pypdf.PdfReader(io.BytesIO(pdf.render_in_chunks(report, 3, 1, table_rows=3)),
+    one, merged = whole(report), pypdf.PdfReader(io.BytesIO(in_chunks(report, 3, 1, table_rows=3)),
                                                  strict=True)
     heading = "Runs compared"
 
