@@ -59,29 +59,33 @@ def subset(sweep: str, runs: int, root: str) -> str:
     return target
 
 
-def tree_pss(pid: int) -> int:
-    """Proportional set size (bytes) of a process and all its descendants (Linux /proc).
+def tree_pss(pid: int) -> tuple[int, int]:
+    """Proportional set size (bytes) of a process and all its descendants, and of the process
+    alone (Linux /proc).
 
     PSS splits pages shared between processes (fork's copy-on-write) among them, so the sum
     over the tree is the memory the whole build really holds, not a multiple of it.
     """
-    total, todo = 0, [pid]
+    total, own, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
         try:
             with open(f"/proc/{p}/smaps_rollup") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
+                pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:")) * 1024
+            total += pss
+            own = pss if p == pid else own
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
         except (OSError, ValueError, StopIteration):
             continue
-    return total
+    return total, own
 
 
 def run_measured(cmd: list[str], sample_tree: bool = False, checkout: str = REPO) -> dict:
     """Run `cmd`; wall time, phases (from 'reportgen: <phase>' lines), peak RSS of the largest
-    process and, with `sample_tree`, of the whole tree.
+    process and, with `sample_tree`, of the whole tree (and of the main process alone: its own
+    peak, its share at the tree's peak, and the phase the build was in then).
 
     Sampling the tree's PSS slows the build it watches by ~20% (the kernel walks each process's
     page tables, and page faults wait for it), so timed builds run without it; the memory
@@ -90,13 +94,17 @@ def run_measured(cmd: list[str], sample_tree: bool = False, checkout: str = REPO
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=checkout, env=env(checkout), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
-    peak_tree = 0
+    peak_tree, peak_main, main_at_peak, phase_at_peak = 0, 0, 0, "start"
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree
+        nonlocal peak_tree, peak_main, main_at_peak, phase_at_peak
         while not done.is_set():
-            peak_tree = max(peak_tree, tree_pss(proc.pid))
+            tree, main = tree_pss(proc.pid)
+            peak_main = max(peak_main, main)
+            if tree > peak_tree:
+                peak_tree, main_at_peak = tree, main
+                phase_at_peak = phases[-1][1] if phases else "start"
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -117,7 +125,10 @@ def run_measured(cmd: list[str], sample_tree: bool = False, checkout: str = REPO
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{''.join(lines[-20:])}")
     # ru_maxrss of a reaped child: the largest of it and its own reaped children, in KiB on Linux
     return {"wall": wall, "phases": phases, "max_process_mb": usage.ru_maxrss / 1024,
-            "max_tree_mb": peak_tree / 2**20 if sample_tree else None}
+            "max_tree_mb": peak_tree / 2**20 if sample_tree else None,
+            "max_main_mb": peak_main / 2**20 if sample_tree else None,
+            "main_at_tree_peak_mb": main_at_peak / 2**20 if sample_tree else None,
+            "phase_at_tree_peak": phase_at_peak if sample_tree else None}
 
 
 def build(logdir: str, out: str, *extra: str, sample_tree: bool = False, checkout: str = REPO) -> dict:

@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
         result = build(logdir, os.path.join(root, f"scale{n}_{args.output}"), sample_tree=True)
         rows.append((n, result["wall"], result["max_process_mb"], result["max_tree_mb"]))
         print(f"{n:5d} runs: {result['wall']:7.1f} s, largest process {result['max_process_mb']:6.0f} MB, "
-              f"tree {result['max_tree_mb']:6.0f} MB", flush=True)
+              f"tree {result['max_tree_mb']:6.0f} MB (main process {result['main_at_tree_peak_mb']:.0f} MB of it, "
+              f"after '{result['phase_at_tree_peak']}'; main's own peak {result['max_main_mb']:.0f} MB)", flush=True)
         if n in against:
             base = build(logdir, os.path.join(root, f"scale{n}_base_{args.output}"), sample_tree=True,
                          checkout=args.baseline)
