@@ -79,9 +79,13 @@ def _clip(buckets: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Buckets cut to the step's exact [min, max] (values never lie outside)."""
     if not buckets.size or not (np.isfinite(lo) and np.isfinite(hi)) or hi < lo:
         return buckets
-    b = buckets[np.isfinite(buckets).all(axis=1)].copy()
-    b[:, 0] = np.clip(b[:, 0], lo, hi)
-    b[:, 1] = np.clip(b[:, 1], lo, hi)
+    finite = np.isfinite(buckets)
+    b = buckets.copy() if finite.all() else buckets[finite.all(axis=1)]
+    # np.minimum/np.maximum in place, not np.clip: this runs for every kept step of every tag
+    # (15,030 times for the benchmark log), and np.clip's Python wrapper was most of its time
+    edges = b[:, :2]
+    np.maximum(edges, lo, out=edges)
+    np.minimum(edges, hi, out=edges)
     return b
 
 
