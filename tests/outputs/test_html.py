@@ -137,6 +137,30 @@ def test_the_layer_table_has_a_column_per_run_only_while_they_fit_across_a_page(
         assert [f">{i + 1}.0%" in row for i, row in enumerate(rows[1:])] == [True] * runs  # each its own moves
 
 
+def test_a_layer_table_of_many_runs_and_layers_is_split_into_tables_of_as_many_layers_as_fit():
+    """8 runs of 14 layers: a row per run, and the layers 6 a table (6, 6, 2), each captioned
+    with its range; every run in every table, its cells the moves of that table's layers."""
+    names = tuple(f"block{k}.conv" for k in range(14))
+    report = with_weight_series(make_report(n_runs=8, layer_names=names))
+    for i, run in enumerate(report.runs):  # run i's layer k moved 10 (i + 1) + k / 10 % of its spread
+        for k, layer in enumerate(run.layers):
+            layer.series[0].change = 0.1 * (i + 1) + 0.001 * k
+    doc = html.render(report).decode("utf-8")
+    starts = [m.start() for m in re.finditer('class="layers-compared"', doc)]
+    tables = [doc[a:doc.index("</table>", a)] for a in starts]
+    assert len(tables) == 3
+    text = re.sub(r"\s+", " ", "".join(Page(doc).text))
+    assert all(f"Layers {a}–{b} of 14" in text for a, b in ((1, 6), (7, 12), (13, 14)))
+    for t, table in enumerate(tables):
+        layers = list(range(6 * t, min(6 * t + 6, 14)))
+        rows = table.split("<tr")[1:]
+        assert re.findall(r"<code>([^<]*)</code>", rows[0]) == [names[k] for k in layers]
+        assert len(rows) == 9
+        for i, row in enumerate(rows[1:]):
+            assert report.runs[i].name in row
+            assert re.findall(r">([0-9.]+)%<", row) == [f"{10 * (i + 1) + k / 10:.1f}" for k in layers]
+
+
 def test_a_middot_between_words_has_a_space_before_it():
     """"no finding · reward 0.23", not "no finding· reward 0.23": the templates' trimmed blocks
     removed the whitespace before the metric, in the summary table and a run's header."""
