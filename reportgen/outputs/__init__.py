@@ -6,15 +6,16 @@ bytes from the same Report view-model (the `Writer` protocol); templates hold th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from reportgen.errors import UserError
 from reportgen.outputs import codequality, html, jsonreport, junit, mail, markdown, openmetrics, pdf, weasy
-from reportgen.outputs.atomic import write_atomic
+from reportgen.outputs.atomic import OutputError, write_atomic
 from reportgen.report import Report
 
 
@@ -84,16 +85,27 @@ def write_all(report: Report, targets: list[tuple[str, str]], attach_pdf: bool,
     one is needed, is laid out first and once (`laid_out()`; `early`: laid out already while
     the charts were drawn, pdf.lay_out_early), then written and attached as is."""
     formats = {fmt for _, fmt in targets}
-    with tempfile.TemporaryFile(prefix="reportgen-") as document:
-        # on disk, not in memory: the PDF of a 2,000-run sweep is 200 MB, and only the
-        # email attaching it reads it back
-        if needs_pdf(formats, attach_pdf):
-            pdf.write(report, document, early=early)
+    with _laid_out_pdf(report, early) if needs_pdf(formats, attach_pdf) else contextlib.nullcontext() as document:
+        if document is not None:
             laid_out()
         for path, fmt in targets:
-            document.seek(0)
-            if fmt == "pdf":
+            if document is not None:
+                document.seek(0)
+            if fmt == "pdf" and document is not None:
                 write_atomic(path, document)
             else:
-                write_atomic(path, render(report, fmt, document.read() if fmt == "eml" and attach_pdf else None))
+                attached = document.read() if document is not None and fmt == "eml" and attach_pdf else None
+                write_atomic(path, render(report, fmt, attached))
             written(path)
+
+
+@contextlib.contextmanager
+def _laid_out_pdf(report: Report, early: pdf.EarlyLayout | None) -> Iterator[BinaryIO]:
+    """The PDF in a temporary file, on disk rather than in memory: a 2,000-run sweep's is 210 MB,
+    and only an email attaching it reads it back."""
+    try:
+        with tempfile.TemporaryFile(prefix="reportgen-") as document:
+            pdf.write(report, document, early=early)
+            yield document
+    except OSError as exc:  # no temporary folder, or it is full
+        raise OutputError(f"cannot lay out the PDF in a temporary file: {exc.strerror or exc}") from None

@@ -75,6 +75,23 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, m
     assert errors == err.splitlines()[-1:]  # the error is the last word; before it only progress lines
 
 
+def test_a_full_temporary_folder_is_one_line_and_exit_2_and_other_outputs_need_none(tmp_path, capsys, monkeypatch):
+    """The PDF is laid out into a temporary file (a sweep's is hundreds of MB): when there is no
+    room for it the build says so in one line; a JSON build never asks for one."""
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    logs = small_logs(tmp_path / "logs")
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    assert main(["build", str(logs), "-o", str(tmp_path / "r.pdf"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.splitlines()[-1].endswith("No space left on device"), err
+    assert not (tmp_path / "r.pdf").exists()
+    assert main(["build", str(logs), "-o", str(tmp_path / "r.json"), "-q"]) == 0
+
+
 def test_config_errors_are_one_line(tmp_path, capsys):
     logs = small_logs(tmp_path / "logs")
     bad = tmp_path / "bad.toml"
