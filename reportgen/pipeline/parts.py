@@ -5,6 +5,8 @@ findings, charts), the few numbers the sweep table and the contrast between runs
 The runs' data (every step's statistics, kept buckets) is most of the memory, ~2.5 MB a run
 (2,000 runs: 5 GB). So a sweep (the compact chart set, SWEEP_RUNS) is read, analysed and
 drawn a part at a time, keeping only that, and the next part is read while one is drawn.
+Each part's chart PNGs are then put away in a temporary file (report.ChartStore) until a
+writer reads them.
 
 What crosses runs is done where all of them are known: the contrast with a healthier run
 (narrative.contrast over the runs' Comparable) and the sweep (from each run's RunFacts), at
@@ -47,7 +49,7 @@ from reportgen.pipeline import (
 from reportgen.pipeline.plan import SWEEP_RUNS, plan_charts, sweep_jobs
 from reportgen.reading.inputs import Located
 from reportgen.reading.loader import ReadSettings, keep_per_run, located_path, may_fold_into, read_in_parts
-from reportgen.report import Report, RunSection
+from reportgen.report import ChartStore, Report, RunSection, section_charts
 from reportgen.sweeps import RunFacts, build_sweep, sort_error
 
 # Runs read, analysed and drawn together: the memory of two parts (this one and the next,
@@ -134,6 +136,7 @@ def build_in_parts(parts: Iterable[list[Run]], sources: list[str], options: Opti
     hparams: set[str] = set()
     unread: list[Run] = []  # while no run has data: what they hold instead, to say so
     has_data = False
+    store = ChartStore() if pixels else None  # each part's charts wait on disk for the writers
     for runs in parts:
         read = Logs(sources, runs)
         logs = filter_logs(read, options)
@@ -154,7 +157,7 @@ def build_in_parts(parts: Iterable[list[Run]], sources: list[str], options: Opti
                             meanwhile=partial(_analyse_into, found, logs, settings, layers),
                             pixels=pixels)
         analysis = found[0]
-        sections += build_report(logs, compact, analysis, jobs, drawn, None, when, first).runs
+        sections += _charts_put_away(build_report(logs, compact, analysis, jobs, drawn, None, when, first).runs, store)
         findings += analysis.diagnosis.findings
         facts += run_facts(logs, analysis)
         comparables.update(analysis.comparables)
@@ -179,6 +182,12 @@ def build_in_parts(parts: Iterable[list[Run]], sources: list[str], options: Opti
         _compare_with(report, baseline, options, colors, pixels)
     progress("rendering", 0)
     return report
+
+
+def _charts_put_away(sections: list[RunSection], store: ChartStore | None) -> list[RunSection]:
+    if store is not None:
+        store.put_away([chart for section in sections for chart in section_charts(section)])
+    return sections
 
 
 def _analyse_into(found: list[Analysis], logs: Logs, settings: DiagnosisSettings, layers: dict) -> None:
