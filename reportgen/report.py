@@ -130,9 +130,9 @@ class LayerSection:
 
 
 def section_charts(section: RunSection) -> list[Chart]:
-    """Every chart of a run's section."""
-    extra = [chart for chart in (section.overview, section.trend) if chart is not None]
-    return [chart for layer in section.layers for chart in layer.charts] + section.scalar_charts + extra
+    """Every chart of a run's section, in the order its page shows them (templates/_run.html)."""
+    charts = [chart for chart in (section.overview, section.trend) if chart is not None]
+    return charts + [chart for layer in section.layers for chart in layer.charts] + section.scalar_charts
 
 
 @dataclass

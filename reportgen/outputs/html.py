@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from reportgen.charts.kinds import KINDS
 from reportgen.findings import Finding
 from reportgen.outputs.templating import environment, read_static
-from reportgen.report import Chart, Overview, Report, RunSection
+from reportgen.report import Chart, Overview, Report, RunSection, section_charts
 
 
 class Context(TypedDict):
@@ -89,9 +89,7 @@ def shown_charts(report: Report) -> list[Chart]:
     """Every chart in the order the page shows it (templates/report.html)."""
     charts: list[Chart] = [*report.since_charts, *report.sweep_charts]  # "Since baseline", then the sweep
     for run in report.runs:
-        charts += [c for c in (run.overview, run.trend) if c is not None]
-        charts += [c for layer in run.layers for c in layer.charts]
-        charts += run.scalar_charts
+        charts += section_charts(run)
     return charts + report.comparison_charts
 
 
