@@ -10,10 +10,12 @@ side by side, and the work is all in the stages.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import sys
 import time
+from typing import NoReturn
 
 from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
@@ -468,4 +470,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    exit_without_teardown(main())
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """Exit as `sys.exit(code)` would, without freeing every module's objects one at a time.
+
+    That teardown took 0.2 s of the benchmark log's 5.1-second build (measured: 5.04-5.14 s with
+    it, 4.82-4.89 s without), for a process that is about to end. What exiting must still do
+    is done: the atexit handlers (multiprocessing's, weakref finalizers, logging's), and
+    flushing the standard streams; a stream that cannot be flushed gives status 120, as Python's
+    own exit does.
+    """
+    atexit._run_exitfuncs()  # what the interpreter runs first at exit (also used by IPython)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120
+    os._exit(code)

@@ -210,6 +210,20 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
     assert "Traceback" not in err and err == ""
 
 
+def test_the_command_exits_without_teardown_but_flushes_and_runs_the_exit_handlers():
+    """`entry` ends the process with os._exit (cli.exit_without_teardown): what a piped stdout
+    still holds reaches the reader, atexit handlers run, and the status is the command's."""
+    code = ("import atexit, sys\n"
+            "from reportgen.cli import exit_without_teardown\n"
+            "atexit.register(lambda: print('handler ran', file=sys.stderr))\n"
+            "for _ in range(2000): print('x' * 99)\n"
+            "exit_without_teardown(3)\n")
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
+                          env=buffered)
+    assert (done.returncode, len(done.stdout), done.stderr) == (3, 200_000, "handler ran\n")
+
+
 def test_steps_are_counted_as_tensorboard_shows_them(tmp_path, capsys):
     """Lightning's `epoch` tag: one value per step, and the same step again at each epoch's end."""
     with EventWriter(str(tmp_path / "run"), wall_time=1.0, hostname="t") as writer:
