@@ -24,18 +24,13 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import unquote
+from typing import BinaryIO
 
 from reportgen.memory import clean_workers
 from reportgen.outputs import html
 from reportgen.outputs.pdfimages import PaletteImage
-from reportgen.outputs.templating import read_static
 from reportgen.outputs.weasy import data_only_fetcher, quiet_weasyprint
 from reportgen.report import Report, pending_size
-
-if TYPE_CHECKING:
-    import pypdf
 
 
 def render(report: Report, pdf: bytes | None = None, early: EarlyLayout | None = None) -> bytes:
@@ -192,7 +187,6 @@ RUNS_PER_CHUNK = 16
 # is left blank per chunk.
 APPENDIX_RUNS_PER_CHUNK = 64
 TABLE_ROWS_PER_CHUNK = 128  # of the runs-compared tables: a row is about a quarter of a run's appendix
-ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the chunks are laid out apart
 
 
 def write_in_chunks(report: Report, out: BinaryIO, runs_per_chunk: int, workers: int,
@@ -210,10 +204,12 @@ def write_in_chunks(report: Report, out: BinaryIO, runs_per_chunk: int, workers:
     of empty pages, numbered from where it starts, and stamped on (7 ms a page). A chunk after
     the first has no heading to copy the report title from: its page rule holds the title.
     """
+    from reportgen.outputs.pdfmerge import merge_chunks  # pypdf: only for a sweep's chunks
+
     with tempfile.TemporaryDirectory(prefix="reportgen-pdf-") as folder:
         chunks = _chunk_texts(report, html.context(report, medium="print", image_src=_ChartList()), runs_per_chunk,
                               appendix_runs, table_rows)
-        _merge(out, *_chunks_on_disk(chunks, workers, folder), report.page_size)
+        merge_chunks(out, *_chunks_on_disk(chunks, workers, folder), report.page_size)
 
 
 def _chunks_on_disk(chunks: Iterator[tuple[str, list[bytes]]], workers: int,
@@ -236,23 +232,6 @@ def _chunks_on_disk(chunks: Iterator[tuple[str, list[bytes]]], workers: int,
     return files, anchors, info
 
 
-def _merge(out: BinaryIO, files: list[tuple[str, int]], anchors: set[str], info: dict[str, str],
-           page_size: str) -> None:
-    import pypdf
-
-    from reportgen.outputs.pdfmerge import PdfFile
-
-    total, first = sum(pages for _, pages in files), 1
-    merged = PdfFile(out)
-    for path, pages in files:
-        writer = pypdf.PdfWriter(clone_from=path)
-        _point_links_at_anchors(writer, anchors)
-        _stamp_page_numbers(writer, page_size, first, total)
-        merged.add(writer)
-        first += pages
-    merged.finish(info)
-
-
 class _ChartList:
     """The `image_src` of a chunk's page: each chart gets a short URL, and its PNG is kept in
     `pngs` to go with the chunk to the process that lays it out."""
@@ -272,6 +251,8 @@ def _chart_url(i: int) -> str:
 def _chunk_texts(report: Report, page: html.Context, runs_per_chunk: int, appendix_runs: int,
                  table_rows: int) -> Iterator[tuple[str, list[bytes]]]:
     """Each chunk's HTML (`_pieces`) with its charts' PNGs, in page order, rendered one at a time."""
+    from reportgen.outputs.pdfmerge import ANCHOR_URI
+
     charts = page["image_src"]
     assert isinstance(charts, _ChartList)
     for piece in _pieces(len(report.runs), runs_per_chunk, appendix_runs, table_rows):
@@ -357,44 +338,3 @@ def _lay_out_chunk(text: str, pngs: list[bytes]) -> _Chunk:
         document = weasyprint.HTML(string=text, base_url=None, url_fetcher=data_only_fetcher()).render()
         written = document.write_pdf()
     return _Chunk(written, len(document.pages), frozenset(name for page in document.pages for name in page.anchors))
-
-
-def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
-    """Each link to ANCHOR_URI + name goes to the named destination `name`; a link to an anchor
-    no chunk has is dropped (as WeasyPrint drops it in one document)."""
-    from pypdf.generic import ArrayObject, NameObject, TextStringObject
-
-    for pdf_page in writer.pages:
-        if "/Annots" not in pdf_page:
-            continue
-        kept = ArrayObject()
-        annotations = pdf_page["/Annots"].get_object()
-        assert isinstance(annotations, ArrayObject)
-        for ref in annotations:
-            annotation = ref.get_object()
-            uri = annotation.get("/A", {}).get("/URI", "")
-            if isinstance(uri, str) and uri.startswith(ANCHOR_URI):
-                name = unquote(uri[len(ANCHOR_URI):])
-                if name not in anchors:
-                    continue
-                del annotation["/A"]
-                annotation[NameObject("/Dest")] = TextStringObject(name)
-            kept.append(ref)
-        pdf_page[NameObject("/Annots")] = kept
-
-
-def _stamp_page_numbers(writer: pypdf.PdfWriter, page_size: str, first: int, total: int) -> None:
-    """Page numbers `first`.. of `total` onto the pages of `writer`."""
-    import pypdf
-
-    size = "letter" if page_size.lower() == "letter" else "A4"
-    text = (f"<style>{read_static('pdf.css')}\n@page {{ size: {size}; @bottom-center {{ content: counter(page) "
-            f"\" / {total}\"; }} }}\n@page :first {{ counter-reset: page {first}; }}\n"
-            "div { break-after: page; }</style>" + "<div></div>" * len(writer.pages))
-    weasyprint = quiet_weasyprint()
-    numbers = pypdf.PdfReader(io.BytesIO(weasyprint.HTML(string=text, base_url=None,
-                                                         url_fetcher=data_only_fetcher()).write_pdf()))
-    assert len(numbers.pages) == len(writer.pages), (len(numbers.pages), len(writer.pages))
-    for pdf_page, number in zip(writer.pages, numbers.pages):
-        pdf_page.merge_page(number)
-        pdf_page.compress_content_streams()  # merge_page leaves them uncompressed: 7x the bytes

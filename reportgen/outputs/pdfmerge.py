@@ -4,15 +4,21 @@ pypdf's PdfWriter keeps every merged object until it writes: a 250-run sweep's 2
 160 MB in it, and a 2,000-run one would take over 1 GB. Here each added document's objects are
 renumbered and written out at once. Only their byte offsets, the page numbers, the named
 destinations and the outline are kept, and those are written at the end.
+
+`merge_chunks` merges the chunks of a sweep's PDF (`pdf.write_in_chunks`) this way, pointing
+each link to another chunk at its named destination and stamping on the page numbers.
 """
 
 from __future__ import annotations
 
+import io
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
+from urllib.parse import unquote
 
+import pypdf
 from pypdf import PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -25,7 +31,11 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from reportgen.outputs.templating import read_static
+from reportgen.outputs.weasy import data_only_fetcher, quiet_weasyprint
+
 HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+ANCHOR_URI = "reportgen-anchor:"  # a link to an anchor of the report, while the chunks are laid out apart
 
 
 @dataclass
@@ -200,3 +210,56 @@ def _entries(first: PdfObject | None, renumbered: Callable[[PdfObject], PdfObjec
         nxt = item.get("/Next")
         item = nxt.get_object() if nxt is not None else None
     return found
+
+
+def merge_chunks(out: BinaryIO, files: list[tuple[str, int]], anchors: set[str], info: dict[str, str],
+           page_size: str) -> None:
+    """The chunks in `files` (each a PDF file and its number of pages), in order, into `out`,
+    with what a chunk laid out alone cannot know: where its links to other chunks' `anchors`
+    go, and its page numbers in the whole."""
+    total, first = sum(pages for _, pages in files), 1
+    merged = PdfFile(out)
+    for path, pages in files:
+        writer = pypdf.PdfWriter(clone_from=path)
+        _point_links_at_anchors(writer, anchors)
+        _stamp_page_numbers(writer, page_size, first, total)
+        merged.add(writer)
+        first += pages
+    merged.finish(info)
+
+
+def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
+    """Each link to ANCHOR_URI + name goes to the named destination `name`; a link to an anchor
+    no chunk has is dropped (as WeasyPrint drops it in one document)."""
+    for pdf_page in writer.pages:
+        if "/Annots" not in pdf_page:
+            continue
+        kept = ArrayObject()
+        annotations = pdf_page["/Annots"].get_object()
+        assert isinstance(annotations, ArrayObject)
+        for ref in annotations:
+            annotation = ref.get_object()
+            uri = annotation.get("/A", {}).get("/URI", "")
+            if isinstance(uri, str) and uri.startswith(ANCHOR_URI):
+                name = unquote(uri[len(ANCHOR_URI):])
+                if name not in anchors:
+                    continue
+                del annotation["/A"]
+                annotation[NameObject("/Dest")] = TextStringObject(name)
+            kept.append(ref)
+        pdf_page[NameObject("/Annots")] = kept
+
+
+def _stamp_page_numbers(writer: pypdf.PdfWriter, page_size: str, first: int, total: int) -> None:
+    """Page numbers `first`.. of `total` onto the pages of `writer`."""
+    size = "letter" if page_size.lower() == "letter" else "A4"
+    text = (f"<style>{read_static('pdf.css')}\n@page {{ size: {size}; @bottom-center {{ content: counter(page) "
+            f"\" / {total}\"; }} }}\n@page :first {{ counter-reset: page {first}; }}\n"
+            "div { break-after: page; }</style>" + "<div></div>" * len(writer.pages))
+    weasyprint = quiet_weasyprint()
+    numbers = pypdf.PdfReader(io.BytesIO(weasyprint.HTML(string=text, base_url=None,
+                                                         url_fetcher=data_only_fetcher()).write_pdf()))
+    assert len(numbers.pages) == len(writer.pages), (len(numbers.pages), len(writer.pages))
+    for pdf_page, number in zip(writer.pages, numbers.pages):
+        pdf_page.merge_page(number)
+        pdf_page.compress_content_streams()  # merge_page leaves them uncompressed: 7x the bytes
