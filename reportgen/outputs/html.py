@@ -30,6 +30,7 @@ class Context(TypedDict):
     top_findings: list[Finding]
     reading_notes: dict[tuple[str, str, str], str]  # (run, tag, kind) of each kind's first chart -> how to read it
     layer_table: list[LayerRow]  # layers x runs, for runs that share layers
+    layer_groups: list[list[LayerRow]]  # the layer table's rows, as many a table as the page shows
     advice_at: dict[tuple[str, str], str]  # (run, code) -> the layer whose finding lists what to try
     anchor_for_layer: Callable[[str, str], str]
     run_anchor: dict[str, str]
@@ -128,6 +129,14 @@ def layer_table(report: Report) -> list[LayerRow]:
     return rows
 
 
+def layer_groups(report: Report, table: list[LayerRow]) -> list[list[LayerRow]]:
+    """The layer table as the page shows it: past RUN_COLUMNS runs, each run has a row and each
+    table RUN_COLUMNS layers (a sweep of deep networks has dozens); else one table of them all."""
+    if len(report.runs) <= RUN_COLUMNS:
+        return [table] if table else []
+    return [table[i:i + RUN_COLUMNS] for i in range(0, len(table), RUN_COLUMNS)]
+
+
 def inventory_rows(run: RunSection) -> list[InventoryRow]:
     """The appendix's rows for one run: every tag, those of one kind read over the same steps on
     one row (a run's 11 histograms logged at the same 41 steps are one line, not eleven), in the
@@ -163,11 +172,12 @@ def advice_at(report: Report) -> dict[tuple[str, str], str]:
 def context(report: Report, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri) -> Context:
     layers = {(layer.run, layer.name): layer.anchor for run in report.runs for layer in run.layers}
     css = read_static("report.css") + ("\n" + read_static("pdf.css") if medium == "print" else "")
+    table = layer_table(report)
     return Context(
         report=report, overview=report.overview, css=css, medium=medium, page_size=report.page_size,
         image_src=image_src, anchor_for=finding_anchors(report), run_level_findings=run_level_findings(report),
         top_findings=report.findings[:TOP_FINDINGS], reading_notes=reading_notes(report),
-        layer_table=layer_table(report), advice_at=advice_at(report),
+        layer_table=table, layer_groups=layer_groups(report, table), advice_at=advice_at(report),
         anchor_for_layer=lambda run, layer: layers.get((run, layer), "summary"),
         run_anchor={run.name: run.anchor for run in report.runs},
         inventory={run.name: inventory_rows(run) for run in report.runs}, file_name=file_name,
@@ -180,7 +190,8 @@ class Piece:
     """A part of the page, in page order: the front matter (header to contents) if `front`; the
     runs `runs[start:stop]`; of the runs compared, the heading if `comparison_head`, the table
     rows of `runs[compared_start:compared_stop]`, the layer table rows of
-    `runs[layers_start:layers_stop]` and what follows them if `comparison_tail`; how to read the
+    `runs[layers_start:layers_stop]` (of every group of layers, or of group `layer_group`) and
+    what follows them if `comparison_tail`; how to read the
     charts and the appendix's heading if `back`; the appendix of `runs[appendix_start:appendix_stop]`;
     the footer if `footer`. The PDF of a sweep is laid out in pieces (pdf.write_in_chunks); any
     other page is WHOLE."""
@@ -197,6 +208,7 @@ class Piece:
     compared_stop: int | None = 0
     layers_start: int = 0
     layers_stop: int | None = 0
+    layer_group: int | None = None
     comparison_tail: bool = False
 
     @property

@@ -255,16 +255,18 @@ def _chunk_texts(report: Report, page: html.Context, runs_per_chunk: int, append
 
     charts = page["image_src"]
     assert isinstance(charts, _ChartList)
-    for piece in _pieces(len(report.runs), runs_per_chunk, appendix_runs, table_rows):
+    for piece in _pieces(len(report.runs), runs_per_chunk, appendix_runs, table_rows, len(page["layer_groups"])):
         charts.pngs = []
         text = html.render_piece(page, piece, _chunk_css(report.title, piece.front))
         yield text.replace('href="#', f'href="{ANCHOR_URI}'), charts.pngs
 
 
-def _pieces(n: int, runs_per_chunk: int, appendix_runs: int, table_rows: int) -> list[html.Piece]:
+def _pieces(n: int, runs_per_chunk: int, appendix_runs: int, table_rows: int, layer_groups: int = 1
+            ) -> list[html.Piece]:
     """The chunks of a report of `n` runs, in page order: the front matter, `runs_per_chunk`
     runs at a time, the two tables of the runs compared `table_rows` rows at a time when they
-    have more, then how to read and the appendix, `appendix_runs` runs at a time. Each chunk
+    have more (the layer table's `layer_groups` groups one after another, as in one piece), then
+    how to read and the appendix, `appendix_runs` runs at a time. Each chunk
     starts a page; a comparison of at most `table_rows` runs stays with the back matter, on the
     pages before how to read, as in one piece."""
     pieces = [html.Piece(front=True, start=0, stop=0, back=False)]
@@ -274,9 +276,11 @@ def _pieces(n: int, runs_per_chunk: int, appendix_runs: int, table_rows: int) ->
     if not whole:
         pieces += [html.Piece(front=False, start=n, stop=n, back=False, comparison_head=a == 0, compared_start=a,
                               compared_stop=min(a + table_rows, n)) for a in range(0, n, table_rows)]
+        groups = max(layer_groups, 1)
         pieces += [html.Piece(front=False, start=n, stop=n, back=False, layers_start=a,
-                              layers_stop=min(a + table_rows, n), comparison_tail=a + table_rows >= n)
-                   for a in range(0, n, table_rows)]
+                              layers_stop=min(a + table_rows, n), layer_group=g if groups > 1 else None,
+                              comparison_tail=g == groups - 1 and a + table_rows >= n)
+                   for g in range(groups) for a in range(0, n, table_rows)]
     for a in range(0, max(n, 1), appendix_runs):
         comparison = whole and a == 0
         pieces.append(html.Piece(front=False, start=n, stop=n, back=a == 0, appendix_start=a,

@@ -222,3 +222,24 @@ def test_the_tables_of_runs_compared_laid_out_in_chunks_say_all_the_one_piece_sa
 
     assert targets(merged, pages) == targets(one, one_pages)
     assert len(targets(one, one_pages)) >= 8  # each run's worst finding, and "More." to how to read
+
+
+def test_a_layer_table_in_groups_laid_out_in_chunks_keeps_the_one_piece_order():
+    """8 runs of 8 layers: the layer table comes as two tables of layers (html.RUN_COLUMNS a
+    table), layers 1-6 for every run, then layers 7-8 for every run. Laid out 3 rows a chunk,
+    the merged PDF says it in that order too, not layers 1-6 then 7-8 for each 3 runs."""
+    layers = tuple(f"layer{i}" for i in range(1, 9))
+    report = replace(with_weight_series(make_report(n_runs=8, layer_names=layers)), title=TITLE)
+    one, merged = whole(report), pypdf.PdfReader(io.BytesIO(in_chunks(report, 3, 1, table_rows=3)), strict=True)
+
+    def table_words(reader: pypdf.PdfReader) -> str:
+        text = " ".join(page_texts(reader))
+        start = text.index("How far each layer")
+        words = text[start:text.index("How to read these charts", start)]
+        words = re.sub(r"\b\d+ / \d+\b|Run( layer\d)+", " ", words).replace(TITLE, " ").replace("Runs compared", " ")
+        return " ".join(words.split())
+
+    words = table_words(one)
+    assert words.count("Layers 1–6 of 8") == words.count("Layers 7–8 of 8") == 1
+    assert "run7" in words[:words.index("Layers 7–8 of 8")]  # every run's row of the first group before
+    assert table_words(merged) == words
