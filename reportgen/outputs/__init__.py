@@ -93,6 +93,8 @@ def write_all(report: Report, targets: list[tuple[str, str]], attach_pdf: bool,
                 document.seek(0)
             if fmt == "pdf" and document is not None:
                 write_atomic(path, document)
+            elif fmt == "html":
+                write_atomic(path, lambda stream: html.write(report, stream))
             else:
                 attached = document.read() if document is not None and fmt == "eml" and attach_pdf else None
                 write_atomic(path, render(report, fmt, attached))

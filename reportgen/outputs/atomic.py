@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import BinaryIO
 
 from reportgen.errors import UserError
@@ -14,8 +15,9 @@ class OutputError(UserError):
     """An output cannot be written (missing folder, no permission). The CLI exits with 2."""
 
 
-def write_atomic(path: str, data: bytes | BinaryIO) -> None:
-    """`data`, or what is left of the file `data` from where it is, into `path`."""
+def write_atomic(path: str, data: bytes | BinaryIO | Callable[[BinaryIO], None]) -> None:
+    """`data` into `path`: bytes; what is left of a file from where it is; or what a function
+    writes into the file it is given."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
@@ -27,6 +29,8 @@ def write_atomic(path: str, data: bytes | BinaryIO) -> None:
         with os.fdopen(fd, "wb") as stream:
             if isinstance(data, bytes):
                 stream.write(data)
+            elif callable(data):
+                data(stream)
             else:
                 shutil.copyfileobj(data, stream)
         os.chmod(tmp, 0o644)
@@ -34,3 +38,6 @@ def write_atomic(path: str, data: bytes | BinaryIO) -> None:
     except OSError as exc:
         os.unlink(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    except BaseException:  # a writer that failed, or ^C: no half-written file left beside `path`
+        os.unlink(tmp)
+        raise

@@ -247,3 +247,37 @@ def test_long_names_may_wrap_between_their_parts_but_never_inside_a_word_or_a_nu
     assert str(breakable("PPO_x_lr=0.0001,num_sgd_iter=30,a.b/c")) == \
         "PPO_<wbr>x_<wbr>lr=0.0001,<wbr>num_<wbr>sgd_<wbr>iter=30,<wbr>a.<wbr>b/<wbr>c"
     assert str(breakable("<b>_")) == "&lt;b&gt;_"  # escaped first; nothing to break after the end
+
+
+def test_the_page_written_into_a_file_is_the_page_rendered_and_never_one_write_of_all_of_it():
+    """html.write (what a build writes) gives render's bytes, in writes of about WRITE_CHARS: a
+    sweep's page is never held whole (a 40-run report here, its charts inlined: ~575 KB)."""
+    report = with_weight_series(make_report(n_runs=40))
+
+    class Writes:
+        def __init__(self):
+            self.sizes: list[int] = []
+            self.data = bytearray()
+
+        def write(self, chunk: bytes) -> int:
+            self.sizes.append(len(chunk))
+            self.data += chunk
+            return len(chunk)
+
+    out = Writes()
+    html.write(report, out)
+    assert bytes(out.data) == html.render(report)
+    assert len(out.data) > 8 * html.WRITE_CHARS
+    assert max(out.sizes) < 2 * html.WRITE_CHARS
+
+
+def test_an_output_whose_writer_fails_leaves_no_file_behind(tmp_path):
+    from reportgen.outputs.atomic import write_atomic
+
+    def failing(stream):
+        stream.write(b"half a page")
+        raise RuntimeError("the template broke")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(str(tmp_path / "report.html"), failing)
+    assert list(tmp_path.iterdir()) == []
