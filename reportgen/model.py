@@ -8,6 +8,7 @@ they are stored packed (`EdgeTable`, `BucketRows`) and read back exactly as they
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -85,6 +86,16 @@ class PackedRows:
     hi: float
     counts: np.ndarray
 
+    def finite_within(self, lo: float, hi: float) -> bool:
+        """Whether every edge and count is finite and every edge lies in [lo, hi]: then cutting
+        the rows to those bounds changes nothing. (The inner edges are sorted: the first and
+        the last say it for all; a sum of counts is finite only when each is.)"""
+        k = len(self.counts)
+        inner = self.table[self.start : self.start + k - 1]
+        ends = (self.lo, self.hi, float(inner[0]), float(inner[-1])) if k > 1 else (self.lo, self.hi)
+        return (all(math.isfinite(e) and lo <= e <= hi for e in ends) and self.lo <= self.hi
+                and math.isfinite(self.counts.sum()))
+
     def unpack(self) -> np.ndarray:
         k = len(self.counts)
         rows = np.empty((k, 3))
@@ -142,6 +153,11 @@ class BucketRows(Sequence):
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def packed(self, index: int) -> PackedRows | None:
+        """The step's rows as they are kept, when packed."""
+        item = self._items[index]
+        return item if isinstance(item, PackedRows) else None
 
     def __getitem__(self, index):
         if isinstance(index, slice):

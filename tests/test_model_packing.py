@@ -70,3 +70,25 @@ def test_signed_zero_edges_read_back_with_their_sign():
     negative = np.array([[-1.0, -0.0, 1.0], [-0.0, 1.0, 2.0], [1.0, 2.0, 3.0]])
     stored = BucketRows([table.pack(positive), table.pack(negative)])
     assert [bits(r) for r in stored] == [bits(positive), bits(negative)]
+
+
+def test_packed_rows_say_when_cutting_them_to_bounds_would_change_nothing():
+    """PackedRows.finite_within(lo, hi): every edge and count finite and every edge in [lo, hi]
+    (the diagnosis then skips cutting them, features._kept_buckets)."""
+    rng = np.random.default_rng(3)
+    rows = torch_rows(rng, 0.0, 1.0)
+    lo, hi = float(rows[0, 0]), float(rows[-1, 1])
+    packed = EdgeTable().pack(rows)
+    assert isinstance(packed, PackedRows)
+    assert packed.finite_within(lo, hi)
+    assert not packed.finite_within(lo + 1e-3, hi)  # the step's exact min above its first edge
+    assert not packed.finite_within(lo, float(rows[-2, 1]) - 1e-9)  # an inner edge above the max
+    assert not packed.finite_within(float("nan"), hi)
+    broken = rows.copy()
+    broken[len(rows) // 2, 2] = np.nan
+    packed_broken = EdgeTable().pack(broken)
+    assert isinstance(packed_broken, PackedRows) and not packed_broken.finite_within(lo, hi)
+    odd = rows.copy()
+    odd[0, 0] = float(rows[2, 0])  # a writer's min past its first bucket's right edge
+    packed_odd = EdgeTable().pack(odd)
+    assert isinstance(packed_odd, PackedRows) and not packed_odd.finite_within(float(odd[0, 0]), hi)

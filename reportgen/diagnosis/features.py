@@ -20,7 +20,7 @@ from reportgen.diagnosis.layers import Layer
 from reportgen.diagnosis.roles import LOSSES, Role, ScalarRole, roles_of
 from reportgen.diagnosis.shapes import InitMatch, count_peaks, match_init, moments, shape_class
 from reportgen.diagnosis.thresholds import Thresholds
-from reportgen.model import HistogramSeries, ScalarSeries
+from reportgen.model import BucketRows, HistogramSeries, ScalarSeries
 
 EXACT_ZERO = 1e-9  # widest bucket around 0 still read as "exactly zero" (legacy: 1e-12)
 _QUANTILE_BPS = np.linspace(50, 9950, 100)  # for Wasserstein distances: 0.5% .. 99.5%
@@ -87,6 +87,20 @@ def _clip(buckets: np.ndarray, lo: float, hi: float) -> np.ndarray:
     np.maximum(edges, lo, out=edges)
     np.minimum(edges, hi, out=edges)
     return b
+
+
+def _kept_buckets(series: HistogramSeries) -> list[np.ndarray]:
+    """Each kept step's buckets cut to its exact [min, max] (`_clip`). Packed rows that need no
+    cutting are only unpacked: checking that costs a few comparisons, and cutting every kept
+    step (15,030 in the benchmark log) was a third of the diagnosis's time."""
+    rows = series.buckets
+    packed = rows.packed if isinstance(rows, BucketRows) else lambda j: None
+    out = []
+    for j, i in enumerate(series.kept):
+        lo, hi = float(series.min[i]), float(series.max[i])
+        item = packed(j)
+        out.append(item.unpack() if item is not None and item.finite_within(lo, hi) else _clip(rows[j], lo, hi))
+    return out
 
 
 def zero_fraction(buckets: np.ndarray, lo: float = float("nan"), hi: float = float("nan")) -> float:
@@ -169,7 +183,7 @@ def _sigmoid_saturated_to_zero(kind: str, buckets: np.ndarray, lo: float, hi: fl
 def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> SeriesFeatures:
     zone, linear_limit = t.saturation_zone, t.linear_range
     kept = series.kept
-    clipped = [_clip(b, float(series.min[i]), float(series.max[i])) for b, i in zip(series.buckets, kept)]
+    clipped = _kept_buckets(series)
     zeros = (np.array([zero_fraction(b, float(series.min[i]), float(series.max[i])) for b, i in zip(clipped, kept)])
              if clipped else np.zeros(0))
     lo_all = float(np.nanmin(series.min)) if series.min.size and np.isfinite(series.min).any() else 0.0

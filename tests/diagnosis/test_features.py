@@ -88,3 +88,35 @@ def test_a_layer_shape_is_stated_only_when_the_bound_allows_only_one():
     assert question.family == "Glorot/Xavier uniform" and sorted(question.shape) == [60, 200]
     conv = uniform(1 / np.sqrt(75), 5 * 1000)  # a conv kernel: 5000 values; PyTorch default bound
     assert conv.shape is None or conv.shape[0] == 75
+
+
+def test_kept_buckets_skip_cutting_only_where_cutting_changes_nothing():
+    """features._kept_buckets against _clip of every kept step, bit for bit: torch-like packed
+    steps that need no cutting, packed ones whose recorded min/max lie inside their outer
+    buckets or that hold a NaN count (cut), and steps that are not packed (TF2's equal buckets)."""
+    from reportgen.diagnosis.features import _clip, _kept_buckets
+    from reportgen.model import BucketRows, PackedRows
+    from tests.test_model_packing import torch_rows
+
+    rng = np.random.default_rng(5)
+    made = []
+    for packable in (True, False):
+        builder = HistogramBuilder(keep=501, light=False)
+        for step in range(40):
+            rows = torch_rows(rng, 0.1 * step, 1.0) if packable else uniform(0.01 * step, bins=30)
+            lo, hi = float(rows[0, 0]), float(rows[-1, 1])
+            if step % 7 == 3:  # min/max recorded inside the buckets: cutting moves the outer edges
+                lo, hi = float(rows[1, 0]) + 1e-3, float(rows[-2, 1]) - 1e-3
+            if step % 11 == 5:
+                rows[len(rows) // 2, 2] = np.nan
+            builder.add(HistogramValue("t", step, 0.0, rows, (lo, hi, 5000.0, 0.0, 5000.0)))
+        made.append(builder.build("run", "t"))
+    packed = made[0]
+    assert isinstance(packed.buckets, BucketRows)
+    assert all(isinstance(packed.buckets.packed(j), PackedRows) for j in range(40))
+    for s in made:
+        got = _kept_buckets(s)
+        expected = [_clip(s.buckets[j], float(s.min[i]), float(s.max[i])) for j, i in enumerate(s.kept)]
+        assert len(got) == len(expected) == 40
+        assert all(g.tobytes() == e.tobytes() for g, e in zip(got, expected))
+        assert sum(not np.array_equal(e, s.buckets[j]) for j, e in enumerate(expected)) >= 8  # cut or dropped
