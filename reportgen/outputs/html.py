@@ -191,10 +191,10 @@ class Piece:
     """A part of the page, in page order: the front matter (header to contents) if `front`; the
     runs `runs[start:stop]`; of the runs compared, the heading if `comparison_head`, the table
     rows of `runs[compared_start:compared_stop]`, the layer table rows of
-    `runs[layers_start:layers_stop]` (of every group of layers, or of group `layer_group`) and
-    what follows them if `comparison_tail`; how to read the
-    charts and the appendix's heading if `back`; the appendix of `runs[appendix_start:appendix_stop]`;
-    the footer if `footer`. The PDF of a sweep is laid out in pieces (pdf.write_in_chunks); any
+    `runs[layers_start:layers_stop]` (in every group of layers, or in group `layer_group` of
+    `layer_groups`) and what follows them if `comparison_tail`; how to read the charts and the
+    appendix's heading if `back`; the appendix of `runs[appendix_start:appendix_stop]`; the
+    footer if `footer`. The PDF of a sweep is laid out in pieces (pdf.write_in_chunks); any
     other page is WHOLE."""
 
     front: bool
