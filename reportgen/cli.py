@@ -480,7 +480,8 @@ def exit_without_teardown(code: int) -> NoReturn:
     it, 4.82-4.89 s without), for a process that is about to end. What exiting must still do
     is done: the atexit handlers (multiprocessing's, weakref finalizers, logging's), and
     flushing the standard streams; a stream that cannot be flushed gives status 120, as Python's
-    own exit does.
+    own exit does. Unlike that exit it waits for no thread: reportgen starts none, and its
+    process pools are shut down before the command returns.
     """
     atexit._run_exitfuncs()  # what the interpreter runs first at exit (also used by IPython)
     for stream in (sys.stdout, sys.stderr):
