@@ -40,8 +40,12 @@ CASES = {
     "heavy_tailed": lambda: RNG.standard_t(2, 12000),
     "skewed": lambda: RNG.exponential(1.0, 12000) + 0.5,
     "constant": lambda: np.full(500, 3.0),
+    "logistic (excess kurtosis 1.2: a bell to the eye)": lambda: RNG.logistic(0.0, 1.0, 12000),
+    "Laplace (excess kurtosis 3: a sharp peak with long tails)": lambda: RNG.laplace(0.0, 1.0, 12000),
 }
-EXPECTED = {"uniform with a few escaped tails": "uniform", "confident softmax (27 values, two groups)": "bimodal"}
+EXPECTED = {"uniform with a few escaped tails": "uniform", "confident softmax (27 values, two groups)": "bimodal",
+            "logistic (excess kurtosis 1.2: a bell to the eye)": "bell",
+            "Laplace (excess kurtosis 3: a sharp peak with long tails)": "heavy_tailed"}
 
 
 def _tensorboard_writes(folder, tag: str, values: np.ndarray) -> None:
@@ -136,3 +140,25 @@ def test_sampling_noise_rarely_makes_a_symmetric_step_skewed():
     for n in (300, 1000, 10000):
         assert _step_class(rng.exponential(1, n), torch=False) == "skewed"
         assert _step_class(-rng.exponential(1, n), torch=True) == "skewed"
+
+
+def test_small_normal_samples_are_rarely_said_to_have_long_tails():
+    """1,000 normal samples of 25 values each, as torch writes them: the kurtosis of 25 values is
+    noise (shapes.TAILS_NOISE), and "long tails" was said of 3.2% of them with fixed bounds."""
+    from reportgen.diagnosis.features import series_features
+    from reportgen.diagnosis.thresholds import Thresholds
+    from reportgen.reading.accumulate import HistogramBuilder
+    from reportgen.reading.events import HistogramValue, legacy_histogram_buckets
+    from tools.eventwriter import legacy_histogram
+
+    rng = np.random.default_rng(7)
+    shapes = []
+    for _ in range(1000):
+        h = legacy_histogram(rng.normal(0.0, 1.0, 25))
+        builder = HistogramBuilder(keep=501, light=False)
+        exact = (h.min, h.max, h.num, h.sum, h.sum_squares)
+        for step in range(2):
+            builder.add(HistogramValue("v", step, 0.0, legacy_histogram_buckets(h), exact))
+        shapes.append(series_features(builder.build("run", "v"), "weights", Thresholds()).shape_last)
+    assert shapes.count("heavy_tailed") <= 15  # measured 1.0-1.1% with other seeds; 3.2% before
+    assert shapes.count("bell") >= 80  # the bell test still speaks for some (12% measured)
