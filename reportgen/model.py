@@ -93,8 +93,7 @@ class PackedRows:
         k = len(self.counts)
         inner = self.table[self.start : self.start + k - 1]
         ends = (self.lo, self.hi, float(inner[0]), float(inner[-1])) if k > 1 else (self.lo, self.hi)
-        return (all(math.isfinite(e) and lo <= e <= hi for e in ends) and self.lo <= self.hi
-                and math.isfinite(self.counts.sum()))
+        return all(math.isfinite(e) and lo <= e <= hi for e in ends) and math.isfinite(self.counts.sum())
 
     def unpack(self) -> np.ndarray:
         k = len(self.counts)

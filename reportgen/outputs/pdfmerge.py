@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import unquote
 
-import pypdf
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
@@ -213,14 +212,14 @@ def _entries(first: PdfObject | None, renumbered: Callable[[PdfObject], PdfObjec
 
 
 def merge_chunks(out: BinaryIO, files: list[tuple[str, int]], anchors: set[str], info: dict[str, str],
-           page_size: str) -> None:
+                 page_size: str) -> None:
     """The chunks in `files` (each a PDF file and its number of pages), in order, into `out`,
     with what a chunk laid out alone cannot know: where its links to other chunks' `anchors`
     go, and its page numbers in the whole."""
     total, first = sum(pages for _, pages in files), 1
     merged = PdfFile(out)
     for path, pages in files:
-        writer = pypdf.PdfWriter(clone_from=path)
+        writer = PdfWriter(clone_from=path)
         _point_links_at_anchors(writer, anchors)
         _stamp_page_numbers(writer, page_size, first, total)
         merged.add(writer)
@@ -228,7 +227,7 @@ def merge_chunks(out: BinaryIO, files: list[tuple[str, int]], anchors: set[str],
     merged.finish(info)
 
 
-def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
+def _point_links_at_anchors(writer: PdfWriter, anchors: set[str]) -> None:
     """Each link to ANCHOR_URI + name goes to the named destination `name`; a link to an anchor
     no chunk has is dropped (as WeasyPrint drops it in one document)."""
     for pdf_page in writer.pages:
@@ -250,15 +249,15 @@ def _point_links_at_anchors(writer: pypdf.PdfWriter, anchors: set[str]) -> None:
         pdf_page[NameObject("/Annots")] = kept
 
 
-def _stamp_page_numbers(writer: pypdf.PdfWriter, page_size: str, first: int, total: int) -> None:
+def _stamp_page_numbers(writer: PdfWriter, page_size: str, first: int, total: int) -> None:
     """Page numbers `first`.. of `total` onto the pages of `writer`."""
     size = "letter" if page_size.lower() == "letter" else "A4"
     text = (f"<style>{read_static('pdf.css')}\n@page {{ size: {size}; @bottom-center {{ content: counter(page) "
             f"\" / {total}\"; }} }}\n@page :first {{ counter-reset: page {first}; }}\n"
             "div { break-after: page; }</style>" + "<div></div>" * len(writer.pages))
     weasyprint = quiet_weasyprint()
-    numbers = pypdf.PdfReader(io.BytesIO(weasyprint.HTML(string=text, base_url=None,
-                                                         url_fetcher=data_only_fetcher()).write_pdf()))
+    numbers = PdfReader(io.BytesIO(weasyprint.HTML(string=text, base_url=None,
+                                                   url_fetcher=data_only_fetcher()).write_pdf()))
     assert len(numbers.pages) == len(writer.pages), (len(numbers.pages), len(writer.pages))
     for pdf_page, number in zip(writer.pages, numbers.pages):
         pdf_page.merge_page(number)
