@@ -112,46 +112,51 @@ def _render_inherited(index: int, pixels: bool) -> Drawn:
 
 def render_jobs(jobs: list[ChartJob], workers: int = 1,
                 on_done: Callable[[ChartJob], None] = lambda job: None,
-                meanwhile: Callable[[], None] = lambda: None, pixels: bool = True) -> list[Drawn]:
+                meanwhile: Callable[[], list[ChartJob] | None] = lambda: None, pixels: bool = True) -> list[Drawn]:
     """Draw every job; the charts come back in the order of the jobs. `workers`: processes that
     draw (1: all in this process); `pixels`: False for alt texts without images (render_job).
 
     `on_done` is called with each job as its chart is finished (for a progress bar). `meanwhile`
     is called once in this process while the workers draw (before drawing, without workers):
-    work that does not need the charts fills the time this process would spend waiting.
+    work that does not need the charts fills the time this process would spend waiting. The
+    jobs it returns, if any (charts that need what it found), are drawn by the same workers
+    after the others, and their charts follow those of `jobs`.
     """
     meanwhile = _once(meanwhile)
     workers = min(workers, len(jobs))
     if workers > 1 and len(jobs) >= MIN_JOBS_FOR_POOL:
+        every = list(jobs)  # and, once meanwhile has returned them, its jobs
         try:
-            return _reported(_render_in_pool(jobs, workers, meanwhile, pixels), jobs, on_done)
+            return _reported(_render_in_pool(every, workers, meanwhile, pixels), every, on_done)
         except (BrokenProcessPool, OSError):
             pass  # a worker died (e.g. killed for memory): draw here rather than fail
-    meanwhile()
-    return _reported(enumerate(render_job(job, pixels) for job in jobs), jobs, on_done)
+    every = list(jobs) + list(meanwhile() or [])
+    return _reported(enumerate(render_job(job, pixels) for job in every), every, on_done)
 
 
-def _once(function: Callable[[], None]) -> Callable[[], None]:
-    called: list[bool] = []
+def _once(function: Callable[[], list[ChartJob] | None]) -> Callable[[], list[ChartJob] | None]:
+    """`function`, called the first time only; later calls give the first call's result."""
+    result: list[list[ChartJob] | None] = []
 
-    def call_once() -> None:
-        if not called:
-            called.append(True)
-            function()
+    def call_once() -> list[ChartJob] | None:
+        if not result:
+            result.append(function())
+        return result[0]
 
     return call_once
 
 
 def _reported(charts: Iterable[tuple[int, Drawn]], jobs: list[ChartJob],
               on_done: Callable[[ChartJob], None]) -> list[Drawn]:
-    done: list[Drawn | None] = [None] * len(jobs)
+    """The charts in the order of `jobs` (read when `charts` is exhausted: it may add to them)."""
+    done: dict[int, Drawn] = {}
     for index, chart in charts:
         on_done(jobs[index])
         done[index] = chart
-    missing = [i for i, chart in enumerate(done) if chart is None]
+    missing = [i for i in range(len(jobs)) if i not in done]
     if missing:
         raise RuntimeError(f"charts {missing} were never drawn")
-    return [chart for chart in done if chart is not None]
+    return [done[i] for i in range(len(jobs))]
 
 
 def expected_cost(job: ChartJob) -> float:
@@ -167,8 +172,10 @@ def costliest_first(jobs: list[ChartJob]) -> list[int]:
     return sorted(range(len(jobs)), key=lambda i: -expected_cost(jobs[i]))
 
 
-def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], None],
+def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], list[ChartJob] | None],
                     pixels: bool) -> Iterator[tuple[int, Drawn]]:
+    """(index, chart) of every job as it is finished; the jobs `meanwhile` returns are added to
+    `jobs` and drawn too (sent to the workers: they were forked before those existed)."""
     global _INHERITED
     order = costliest_first(jobs)
     fork = "fork" in multiprocessing.get_all_start_methods()
@@ -189,10 +196,13 @@ def _render_in_pool(jobs: list[ChartJob], workers: int, meanwhile: Callable[[], 
             finally:
                 gc.unfreeze()
             try:
-                meanwhile()
+                more = meanwhile() or []
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)  # fail now, not after every chart
                 raise
+            for job in more:
+                futures[pool.submit(render_job, job, pixels)] = len(jobs)
+                jobs.append(job)
             yield from ((futures[f], f.result()) for f in as_completed(futures))
     finally:
         _INHERITED = []

@@ -94,7 +94,8 @@ def changes_over_run(series: HistogramSeries) -> bool:
 
 def overview_jobs(logs: Logs, diagnosis: Diagnosis, colors: dict[str, str]) -> list[ChartJob]:
     """Per run with weights, the overview of every layer: first step against last, layers with
-    a warning or worse marked (drawn after the diagnosis, which says which)."""
+    a warning or worse marked (drawn after the diagnosis, which says which). The jobs carry
+    only those two steps of each series: they are sent to the workers."""
     jobs = []
     for run in logs.runs:
         features = diagnosis.features.get(run.name)
@@ -105,8 +106,9 @@ def overview_jobs(logs: Logs, diagnosis: Diagnosis, colors: dict[str, str]) -> l
         if not weights:
             continue
         flagged = sorted({f.layer for f in diagnosis.findings if f.run == run.name and f.severity is not Severity.INFO})
+        ends = [run.histograms[s.tag].first_and_last() for _, s in weights]
         jobs.append(ChartJob("overview", run.name, "overview", f"Every layer's weights, first step against last "
-                             f"({run.name})", [run.histograms[s.tag] for _, s in weights], colors[run.name],
+                             f"({run.name})", ends, colors[run.name],
                              tag_kinds={name: moved_words(s.change) for name, s in weights}, runs=flagged))
     return jobs
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -260,6 +261,25 @@ def test_work_done_meanwhile_runs_once_in_this_process_and_its_error_stops_the_d
     with pytest.raises(ValueError, match="bad setting"):
         render_jobs(jobs * 25, workers=2, meanwhile=fail)  # 1000 heatmaps: a minute if all were drawn
     assert time.monotonic() - began < 8
+
+
+def test_jobs_that_meanwhile_finds_are_drawn_by_the_workers_after_the_others(logs, monkeypatch):
+    import reportgen.charts.render as render
+
+    drawn_here: list[str] = []  # forked workers append to their own copy
+    draw = render.draw_job
+    monkeypatch.setattr(render, "draw_job", lambda job: (drawn_here.append(job.tag), draw(job))[1])
+    jobs = [ChartJob("heatmap", "run", "uneven", "uneven (run)", hist(logs, "uneven"), "#ff7043")] * 8
+    found = [ChartJob(kind, "run", "constant", "constant (run)", hist(logs, "constant"), "#0077bb")
+             for kind in ("offset", "distribution")]
+    done: list[str] = []
+    pooled = render_jobs(jobs, workers=2, on_done=lambda job: done.append(job.tag), meanwhile=lambda: found)
+    assert drawn_here == []  # not one chart drawn in this process, the found ones neither
+    assert len(pooled) == 10 and sorted(done) == ["constant"] * 2 + ["uneven"] * 8
+    in_process = render_jobs(jobs, workers=1, meanwhile=lambda: found)
+    assert drawn_here == ["uneven"] * 8 + ["constant"] * 2
+    assert [c.png for c in pooled] == [c.png for c in in_process]
+    assert [c.alt.split(":")[0] for c in pooled[8:]] == [render_job(j).alt.split(":")[0] for j in found]
 
 
 def test_layer_row_and_compare_render(logs):
@@ -729,6 +749,9 @@ def test_the_overview_of_a_run_with_more_steps_than_it_keeps_buckets_of_is_drawn
     assert drawn.error is None
     lo, hi = overview._range(series)
     assert lo < -1.5 and hi > 1.5  # the last step's spread (std ~2): the range takes the last kept step
+    ends = series.first_and_last()  # what the pipeline sends the workers: the same chart
+    assert len(ends.kept) == 2 and list(ends.steps) == [series.steps[series.kept[0]], series.steps[series.kept[-1]]]
+    assert render_job(replace(job, data=[ends])).png == drawn.png
 
 
 def _tick_label_gaps(fig) -> list[float]:
