@@ -470,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
+    from reportgen.memory import collect_cycles_less_often
+
+    collect_cycles_less_often()  # a batch process: see memory.py
     exit_without_teardown(main())
 
 

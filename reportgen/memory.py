@@ -10,11 +10,28 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
+
+
+# CPython looks for reference cycles after every 700 net new container objects (its default),
+# and goes through the whole heap once enough of them have survived. A build keeps what it
+# makes until it ends (the logs, the diagnosis, the PDF's boxes), on top of ~130,000 objects
+# of its imports, so those collections find little: in the benchmark build's main process they
+# took 0.34-0.44 s (517-540 young collections, 3-4 of the whole heap), and 0.14-0.15 s at
+# 100,000 (175 young, 1 whole), with the same peak memory (239 MB).
+CYCLE_COLLECTION_THRESHOLD = 100_000
+
+
+def collect_cycles_less_often() -> None:
+    """Raise the new objects between collections of reference cycles, in this process and the
+    workers it forks, to CYCLE_COLLECTION_THRESHOLD; how often the older generations are
+    collected, relative to it, stays CPython's."""
+    gc.set_threshold(CYCLE_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 @functools.cache

@@ -44,3 +44,29 @@ def test_clean_workers_hold_nothing_of_this_process(monkeypatch):
     monkeypatch.setattr(memory, "_set_by_the_parent", b"x" * 2**20, raising=False)
     with ProcessPoolExecutor(1, mp_context=memory.clean_workers("reportgen.memory")) as pool:
         assert pool.submit(_sees_the_parents_object).result() is False
+
+
+def test_the_command_collects_reference_cycles_less_often_but_still_collects_them():
+    """cli.entry raises the young generation's threshold (memory.CYCLE_COLLECTION_THRESHOLD):
+    a build's objects live until it ends. Cycles made during the command are still freed."""
+    code = textwrap.dedent("""
+        import gc, weakref
+        import reportgen.cli as cli
+        class Node:
+            pass
+        def command():
+            node = Node()
+            node.me = node
+            probe = weakref.ref(node)
+            del node
+            for _ in range(300_000):  # three times the threshold of cyclic garbage
+                looped = []
+                looped.append(looped)
+            print(gc.get_threshold()[0], probe() is None)
+            return 0
+        cli.main = command
+        cli.entry()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(memory.CYCLE_COLLECTION_THRESHOLD), "True"]
+    assert memory.CYCLE_COLLECTION_THRESHOLD > 700  # CPython's default: what the command raises
