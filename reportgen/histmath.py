@@ -34,17 +34,24 @@ def quantiles(buckets: np.ndarray, bps: np.ndarray = BASIS_POINTS) -> np.ndarray
     return quantiles_many([buckets], bps)[0]
 
 
-def quantiles_many(rows: list[np.ndarray], bps: np.ndarray = BASIS_POINTS) -> np.ndarray:
+def step_totals(rows: list[np.ndarray]) -> np.ndarray:
+    """Each step's count, `buckets[:, 2].sum()` (0 for a step without buckets)."""
+    return np.array([float(b[:, 2].sum()) if b.size else 0.0 for b in rows])
+
+
+def quantiles_many(rows: list[np.ndarray], bps: np.ndarray = BASIS_POINTS, totals: np.ndarray | None = None
+                   ) -> np.ndarray:
     """`quantiles` of many steps at once: row i holds the values of step i at `bps`.
 
     The steps' buckets go into one (steps, buckets) matrix, each padded with empty buckets on
     the right: the same element-wise operations and the same left-to-right cumulative sums as
     one step at a time, so the same numbers; only the search stays per step. A step without
     buckets gets its (missing) edges, NaN. Reading computes every step's quantiles this way:
-    one numpy call per step cost more than the whole decode.
+    one numpy call per step cost more than the whole decode. `totals`: step_totals(rows), when
+    the caller has them already.
     """
     sizes = np.array([len(b) for b in rows], dtype=np.int64)
-    totals = np.array([float(b[:, 2].sum()) if b.size else 0.0 for b in rows])
+    totals = step_totals(rows) if totals is None else totals
     width = int(sizes.max(initial=0))
     m = len(rows)
     counts = np.zeros((m, width))

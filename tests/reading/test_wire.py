@@ -252,7 +252,10 @@ def test_batched_step_statistics_equal_the_per_step_ones_bit_for_bit(batch):
         if kind == 0:
             h = legacy_histogram(x)
             exact = (h.min, h.max, h.num, h.sum, h.sum_squares)
-            values.append(HistogramValue("t", i, 0.0, legacy_histogram_buckets(h), exact))
+            b = legacy_histogram_buckets(h)
+            if i % 12 == 6:  # fractional counts (weighted samples): their sums depend on the order
+                b[:, 2] *= 0.1
+            values.append(HistogramValue("t", i, 0.0, b, exact))
             continue
         b = tensor_histogram(np.full(5, 2.0) if kind == 2 else x)
         exact = None
@@ -267,6 +270,41 @@ def test_batched_step_statistics_equal_the_per_step_ones_bit_for_bit(batch):
     got = np.concatenate([step_stats(values[start:start + batch]) for start in range(0, len(values), batch)])
     expected = np.concatenate([step_stats([v]) for v in values])
     np.testing.assert_array_equal(got, expected)
+    counts = [float(v.buckets[:, 2].sum()) if v.buckets.size else 0.0 for v in values]
+    assert got[:, 0].tobytes() == np.array(counts).tobytes()  # as numpy sums one step's counts
+    proto = [(r, v.exact) for r, v in enumerate(values) if v.exact is not None and v.exact[2] > 0]
+    assert len(proto) > 20 and all(got[r, 3] == total / num for r, (_, _, num, total, _) in proto)  # mean: sum / num
+
+
+def test_statistics_of_legacy_steps_come_from_their_exact_moments_one_by_one():
+    """A batch of legacy (torch, TF1) steps only, as the loader's batches of one tag are: lo,
+    hi, mean, std from each proto's min/max/num/sum/sum_squares as step_moments gives them for
+    one step, NaN without values, and a step is non-finite when its buckets or its moments are."""
+    from reportgen.reading.accumulate import step_moments, step_stats
+    from reportgen.reading.events import legacy_histogram_buckets
+
+    rng = np.random.default_rng(3)
+    values = []
+    for i in range(60):
+        h = legacy_histogram(rng.normal(rng.uniform(-3, 3), 10 ** rng.uniform(-6, 2), rng.integers(1, 500)))
+        exact = [h.min, h.max, h.num, h.sum, h.sum_squares]
+        if i % 10 == 3:
+            exact[2] = 0.0  # no values
+        elif i % 10 == 5:
+            exact[3 + i % 2] = np.inf  # an overflowed sum, finite buckets
+        elif i % 10 == 7:
+            exact[4] = exact[3] ** 2 / exact[2] * (1 - 1e-12)  # rounding: a variance just below 0
+        buckets = legacy_histogram_buckets(h)
+        if i % 10 == 9:
+            buckets[len(buckets) // 2, 2] = np.nan  # a count lost on the way, finite moments
+        values.append(HistogramValue("t", i, 0.0, buckets, tuple(exact)))
+    got = step_stats(values)
+    expected = np.array([step_moments(v) for v in values])
+    assert got[:, 1:5].tobytes() == expected.tobytes()
+    assert np.isnan(got[3::10, 1:5]).all() and (got[7::10, 4] == 0).all()
+    nonfinite = [not (np.isfinite(v.buckets).all() and np.isfinite(np.array(v.exact)[[0, 1, 3, 4]]).all())
+                 for v in values]
+    assert got[:, 14].tolist() == [float(x) for x in nonfinite] and sum(nonfinite) == 12
 
 
 def test_crc32c_loaded_without_its_package_init_is_the_packages_function():
