@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
-from reportgen.config import FAIL_ON, NAMES, Options, load_options, worse_by
+from reportgen.config import FAIL_ON, NAMES, SWEEP_RUNS, Options, load_options, worse_by
 from reportgen.errors import UserError
 from reportgen.numbers import format_size, parse_size, plural
 from reportgen.progress import Progress
@@ -241,31 +241,48 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
            formats: frozenset[str] | set[str] = frozenset(), early: list | None = None):
     """The built report, shared by `build` and `send`. With "pdf" in `formats`, the PDF is laid
     out while the charts are drawn, into `early` (for outputs.write_all / pdf.render)."""
-    from reportgen import outputs, pipeline
-    from reportgen.pipeline.parts import build_in_parts, in_parts
-    from reportgen.pipeline.since import read_baseline
+    from reportgen.diagnosis import DiagnosisSettings
 
-    settings = pipeline.diagnosis_settings(options)  # a bad setting fails before anything is read
+    # A bad setting fails before anything is read (as pipeline.diagnosis_settings makes them).
+    settings = DiagnosisSettings.create(options.thresholds, options.ignore, options.layers, options.roles)
     baseline = None
     if options.baseline:
+        from reportgen.pipeline.since import read_baseline
+
         progress("reading the baseline")
         baseline = read_baseline(options.baseline, options)
     progress("loading")
     sources, located = located_runs(args.logdirs, options.read_settings())
-    parts = in_parts(sources, located, options)
+    parts = None
+    if baseline is not None or options.charts == "compact" or (options.charts == "auto" and len(located) > SWEEP_RUNS):
+        _import_stages(formats)
+        from reportgen.pipeline.parts import in_parts
+
+        parts = in_parts(sources, located, options)
     if parts is not None:  # a sweep: read, analysed and drawn part by part (pipeline/parts.py)
+        from reportgen import outputs
+        from reportgen.pipeline.parts import build_in_parts
+
         report = build_in_parts(parts.read(), sources, options, progress=progress, advance=progress.advance,
                                 meanwhile=lambda: outputs.prepare(formats), settings=settings, baseline=baseline,
                                 pixels=outputs.needs_images(set(formats)))
         _report_warnings(options, [w for run in report.runs for w in run.warnings], progress)
-    else:
-        report = _build_at_once(load_located(sources, located, options.read_settings()), options, progress,
-                                formats, early, settings, baseline)
+    else:  # the build's stages are imported while other processes read, where some do
+        logs = load_located(sources, located, options.read_settings(), meanwhile=lambda: _import_stages(formats))
+        report = _build_at_once(logs, options, progress, formats, early, settings, baseline)
     if not report.runs:
         raise UsageError("no run matches --run " + repr(options.run))
     if options.history:
         _add_history(report, options, progress)
     return report
+
+
+def _import_stages(formats: frozenset[str] | set[str]) -> None:
+    """Import the build's stages (Matplotlib with the pipeline) and what the writers of
+    `formats` need (WeasyPrint): ~1 s, done while another process reads where one does."""
+    from reportgen import outputs, pipeline  # noqa: F401
+
+    outputs.prepare(formats)
 
 
 def _build_at_once(logs, options: Options, progress: Progress, formats: frozenset[str] | set[str],

@@ -24,6 +24,10 @@ __all__ = ["NAMES", "ConfigError", "Options", "Workers", "load_options"]
 
 MODES = ("offset", "overlay")
 CHART_SETS = ("auto", "full", "compact")
+# Above this many runs the report is a sweep: per-tag charts for every run would run to
+# thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
+# scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
+SWEEP_RUNS = 12  # --charts auto: above it, compact
 PAGE_SIZES = ("A4", "letter")
 FAIL_ON = ("critical", "warning", "new-critical", "new-warning", "regression")
 NEEDS_BASELINE = ("new-critical", "new-warning", "regression")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from reportgen.charts.render import render_jobs
-from reportgen.config import Options
+from reportgen.config import SWEEP_RUNS, Options
 from reportgen.diagnosis import DiagnosisSettings, layers_of, training_runs
 from reportgen.errors import ConfigError
 from reportgen.findings import Finding
@@ -46,7 +46,7 @@ from reportgen.pipeline import (
     what_is_there,
     with_contrasts,
 )
-from reportgen.pipeline.plan import SWEEP_RUNS, plan_charts, sweep_jobs
+from reportgen.pipeline.plan import plan_charts, sweep_jobs
 from reportgen.reading.inputs import Located
 from reportgen.reading.loader import ReadSettings, keep_per_run, located_path, may_fold_into, read_in_parts
 from reportgen.report import ChartStore, Report, RunSection, section_charts

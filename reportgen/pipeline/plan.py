@@ -14,18 +14,13 @@ import numpy as np
 from reportgen.charts import PER_TAG_KINDS, ChartJob, run_color
 from reportgen.charts.overview import moved_words
 from reportgen.charts.sweep import MetricPoints
-from reportgen.config import Options
+from reportgen.config import SWEEP_RUNS, Options
 from reportgen.diagnosis import Diagnosis, Layer
 from reportgen.diagnosis.roles import Role, classify
 from reportgen.findings import Severity
 from reportgen.model import HistogramSeries, Logs, ScalarSeries
 from reportgen.sweeps import AGAINST_MIN_RUNS, Sweep
 from reportgen.sweeps.facts import is_seed
-
-# Above this many runs the report is a sweep: per-tag charts for every run would run to
-# thousands of pages, so each run shows its layers as rows (a distribution panel per tag) and its
-# scalars, and runs are compared in the table rather than in charts whose legends cannot hold them.
-SWEEP_RUNS = 12
 
 
 def compact_charts(logs: Logs, options: Options) -> bool:

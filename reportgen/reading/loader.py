@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -60,10 +60,12 @@ class ReadSettings:
     scheduler: str = ""  # executor dask: the scheduler's address ("": a LocalCluster started here)
 
 
-def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False, split: bool = False) -> Run:
+def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool = False, split: bool = False,
+             meanwhile: Callable[[], None] | None = None) -> Run:
     """Read one run's files into a Run. Problems become warnings; nothing raises for bad data.
 
-    `split`: a big first file may be read by two processes (see halves.py)."""
+    `split`: a big first file may be read by two processes (see halves.py); `meanwhile` is then
+    called while the other process reads (not called otherwise)."""
     builder = RunBuilder(Run(name=name, path=parent(files[0]) if files else ""), keep, light)
     for index, path in enumerate(files):
         account = FileAccount(path=path)
@@ -72,7 +74,8 @@ def read_run(name: str, files: list[str], keep: int = DEFAULT_KEEP, light: bool 
         try:
             with open_file(path) as (stream, size):
                 account.size = size
-                if not (split and index == 0 and halves.read_big_first_file(stream, account, builder, first_in_file)):
+                if not (split and index == 0 and halves.read_big_first_file(stream, account, builder, first_in_file,
+                                                                              meanwhile)):
                     builder.apply(decoded(stream, account, {}, light), account, index, first_in_file)
         except OSError as exc:
             account.problems.append(f"cannot read: {exc.strerror or exc}")
@@ -122,9 +125,15 @@ def located_runs(logdirs: list[str], settings: ReadSettings = ReadSettings()) ->
     return sources, located
 
 
-def load_located(sources: list[str], located: list[Located], settings: ReadSettings = ReadSettings()) -> Logs:
-    """`load` of the runs `located_runs` found."""
-    runs = read_located(located, keep_per_run(settings.keep, len(located)), settings)
+def load_located(sources: list[str], located: list[Located], settings: ReadSettings = ReadSettings(),
+                 meanwhile: Callable[[], None] | None = None) -> Logs:
+    """`load` of the runs `located_runs` found. `meanwhile`, if given, is called once: while
+    other processes read, where some do (a big file's second part, a pool of readers), else
+    after reading."""
+    once = _once(meanwhile) if meanwhile is not None else None
+    runs = read_located(located, keep_per_run(settings.keep, len(located)), settings, once)
+    if once is not None:
+        once()
     return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
     return Logs(sources=sources, runs=attach_hparams_runs(runs))
 
@@ -147,10 +156,11 @@ def keep_per_run(keep: int, runs: int) -> int:
     return min(keep, max(MIN_KEEP, KEEP_BUDGET // max(runs, 1)))
 
 
-def read_located(located: list[Located], keep: int, settings: ReadSettings) -> list[Run]:
+def read_located(located: list[Located], keep: int, settings: ReadSettings,
+                 meanwhile: Callable[[], None] | None = None) -> list[Run]:
     """Each run read from its files, or taken from its summary and thinned to `keep`, in order."""
     found = [(run.name, run.files) for run in located if run.summarised is None]
-    read = iter(read_found(found, keep, settings))
+    read = iter(read_found(found, keep, settings, meanwhile))
     return [next(read) if run.summarised is None else taken(run.summarised, run.name, keep) for run in located]
 
 
@@ -199,12 +209,15 @@ def read_in_parts(located: list[Located], parts: list[tuple[int, int]], keep: in
             return_free_memory()
 
 
-def read_found(found: Found, keep: int, settings: ReadSettings) -> list[Run]:
-    return [run for run, _ in read_found_encoded(found, keep, settings)]
+def read_found(found: Found, keep: int, settings: ReadSettings, meanwhile: Callable[[], None] | None = None
+               ) -> list[Run]:
+    return [run for run, _ in read_found_encoded(found, keep, settings, meanwhile)]
 
 
-def read_found_encoded(found: Found, keep: int, settings: ReadSettings) -> list[tuple[Run, dict | None]]:
-    """Each run read, with its summary entry when a Dask worker encoded it already (else None)."""
+def read_found_encoded(found: Found, keep: int, settings: ReadSettings, meanwhile: Callable[[], None] | None = None
+                       ) -> list[tuple[Run, dict | None]]:
+    """Each run read, with its summary entry when a Dask worker encoded it already (else None);
+    `meanwhile`, if any, called while worker processes read (if none do, not called)."""
     if settings.executor == "dask" and found:
         from reportgen.reading.dask_executor import read_on_dask
 
@@ -214,9 +227,11 @@ def read_found_encoded(found: Found, keep: int, settings: ReadSettings) -> list[
         readers = (os.cpu_count() or 1) if local_bytes(found) >= POOL_MIN_BYTES else 1
     workers = min(readers, len(found))
     if workers <= 1:
-        runs = [read_run(n, f, keep, settings.light, settings.split_big_files) for n, f in found]
+        # meanwhile: while the first run's big file is read by two processes, if it is
+        runs = [read_run(n, f, keep, settings.light, settings.split_big_files, meanwhile if i == 0 else None)
+                for i, (n, f) in enumerate(found)]
     else:
-        runs = _read_in_pool(found, keep, settings.light, workers)
+        runs = _read_in_pool(found, keep, settings.light, workers, meanwhile)
     return [(run, None) for run in runs]
 
 
@@ -265,13 +280,28 @@ def _reading_context() -> BaseContext:
     return clean_workers("reportgen.reading.loader")
 
 
-def _read_in_pool(found: Found, keep: int, light: bool, workers: int) -> list[Run]:
+def _read_in_pool(found: Found, keep: int, light: bool, workers: int,
+                  meanwhile: Callable[[], None] | None = None) -> list[Run]:
     from concurrent.futures import ProcessPoolExecutor
 
     chunksize = max(1, len(found) // (workers * 4))
     with ProcessPoolExecutor(workers, mp_context=_reading_context()) as pool:
-        return list(pool.map(_read_run_args, [(n, f, keep, light) for n, f in found], chunksize=chunksize))
+        read = pool.map(_read_run_args, [(n, f, keep, light) for n, f in found], chunksize=chunksize)  # submits all
+        if meanwhile is not None:
+            meanwhile()
+        return list(read)
 
 
 def _read_run_args(args: tuple) -> Run:
     return read_run(*args)
+
+
+def _once(function: Callable[[], None]) -> Callable[[], None]:
+    called: list[bool] = []
+
+    def call_once() -> None:
+        if not called:
+            called.append(True)
+            function()
+
+    return call_once

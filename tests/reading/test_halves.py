@@ -196,3 +196,63 @@ def test_the_child_hands_over_large_arrays_intact_and_writable():
     assert got["big"][0] == -1.0 and got["big"][1] == 2.0
     assert halves.Forked(lambda: 1 / 0).result() is None
     assert halves.Forked(lambda: ("no arrays", 1)).result() == ("no arrays", 1)
+
+
+def test_work_done_meanwhile_runs_while_the_child_reads_and_the_parent_takes_a_smaller_part(tmp_path, monkeypatch):
+    """load_located's `meanwhile` (the build's imports) runs once the child has started and
+    before this process reads; this process then reads less (split_share); the result is one
+    pass's. Without another process reading, it runs after the read."""
+    from reportgen.reading.loader import load_located, located_runs
+
+    size = os.path.getsize(write_torch_style(tmp_path, steps=200))
+    middles, seen = [], []
+    real = halves.boundary_after
+    monkeypatch.setattr(halves, "boundary_after", lambda p, size, middle: middles.append(middle / size) or real(
+        p, size, middle))
+    started = halves.Forked.__init__
+    monkeypatch.setattr(halves.Forked, "__init__", lambda self, f: (started(self, f), seen.append("child"))[0])
+    decoding = halves.decoded  # in this process only: the child's are not seen here
+    monkeypatch.setattr(halves, "decoded", lambda *a, **k: (seen.append("read"), decoding(*a, **k))[1])
+    settings = ReadSettings(readers=2, split_big_files=True)
+    one_pass = summary(load([str(tmp_path)], ReadSettings(readers=1)).runs[0], light=False)
+    for meanwhile in (None, lambda: seen.append("meanwhile")):
+        logs = load_located(*located_runs([str(tmp_path)], settings), settings, **({"meanwhile": meanwhile}
+                                                                                   if meanwhile else {}))
+        assert summary(logs.runs[0], light=False) == one_pass
+    assert seen == ["child", "read", "child", "meanwhile", "read"]  # once: after the fork, before reading here
+    assert middles == pytest.approx([halves.FULL_READ_SPLIT, halves.split_share(size, False, True)], abs=1e-4)
+    assert halves.split_share(size, False, True) < halves.FULL_READ_SPLIT
+
+    monkeypatch.setattr(halves, "SPLIT_MIN_BYTES", 1 << 40)  # not split: after reading
+    order: list[str] = []
+    reading = loader.read_run
+    monkeypatch.setattr(loader, "read_run", lambda *a, **k: (order.append("read"), reading(*a, **k))[1])
+    load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=lambda: order.append("meanwhile"))
+    assert order == ["read", "meanwhile"]
+
+
+def test_the_parents_part_shrinks_by_the_work_it_does_meanwhile_down_to_a_floor():
+    """split_share: a light read splits in the middle; a full one at FULL_READ_SPLIT; with work
+    meanwhile, smaller by MEANWHILE_BYTES' share of the file, never below MIN_SPLIT."""
+    mb = 1 << 20
+    assert halves.split_share(267 * mb, True, True) == 0.5
+    assert halves.split_share(267 * mb, False, False) == halves.FULL_READ_SPLIT
+    assert halves.split_share(267 * mb, False, True) == pytest.approx(0.35, abs=0.005)  # what was measured best
+    assert halves.split_share(2000 * mb, False, True) > halves.split_share(267 * mb, False, True)
+    assert halves.split_share(64 * mb, False, True) == halves.MIN_SPLIT  # the imports take longer than reading
+
+
+def test_a_failing_meanwhile_stops_the_child_and_raises(tmp_path):
+    import multiprocessing
+
+    from reportgen.reading.loader import load_located, located_runs
+
+    write_torch_style(tmp_path, steps=200)
+    settings = ReadSettings(readers=2, split_big_files=True)
+
+    def fail() -> None:
+        raise ValueError("no WeasyPrint")
+
+    with pytest.raises(ValueError, match="no WeasyPrint"):
+        load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=fail)
+    assert multiprocessing.active_children() == []
