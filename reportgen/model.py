@@ -70,7 +70,6 @@ class HistogramSeries:
                                self.min[cut], self.max[cut], self.mean[cut], self.std[cut], self.quantiles[cut],
                                self.nonfinite[cut], self.kept[keep], [self.buckets[int(i)] for i in keep])
 
-
     def first_and_last(self) -> HistogramSeries:
         """The series of its first and last kept steps only: what a chart of the first step
         against the last needs, small enough to send to another process (the benchmark log's
