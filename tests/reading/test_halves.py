@@ -256,3 +256,25 @@ def test_a_failing_meanwhile_stops_the_child_and_raises(tmp_path):
     with pytest.raises(ValueError, match="no WeasyPrint"):
         load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=fail)
     assert multiprocessing.active_children() == []
+
+
+def test_work_done_meanwhile_runs_once_while_a_pool_reads_the_runs(tmp_path, monkeypatch):
+    from reportgen.reading.loader import load_located, located_runs
+
+    for name in ("a", "b", "c"):
+        write_torch_style(tmp_path / name, steps=20)
+    import concurrent.futures
+
+    calls: list[str] = []
+
+    class Pool(concurrent.futures.ProcessPoolExecutor):
+        def __exit__(self, *exc):
+            calls.append("pool closed")
+            return super().__exit__(*exc)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    settings = ReadSettings(readers=2)
+    logs = load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=lambda: calls.append("meanwhile"))
+    assert calls == ["meanwhile", "pool closed"]  # while the readers read
+    one_pass = load([str(tmp_path)], ReadSettings(readers=1))
+    assert [summary(r, light=False) for r in logs.runs] == [summary(r, light=False) for r in one_pass.runs]
