@@ -4,6 +4,7 @@ inherit the jobs' data, slowest first, while this process does other work (`mean
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import multiprocessing
@@ -122,7 +123,7 @@ def render_jobs(jobs: list[ChartJob], workers: int = 1,
     jobs it returns, if any (charts that need what it found), are drawn by the same workers
     after the others, and their charts follow those of `jobs`.
     """
-    meanwhile = _once(meanwhile)
+    meanwhile = functools.cache(meanwhile)  # called once: the fallback below gets its jobs again
     workers = min(workers, len(jobs))
     if workers > 1 and len(jobs) >= MIN_JOBS_FOR_POOL:
         every = list(jobs)  # and, once meanwhile has returned them, its jobs
@@ -132,18 +133,6 @@ def render_jobs(jobs: list[ChartJob], workers: int = 1,
             pass  # a worker died (e.g. killed for memory): draw here rather than fail
     every = list(jobs) + list(meanwhile() or [])
     return _reported(enumerate(render_job(job, pixels) for job in every), every, on_done)
-
-
-def _once(function: Callable[[], list[ChartJob] | None]) -> Callable[[], list[ChartJob] | None]:
-    """`function`, called the first time only; later calls give the first call's result."""
-    result: list[list[ChartJob] | None] = []
-
-    def call_once() -> list[ChartJob] | None:
-        if not result:
-            result.append(function())
-        return result[0]
-
-    return call_once
 
 
 def _reported(charts: Iterable[tuple[int, Drawn]], jobs: list[ChartJob],

@@ -130,10 +130,10 @@ def load_located(sources: list[str], located: list[Located], settings: ReadSetti
     """`load` of the runs `located_runs` found. `meanwhile`, if given, is called once: while
     other processes read, where some do (a big file's second part, a pool of readers), else
     after reading."""
-    once = _once(meanwhile) if meanwhile is not None else None
-    runs = read_located(located, keep_per_run(settings.keep, len(located)), settings, once)
-    if once is not None:
-        once()
+    work = _Meanwhile(meanwhile) if meanwhile is not None else None
+    runs = read_located(located, keep_per_run(settings.keep, len(located)), settings, work)
+    if work is not None:
+        work.finish()
     return_free_memory()  # thinning freed buckets all over the heap; chart workers are forked from it
     return Logs(sources=sources, runs=attach_hparams_runs(runs))
 
@@ -296,12 +296,26 @@ def _read_run_args(args: tuple) -> Run:
     return read_run(*args)
 
 
-def _once(function: Callable[[], None]) -> Callable[[], None]:
-    called: list[bool] = []
+class _Meanwhile:
+    """`work`, run the first time it is called; an error it raises is held until `finish`:
+    where reading calls it, read_run would report an OSError as the event file's (WeasyPrint's
+    import raises one without its libraries) and leave the file out."""
 
-    def call_once() -> None:
-        if not called:
-            called.append(True)
-            function()
+    def __init__(self, work: Callable[[], None]):
+        self.work = work
+        self.done = False
+        self.error: Exception | None = None
 
-    return call_once
+    def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            try:
+                self.work()
+            except Exception as exc:  # not ^C: that stops reading now
+                self.error = exc
+
+    def finish(self) -> None:
+        """Run it if reading did not, and raise what it raised."""
+        self()
+        if self.error is not None:
+            raise self.error

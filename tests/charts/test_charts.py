@@ -282,6 +282,25 @@ def test_jobs_that_meanwhile_finds_are_drawn_by_the_workers_after_the_others(log
     assert [c.alt.split(":")[0] for c in pooled[8:]] == [render_job(j).alt.split(":")[0] for j in found]
 
 
+def test_when_a_worker_dies_the_charts_are_drawn_here_and_meanwhile_is_not_run_again(logs, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import reportgen.charts.render as render
+
+    def dying_pool(jobs, workers, meanwhile, pixels):
+        meanwhile()
+        raise BrokenProcessPool("a worker was killed")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(render, "_render_in_pool", dying_pool)
+    jobs = [ChartJob("heatmap", "run", "uneven", "uneven (run)", hist(logs, "uneven"), "#ff7043")] * 8
+    found = [ChartJob("offset", "run", "constant", "constant (run)", hist(logs, "constant"), "#0077bb")]
+    calls: list[int] = []
+    charts = render_jobs(jobs, workers=2, meanwhile=lambda: calls.append(1) or found)
+    assert calls == [1] and len(charts) == 9 and not any(c.error for c in charts)
+    assert charts[8].png == render_job(found[0]).png
+
+
 def test_layer_row_and_compare_render(logs):
     run = logs.runs[0]
     layer = ChartJob("layer", "run", "layer", "Layer layer (run)", [run.histograms["layer/activations"],

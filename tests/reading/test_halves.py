@@ -242,7 +242,7 @@ def test_the_parents_part_shrinks_by_the_work_it_does_meanwhile_down_to_a_floor(
     assert halves.split_share(64 * mb, False, True) == halves.MIN_SPLIT  # the imports take longer than reading
 
 
-def test_a_failing_meanwhile_stops_the_child_and_raises(tmp_path):
+def test_an_interrupted_meanwhile_stops_the_child(tmp_path):
     import multiprocessing
 
     from reportgen.reading.loader import load_located, located_runs
@@ -250,12 +250,31 @@ def test_a_failing_meanwhile_stops_the_child_and_raises(tmp_path):
     write_torch_style(tmp_path, steps=200)
     settings = ReadSettings(readers=2, split_big_files=True)
 
-    def fail() -> None:
-        raise ValueError("no WeasyPrint")
+    def interrupted() -> None:
+        raise KeyboardInterrupt
 
-    with pytest.raises(ValueError, match="no WeasyPrint"):
-        load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=fail)
+    with pytest.raises(KeyboardInterrupt):
+        load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=interrupted)
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("error", [ValueError("bad"), OSError("cannot load library 'pango'")])
+def test_a_failing_meanwhile_raises_its_error_and_is_not_taken_for_a_broken_file(tmp_path, error):
+    """WeasyPrint's import raises OSError without its libraries: that is not the event file's
+    problem, which reading (read_run) would report as "cannot read" and leave out."""
+    from reportgen.reading.loader import load_located, located_runs
+
+    write_torch_style(tmp_path, steps=200)
+    settings = ReadSettings(readers=2, split_big_files=True)
+    calls = []
+
+    def fail() -> None:
+        calls.append(1)
+        raise error
+
+    with pytest.raises(type(error), match=str(error)):
+        load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=fail)
+    assert calls == [1]
 
 
 def test_work_done_meanwhile_runs_once_while_a_pool_reads_the_runs(tmp_path, monkeypatch):
