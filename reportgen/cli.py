@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from reportgen import __version__
 from reportgen.charts.kinds import MAX_OFFSET_STEPS
-from reportgen.config import FAIL_ON, NAMES, SWEEP_RUNS, Options, load_options, worse_by
+from reportgen.config import FAIL_ON, NAMES, Options, load_options, worse_by
 from reportgen.errors import UserError
 from reportgen.numbers import format_size, parse_size, plural
 from reportgen.progress import Progress
@@ -254,7 +254,7 @@ def _build(args: argparse.Namespace, options: Options, progress: Progress,
     progress("loading")
     sources, located = located_runs(args.logdirs, options.read_settings())
     parts = None
-    if baseline is not None or options.charts == "compact" or (options.charts == "auto" and len(located) > SWEEP_RUNS):
+    if baseline is not None or options.compact_for(len(located)):  # may be a sweep: in_parts decides
         _import_stages(formats)
         from reportgen.pipeline.parts import in_parts
 

@@ -76,6 +76,11 @@ class Options:
     sort: str = ""  # the sweep table's order: a scalar tag (best first) or a hyperparameter; "": the main metric
     annotations: bool = False  # print GitHub Actions annotations for the top findings (also when GITHUB_ACTIONS=true)
 
+    def compact_for(self, runs: int) -> bool:
+        """Whether a report of `runs` runs draws the compact chart set (--charts; auto: above
+        SWEEP_RUNS)."""
+        return self.charts == "compact" or (self.charts == "auto" and runs > SWEEP_RUNS)
+
     def workers(self, cores: int | None = None) -> Workers:
         return Workers.resolve(self.processes, os.cpu_count() or 1 if cores is None else cores)
 

@@ -19,12 +19,12 @@ from reportgen import __version__, charts, narrative
 from reportgen.baseline import compare
 from reportgen.charts import KINDS, ChartJob, Drawn
 from reportgen.charts.render import planned_size, render_jobs
-from reportgen.config import Options
+from reportgen.config import SWEEP_RUNS, Options
 from reportgen.diagnosis import Diagnosis, DiagnosisSettings, Layer, diagnose, layers_of
 from reportgen.errors import ConfigError, UserError
 from reportgen.findings import Finding, Verdict, worst_first
 from reportgen.model import Logs
-from reportgen.pipeline.plan import SWEEP_KINDS, SWEEP_RUNS, compact_charts, overview_jobs, plan_charts, sweep_jobs
+from reportgen.pipeline.plan import SWEEP_KINDS, compact_charts, overview_jobs, plan_charts, sweep_jobs
 from reportgen.pipeline.sections import run_section
 from reportgen.pipeline.snapshot import snapshot
 from reportgen.report import Chart, Report, RunSection, pending_png

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from reportgen.charts.render import render_jobs
-from reportgen.config import SWEEP_RUNS, Options
+from reportgen.config import Options
 from reportgen.diagnosis import DiagnosisSettings, layers_of, training_runs
 from reportgen.errors import ConfigError
 from reportgen.findings import Finding
@@ -76,10 +76,10 @@ def in_parts(sources: list[str], located: list[Located], options: Options,
     """The parts to build the report from, or None when it is not surely a sweep's (compact
     chart set) or is read elsewhere (Dask): those are built from all their runs at once."""
     settings = options.read_settings()
-    if settings.executor != "local" or options.charts == "full" or not located:
+    if settings.executor != "local" or not options.compact_for(len(located)):
         return None
-    if options.charts == "auto" and _fewest_runs(located, options) <= SWEEP_RUNS:
-        return None
+    if options.charts == "auto" and not options.compact_for(_fewest_runs(located, options)):
+        return None  # (counted only for auto: compact is a sweep whatever the count)
     return Parts(sources, located, part_bounds(located, runs_per_part), settings)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from reportgen.charts import PER_TAG_KINDS, ChartJob, run_color
 from reportgen.charts.overview import moved_words
 from reportgen.charts.sweep import MetricPoints
-from reportgen.config import SWEEP_RUNS, Options
+from reportgen.config import Options
 from reportgen.diagnosis import Diagnosis, Layer
 from reportgen.diagnosis.roles import Role, classify
 from reportgen.findings import Severity
@@ -25,7 +25,7 @@ from reportgen.sweeps.facts import is_seed
 
 def compact_charts(logs: Logs, options: Options) -> bool:
     """Whether the report draws the compact chart set (see SWEEP_RUNS and --charts)."""
-    return options.charts == "compact" or (options.charts == "auto" and len(logs.runs) > SWEEP_RUNS)
+    return options.compact_for(len(logs.runs))
 
 
 def plan_charts(logs: Logs, layers: dict[str, list[Layer]], options: Options, colors: dict[str, str]) -> list[ChartJob]:

@@ -61,3 +61,11 @@ def test_the_readme_names_the_options_a_config_cannot_set():
     for dest, action in parser_options().items():
         if dest in cli.NOT_IN_CONFIG and action.option_strings and dest not in ("help", "version"):
             assert any(re.search(re.escape(flag) + r"\b", paragraph) for flag in action.option_strings), dest
+
+
+def test_the_compact_chart_set_is_drawn_above_twelve_runs_unless_the_charts_option_says():
+    """--charts auto switches at SWEEP_RUNS (12): past it per-tag charts of every run would run to
+    thousands of pages; compact and full are taken as given."""
+    auto, compact, full = Options(charts="auto"), Options(charts="compact"), Options(charts="full")
+    assert [auto.compact_for(n) for n in (1, 12, 13, 2000)] == [False, False, True, True]
+    assert all(compact.compact_for(n) for n in (1, 13)) and not any(full.compact_for(n) for n in (1, 2000))
