@@ -65,10 +65,7 @@ class HistogramSeries:
         if n >= len(self.steps):
             return self
         keep = np.flatnonzero(self.kept < n)
-        cut = slice(0, n)
-        return HistogramSeries(self.run, self.tag, self.steps[cut], self.wall_times[cut], self.count[cut],
-                               self.min[cut], self.max[cut], self.mean[cut], self.std[cut], self.quantiles[cut],
-                               self.nonfinite[cut], self.kept[keep], [self.buckets[int(i)] for i in keep])
+        return self._of_steps(slice(0, n), self.kept[keep], [self.buckets[int(i)] for i in keep])
 
     def first_and_last(self) -> HistogramSeries:
         """The series of its first and last kept steps only: what a chart of the first step
@@ -76,10 +73,13 @@ class HistogramSeries:
         weights took 11.7 MB whole)."""
         positions = sorted({0, len(self.kept) - 1}) if len(self.kept) else []
         index = self.kept[positions]
+        return self._of_steps(index, np.arange(len(index)), [self.buckets[i] for i in positions])
+
+    def _of_steps(self, index: slice | np.ndarray, kept: np.ndarray, buckets: Sequence[np.ndarray]) -> HistogramSeries:
+        """The series of the steps `index` selects, with `kept` (into those) and their buckets."""
         return HistogramSeries(self.run, self.tag, self.steps[index], self.wall_times[index], self.count[index],
                                self.min[index], self.max[index], self.mean[index], self.std[index],
-                               self.quantiles[index], self.nonfinite[index], np.arange(len(index)),
-                               [self.buckets[i] for i in positions])
+                               self.quantiles[index], self.nonfinite[index], kept, buckets)
 
 
 @dataclass(frozen=True, slots=True)
