@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, TypedDict
+from typing import Any, BinaryIO, Generic, TypedDict, TypeVar
 
 from reportgen.charts.kinds import KINDS
 from reportgen.findings import Finding
@@ -37,6 +38,25 @@ class Context(TypedDict):
     inventory: dict[str, list[InventoryRow]]  # run -> its tags, those read alike on one row
     file_name: Callable[[RunSection, str], str]
     run_columns: int  # RUN_COLUMNS
+    toc_columns: list[Column[TocEntry]]  # the contents: one list on a screen (CSS columns), side by side in print
+    reading_rows: list[list[tuple[str, str]]]  # how to read each kind of chart, (kind, text), as print lays them out
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    href: str
+    label: str
+    run: RunSection | None = None  # a run's entry shows its verdict and its layers
+    above: bool = False  # a section right above the contents (print leaves it out)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Column(Generic[T]):
+    start: int  # the number of its first entry
+    entries: list[T]
 
 
 class LayerRow(TypedDict):
@@ -57,6 +77,16 @@ TOP_FINDINGS = 5  # how many findings the summary lists (the rest are one click 
 # Runs the layer table gives a column each; with more, a row each. An A4 page holds 6 columns of
 # run names (a 250-run sweep's PDF showed its first 6 and cut the other 244 off at the edge).
 RUN_COLUMNS = 6
+# Print sets the contents in columns side by side, balanced here, and the reading notes in rows
+# of two: WeasyPrint balances CSS columns by laying them out again and again, and those two
+# lists were 27% of the function calls of the benchmark report's layout (2.1 M -> 1.6 M, 16
+# pages). CSS columns remain for contents too long for a page: only they break across pages in
+# reading order.
+PRINT_COLUMNS = 2
+# Characters on a line of one of PRINT_COLUMNS columns on A4, counted on the benchmark report's
+# first page (the layers of a run, ~53).
+PRINT_COLUMN_CHARS = 52
+PRINT_PAGE_LINES = 45  # lines of contents a page holds under its heading (~50 lines of 10 pt on A4)
 WRITE_CHARS = 1 << 16  # `write` gathers the template's pieces into writes of about this many characters
 
 
@@ -170,6 +200,86 @@ def advice_at(report: Report) -> dict[tuple[str, str], str]:
     return found
 
 
+def toc_entries(report: Report) -> list[TocEntry]:
+    """The contents, in page order (templates/report.html)."""
+    entries = [TocEntry("#since", "Since baseline")] if report.since else []
+    if report.history:
+        entries.append(TocEntry("#history", "Last nights"))
+    entries.append(TocEntry("#summary", "Summary", above=True))
+    if report.sweep and len(report.runs) > 1:
+        entries.append(TocEntry("#sweep", "Sweep", above=True))
+    entries += [TocEntry("#" + run.anchor, f"Run {run.name}", run=run) for run in report.runs]
+    if len(report.runs) > 1:
+        entries.append(TocEntry("#comparison", "Runs compared"))
+    if report.how_to_read:
+        entries.append(TocEntry("#how-to-read", "How to read these charts"))
+    return [*entries, TocEntry("#appendix", "Appendix: what was read")]
+
+
+def toc_lines(entry: TocEntry) -> int:
+    """About how many lines of a print column an entry takes: its label and verdict, then its
+    run's layers on lines of their own."""
+    run = entry.run
+    lines = math.ceil(len(f"{entry.label} {run.verdict if run else ''}") / PRINT_COLUMN_CHARS)
+    if run is None or not (run.layers or run.scalar_charts):
+        return lines
+    names = [layer.name + (" 0" if layer.findings else "") for layer in run.layers]
+    names += ["Scalars"] if run.scalar_charts else []
+    return lines + math.ceil(len(" · ".join(names)) / PRINT_COLUMN_CHARS)
+
+
+def balanced(items: list[T], lines: list[int], columns: int) -> list[Column[T]]:
+    """`items` in `columns` columns, in order, each as few lines as can be (the tallest first),
+    as CSS columns balance them; every column is there, empty or not."""
+    low, high = max(lines, default=0), sum(lines)
+    while low < high:  # the fewest lines a column needs so that `columns` columns hold everything
+        mid = (low + high) // 2
+        low, high = (low, mid) if _filled(lines, mid) <= columns else (mid + 1, high)
+    out: list[Column[T]] = []
+    start = 0
+    for _ in range(columns):
+        stop, held = start, 0
+        while stop < len(items) and held + lines[stop] <= max(low, 1):
+            held += lines[stop]
+            stop += 1
+        out.append(Column(start + 1, items[start:stop]))
+        start = stop
+    return out
+
+
+def _filled(lines: list[int], height: int) -> int:
+    """How many columns of `height` lines `lines` fill, in order."""
+    columns, held = 1, 0
+    for n in lines:
+        if held + n > height:
+            columns, held = columns + 1, 0
+        held += n
+    return columns
+
+
+def toc_columns(report: Report, medium: str) -> list[Column[TocEntry]]:
+    """The contents: in print, without the sections right above them, in balanced columns when
+    they fit a page; else (and for a sweep's list of runs, whose lines are only a few words)
+    one list, which `pdf.css` sets in CSS columns: they break across pages in reading order."""
+    entries = toc_entries(report)
+    if medium != "print":
+        return [Column(1, entries)]
+    entries = [e for e in entries if not e.above]  # the summary and the sweep are right above, on the same page
+    if report.compact:
+        return [Column(1, entries)]
+    lines = [toc_lines(e) for e in entries]
+    columns = balanced(entries, lines, PRINT_COLUMNS)
+    if max(sum(lines[c.start - 1:c.start - 1 + len(c.entries)]) for c in columns) > PRINT_PAGE_LINES:
+        return [Column(1, entries)]
+    return columns
+
+
+def reading_rows(report: Report) -> list[list[tuple[str, str]]]:
+    """How to read each kind of chart, PRINT_COLUMNS notes a row: a page breaks between rows."""
+    notes = list(report.how_to_read.items())
+    return [notes[i:i + PRINT_COLUMNS] for i in range(0, len(notes), PRINT_COLUMNS)]
+
+
 def context(report: Report, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri) -> Context:
     layers = {(layer.run, layer.name): layer.anchor for run in report.runs for layer in run.layers}
     css = read_static("report.css") + ("\n" + read_static("pdf.css") if medium == "print" else "")
@@ -182,7 +292,8 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
         anchor_for_layer=lambda run, layer: layers.get((run, layer), "summary"),
         run_anchor={run.name: run.anchor for run in report.runs},
         inventory={run.name: inventory_rows(run) for run in report.runs}, file_name=file_name,
-        run_columns=RUN_COLUMNS,
+        run_columns=RUN_COLUMNS, toc_columns=toc_columns(report, medium),
+        reading_rows=reading_rows(report),
     )
 
 

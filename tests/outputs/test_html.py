@@ -281,3 +281,62 @@ def test_an_output_whose_writer_fails_leaves_no_file_behind(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(str(tmp_path / "report.html"), failing)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("lines", "columns", "expected"), [
+    ([3, 3, 2, 1, 1, 1], 2, [[3, 3], [2, 1, 1, 1]]),  # sample_logs' contents: 6 lines and 5
+    ([1, 1, 1, 1, 1], 2, [[1, 1, 1], [1, 1]]),  # the first column is the taller, as CSS columns fill
+    ([5, 1, 1], 2, [[5], [1, 1]]),
+    ([1, 1, 4], 3, [[1, 1], [4], []]),  # every column is there, empty or not
+    ([], 2, [[], []]),
+    ([2] * 7, 3, [[2, 2, 2], [2, 2, 2], [2]]),  # the height is the least that holds all; then filled in order
+])
+def test_balanced_columns_keep_the_order_and_make_the_tallest_as_short_as_can_be(lines, columns, expected):
+    items = list(range(len(lines)))
+    got = html.balanced(items, lines, columns)
+    assert [[lines[i] for i in c.entries] for c in got] == expected
+    assert [i for c in got for i in c.entries] == items
+    assert [c.start for c in got] == [1 + sum(len(c.entries) for c in got[:k]) for k in range(columns)]
+
+
+def test_print_sets_the_contents_side_by_side_numbered_on_and_the_screen_one_list():
+    report = make_report()
+    screen = html.toc_columns(report, "screen")
+    assert len(screen) == 1 and [e.label for e in screen[0].entries][:1] == ["Summary"]
+    columns = html.toc_columns(report, "print")
+    assert len(columns) == html.PRINT_COLUMNS
+    shown = [e for e in screen[0].entries if not e.above]  # the summary is right above the contents in print
+    assert [e for c in columns for e in c.entries] == shown
+    text = html.render(report, medium="print").decode("utf-8")
+    contents = text[text.index('id="contents"'):text.index("</nav>")]
+    second = columns[1].start
+    assert contents.count('class="print-columns"') == 1
+    # WeasyPrint reads the style, not start
+    assert f'<ol start="{second}" style="counter-reset: list-item {second - 1}">' in contents
+
+
+def test_contents_too_long_for_a_page_stay_one_list_that_css_columns_break_in_order():
+    names = tuple(f"block{i}_attention_projection" for i in range(100))  # ~60 lines a run
+    report = make_report(n_runs=2, layer_names=names)
+    columns = html.toc_columns(report, "print")
+    assert len(columns) == 1
+    text = html.render(report, medium="print").decode("utf-8")
+    assert 'class="print-columns"' not in text[text.index('id="contents"'):text.index("</nav>")]
+
+
+def test_print_gives_the_reading_notes_in_rows_of_two_and_the_screen_one_list():
+    report = replace(make_report(), how_to_read={k: f"How to read {k}." for k in ("a", "b", "c")})
+    assert html.reading_rows(report) == [[("a", "How to read a."), ("b", "How to read b.")], [("c", "How to read c.")]]
+    printed = Page(html.render(report, medium="print").decode("utf-8"))
+    screen = Page(html.render(report).decode("utf-8"))
+    assert len([d for d in printed.all("div") if d.get("class") == "reading-row"]) == 2
+    for kind in "abc":
+        note = f"How to read {kind}."
+        assert "".join(printed.text).count(note) == "".join(screen.text).count(note) == 1
+    assert not [d for d in screen.all("div") if d.get("class") == "reading-row"]
+
+
+def test_a_sweeps_contents_stay_one_list_of_runs_in_print():
+    report = replace(make_report(), compact=True)
+    columns = html.toc_columns(report, "print")
+    assert len(columns) == 1 and "Summary" not in [e.label for e in columns[0].entries]

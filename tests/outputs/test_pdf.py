@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -61,6 +62,14 @@ def test_summary_is_on_page_one_and_pages_are_numbered_n_of_total(a4):
     assert "Nightly training report" in first and "Summary" in first and "Critical" in first
     for number, page in enumerate(a4.pages, start=1):
         assert f"{number} / {total}" in page.extract_text()
+
+
+def test_the_contents_are_numbered_on_from_one_column_to_the_next(a4):
+    """The contents are columns side by side (html.toc_columns), each its own list: WeasyPrint
+    does not read `<ol start>`, so without the counter the second column would count from 1."""
+    first = a4.pages[0].extract_text()
+    markers = re.findall(r"^(\d+)\. ?$", first[first.index("Contents"):], flags=re.M)
+    assert markers == [str(n) for n in range(1, 6)]  # 2 runs, runs compared, how to read, appendix
 
 
 def test_run_title_is_in_the_page_header_of_its_pages(a4):
