@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 import markupsafe
+from jinja2.bccache import Bucket
 
 from reportgen.baseline import sparkline
 from reportgen.numbers import format_size, measured
@@ -101,9 +102,39 @@ FILTERS = {"when": when, "duration": duration, "number": measured, "size": forma
 GLOBALS = {"steps": steps}
 
 
-def _environment(**kwargs: Any) -> jinja2.Environment:
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's compiled templates on disk, as Python keeps its own in __pycache__: compiling
+    the report's 17 HTML templates took 0.17-0.19 s CPU of every build, in the main process
+    while the chart workers draw. A template changed on disk is compiled again (Jinja keeps
+    its source's checksum); a cache that cannot be written is only not written."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def template_cache_dir() -> str:
+    """Where compiled templates are kept: the user's cache folder, one per Jinja version."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "reportgen", f"templates-jinja{jinja2.__version__}")
+
+
+def _template_cache(flavour: str) -> jinja2.BytecodeCache | None:
+    """One folder per environment: Jinja keys its cache by template name, not by the options
+    (escaping) a template was compiled with. None when the folder cannot be made."""
+    folder = os.path.join(template_cache_dir(), flavour)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return _TemplateCache(folder)
+
+
+def _environment(flavour: str, **kwargs: Any) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, **kwargs)
+                             trim_blocks=True, lstrip_blocks=True, bytecode_cache=_template_cache(flavour), **kwargs)
     env.filters.update(FILTERS)
     env.globals.update(GLOBALS)
     return env
@@ -112,13 +143,13 @@ def _environment(**kwargs: Any) -> jinja2.Environment:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """For HTML (report and email)."""
-    return _environment(autoescape=True)
+    return _environment("html", autoescape=True)
 
 
 @lru_cache(maxsize=1)
 def markdown_environment() -> jinja2.Environment:
     """For Markdown: every expression is escaped unless marked `| raw` (numbers and our own links)."""
-    env = _environment(autoescape=False,
+    env = _environment("markdown", autoescape=False,
                        finalize=lambda v: v if isinstance(v, markupsafe.Markup) else markdown_text(v))
     env.filters["raw"] = _raw
     return env
@@ -127,7 +158,7 @@ def markdown_environment() -> jinja2.Environment:
 @lru_cache(maxsize=1)
 def text_environment() -> jinja2.Environment:
     """For the plain-text email part: nothing to escape in plain text."""
-    return _environment(autoescape=False)
+    return _environment("text", autoescape=False)
 
 
 def read_static(name: str) -> str:
