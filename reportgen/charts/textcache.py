@@ -8,6 +8,11 @@ shaping of a string in a font is kept, and so is each glyph's bitmap for the sub
 FreeType rendered it at (positions are 26.6 fixed point: a glyph moved by whole pixels is the same
 bitmap moved), so the pixels are exactly Matplotlib's own (tested byte for byte).
 
+The renderer also keeps each font's ascent, descent and line gap: Matplotlib 3.11's text layout
+looks them up in the font's tables on every call (~65 times a chart: tick labels are measured
+to place the axis labels and to check for collisions), and through `_get_font_height_metrics`,
+the renderer's hook for them, it gets the same numbers once per font, size and resolution.
+
 Used from Matplotlib 3.11, whose Agg renderer draws text glyph by glyph through these private
 methods; with any other Matplotlib, or for mathtext, Matplotlib draws the text itself.
 """
@@ -17,23 +22,28 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag
+from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import FT2Font, RenderMode
 
-SUPPORTED = all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", "_set_transform"))
+SUPPORTED = (all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", "_set_transform"))
+             and matplotlib.__version__.startswith("3.11."))
 # Entries kept before a cache starts again; a report's charts use a few thousand glyph bitmaps
 # (~0.1-1 KB each) and a few hundred strings.
 MAX_ENTRIES = 50_000
 
 _shapes: dict[tuple, tuple[Any, tuple]] = {}
 _bitmaps: dict[tuple, tuple[np.ndarray, int, int]] = {}
-stats = {"shape_hits": 0, "shapes": 0, "glyph_hits": 0, "glyphs": 0}
+_heights: dict[tuple, tuple[float | None, float | None, float | None]] = {}
+stats = {"shape_hits": 0, "shapes": 0, "glyph_hits": 0, "glyphs": 0, "heights": 0}
 
 
 def clear() -> None:
     _shapes.clear()
     _bitmaps.clear()
+    _heights.clear()
 
 
 def _kept(cache: dict, key: tuple, value, counter: str):
@@ -74,6 +84,14 @@ class TextCachingRenderer(RendererAgg):
             stats["shape_hits"] += 1
         self._draw_glyphs(gc, x, y, angle, size, shape[1])
 
+    def _get_font_height_metrics(self, prop):
+        """(ascent, descent, line gap) of the font in pixels, or Nones for Matplotlib to find them."""
+        if not SUPPORTED:
+            return None, None, None
+        key = (_font_key(prop), self.dpi)
+        found = _heights.get(key)
+        return found if found is not None else _kept(_heights, key, _font_heights(prop, self.dpi), "heights")
+
     def _draw_glyphs(self, gc, x, y, angle, size, glyphs) -> None:
         # The same arithmetic as RendererAgg._draw_text_glyphs_and_boxes (Matplotlib 3.11).
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
@@ -98,3 +116,20 @@ class TextCachingRenderer(RendererAgg):
             buffer, left, top = found
             self._renderer.draw_text_image(buffer, left + (px >> 6), int(height) - (top + (py >> 6)) + buffer.shape[0],
                                            0, gc)
+
+
+def _font_heights(prop: Any, dpi: float) -> tuple[float | None, float | None, float | None]:
+    # The same lookup and arithmetic as Text._get_layout (Matplotlib 3.11) with no such hook.
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    os2, hhea = font.get_sfnt_table("OS/2"), font.get_sfnt_table("hhea")
+    if os2 is not None:
+        gap, ascent, descent = os2["sTypoLineGap"], os2["sTypoAscender"], os2["sTypoDescender"]
+    elif hhea is not None:
+        gap, ascent, descent = hhea["lineGap"], hhea["ascent"], hhea["descent"]
+    else:
+        return None, None, None
+    head = font.get_sfnt_table("head")
+    if head is None:
+        return None, None, None
+    scale = 1 / head["unitsPerEm"] * prop.get_size_in_points() * dpi / 72
+    return ascent * scale, -descent * scale, gap * scale
