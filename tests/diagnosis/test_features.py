@@ -120,3 +120,50 @@ def test_kept_buckets_skip_cutting_only_where_cutting_changes_nothing():
         assert len(got) == len(expected) == 40
         assert all(g.tobytes() == e.tobytes() for g, e in zip(got, expected))
         assert sum(not np.array_equal(e, s.buckets[j]) for j, e in enumerate(expected)) >= 8  # cut or dropped
+
+
+def _packed_series(step_values, limits) -> HistogramSeries:
+    """A series of torch-like legacy steps (the rows of `limits`, packed), one per values array."""
+    from reportgen.reading.events import legacy_rows
+
+    builder = HistogramBuilder(keep=501, light=False)
+    for step, values in enumerate(step_values):
+        counts = np.bincount(np.searchsorted(limits, values, side="left"), minlength=len(limits))[: len(limits)]
+        lo, hi = float(values.min()), float(values.max())
+        rows = legacy_rows(counts.astype(float), limits, lo, hi)
+        builder.add(HistogramValue("t", step, 0.0, rows, (lo, hi, float(len(values)), 0.0, 0.0)))
+    return builder.build("run", "t")
+
+
+def test_zero_fractions_of_packed_steps_are_those_of_their_unpacked_rows():
+    """features._zero_fractions reads packed steps without unpacking them; it must give, bit for
+    bit, zero_fraction of each step's rows: with TensorFlow's default limits (narrow buckets
+    around 0, ReLU zeros at the first row or inside), and with coarse limits that have none (the
+    bucket holding 0 first or last: ReLU, its mirror; values through 0)."""
+    from reportgen.diagnosis.features import _kept_step, _zero_fractions
+    from reportgen.model import PackedRows
+    from tests.test_model_packing import LIMITS
+
+    rng = np.random.default_rng(3)
+    coarse = np.array([*np.linspace(-3, 3, 61), np.finfo(np.float64).max])  # a limit at 0: a narrow row there
+    offset = coarse - 0.05  # none: the bucket holding 0 is 0.1 wide
+    normal = [rng.normal(0.2 * (step % 5 - 2), 1.0, 4000) for step in range(30)]
+    cases = {
+        "relu, fine limits": (LIMITS, [np.maximum(v, 0) for v in normal]),
+        "zeros in the middle, fine limits": (LIMITS, [np.where(np.abs(v) < 0.3, 0.0, v) for v in normal]),
+        "relu, coarse limits": (coarse, [np.maximum(v, 0) for v in normal]),
+        "relu, offset limits": (offset, [np.maximum(v, 0) for v in normal]),  # the first row holds 0
+        "mirrored relu, offset limits": (offset, [np.minimum(v, 0) for v in normal]),  # the last row does
+        "through 0, offset limits": (offset, normal),
+        "no zero, coarse limits": (coarse, [np.abs(v) + 0.5 for v in normal]),
+    }
+    for name, (limits, values) in cases.items():
+        series = _packed_series(values, limits)
+        assert all(isinstance(series.buckets.packed(j), PackedRows) for j in range(len(series.kept))), name
+        expected = [zero_fraction(_kept_step(series, j), float(series.min[i]), float(series.max[i]))
+                    for j, i in enumerate(series.kept)]
+        assert _zero_fractions(series).tobytes() == np.array(expected).tobytes(), name
+        if "relu" in name or "middle" in name:
+            assert min(expected) > 0.2, name  # the case under test: zeros found
+        if "no zero" in name or "through" in name:
+            assert max(expected) == 0.0, name
