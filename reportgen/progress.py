@@ -27,7 +27,13 @@ class Progress:
         self.phase(name, total)
 
     def phase(self, name: str, total: int = 0) -> None:
-        """Start a phase; `total` > 0 when its items can be counted."""
+        """Start a phase; `total` > 0 when its items can be counted. Named again while it runs,
+        the phase keeps its count and takes the new total (items found on the way)."""
+        if name == self.name:
+            self.total = total
+            if self.tty and not self.quiet:
+                self._draw("")
+            return
         self._finish_phase()
         self.name, self.total, self.done, self.started = name, total, 0, time.monotonic()
         if self.quiet:

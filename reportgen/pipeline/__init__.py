@@ -218,6 +218,9 @@ def run_colors(logs: Logs, first: int = 0) -> dict[str, str]:
     return {run.name: charts.run_color(first + i) for i, run in enumerate(logs.runs)}
 
 
+DRAWING = "drawing and analysing"  # the phase of the chart workers and the diagnosis
+
+
 def _no_progress(phase: str, total: int = 0) -> None:
     pass
 
@@ -263,13 +266,15 @@ def build(logs: Logs, options: Options, progress: Callable[[str, int], None] = _
         later.extend([] if compact_charts(logs, options) else overview_jobs(logs, found[0].diagnosis, colors))
         sweeps.append(sweep_of(logs, found[0], options))
         later.extend(sweep_jobs(sweeps[0], colors))
+        if later:
+            progress(DRAWING, len(jobs) + len(later))  # the bar counts them too
         meanwhile()
         if lay_out is not None and baseline is None and pixels:
             planned = [_pending(i, job) for i, job in enumerate(jobs + later)]
             lay_out(build_report(logs, options, found[0], jobs + later, planned, sweeps[0], when))
         return later
 
-    progress("drawing and analysing", len(jobs))
+    progress(DRAWING, len(jobs))
     drawn = render_jobs(jobs, options.workers().charts, on_done=lambda job: advance(_progress_item(job)),
                         meanwhile=analyse_meanwhile, pixels=pixels)
     report = build_report(logs, options, found[0], jobs + later, drawn, sweeps[0], when)

@@ -6,12 +6,17 @@ import email
 import email.policy
 import io
 import json
+import re
 
 import numpy as np
 import pypdf
 
 from reportgen import cli
+from reportgen.config import Options
+from reportgen.pipeline import DRAWING
+from reportgen.pipeline import build as build_report
 from reportgen.progress import Progress
+from reportgen.reading.loader import load
 from tests.conftest import fixture_path, write_events
 
 FORMATS = ("html", "pdf", "eml", "md", "json")
@@ -133,3 +138,35 @@ def test_report_url_is_linked_from_email_and_markdown_and_checked(tmp_path, caps
     assert cli.main(["build", str(tmp_path / "logs"), "-o", str(tmp_path / "x.md"),
                      "--report-url", "javascript:alert(1)"]) == cli.EXIT_USAGE
     assert "--report-url" in capsys.readouterr().err
+
+
+def test_the_bar_counts_the_charts_found_while_drawing(tmp_path):
+    """The overview of a run's layers waits for the diagnosis: its chart is found while the
+    others are drawn, and the bar's total grows by it (it showed 73/72)."""
+    write_diverging_run(tmp_path / "logs")
+    stream = io.StringIO()
+    progress = Progress(stream, tty=True)
+    phases: list[tuple[str, int]] = []
+
+    def record(name: str, total: int = 0) -> None:
+        phases.append((name, total))
+        progress(name, total)
+
+    build_report(load([str(tmp_path / "logs")]), Options(), progress=record, advance=progress.advance)
+    drawing = [total for name, total in phases if name == DRAWING]
+    assert len(drawing) == 2 and drawing[1] > drawing[0]  # the overview, found on the way
+    bars = re.findall(r"\] (\d+)/(\d+) ", stream.getvalue())
+    assert bars and all(int(done) <= int(total) for done, total in bars)
+    assert bars[-1][0] == bars[-1][1] == str(drawing[1])
+
+
+def test_a_phase_named_again_keeps_its_count_and_takes_the_new_total():
+    stream = io.StringIO()
+    progress = Progress(stream, tty=True, verbose=True)
+    progress.phase("drawing", 4)
+    progress.advance("a")
+    progress.advance("b")
+    progress.phase("drawing", 5)
+    progress.advance("c")
+    assert stream.getvalue().endswith("[##############----------] 3/5 c")
+    assert "took" not in stream.getvalue()  # the phase did not end
