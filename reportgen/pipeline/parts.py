@@ -48,7 +48,7 @@ from reportgen.pipeline import (
 )
 from reportgen.pipeline.plan import plan_charts, sweep_jobs
 from reportgen.reading.inputs import Located
-from reportgen.reading.loader import ReadSettings, keep_per_run, located_path, may_fold_into, read_in_parts
+from reportgen.reading.loader import ReadSettings, fold_parents, keep_per_run, located_path, read_in_parts
 from reportgen.report import ChartStore, Report, RunSection, section_charts
 from reportgen.sweeps import RunFacts, build_sweep, sort_error
 
@@ -86,18 +86,16 @@ def in_parts(sources: list[str], located: list[Located], options: Options,
 def _fewest_runs(located: list[Located], options: Options) -> int:
     """How many runs the report will have at least: add_hparams runs may be folded into their
     parent (reading decides), and --run may leave some out."""
-    paths = {located_path(run) for run in located}
+    folded = fold_parents([located_path(run) for run in located])
     pattern = re.compile(options.run) if options.run else None
-    return sum(1 for run in located if not any(may_fold_into(located_path(run), p) for p in paths)
-               and (pattern is None or pattern.search(run.name)))
+    return sum(1 for i, run in enumerate(located) if i not in folded and (pattern is None or pattern.search(run.name)))
 
 
 def part_bounds(located: list[Located], runs_per_part: int) -> list[tuple[int, int]]:
     """Consecutive slices of about `runs_per_part` runs, never cutting between runs that are
     read together (an evaluation run and its training run, add_hparams runs and their parent)."""
     paths = [located_path(run) for run in located]
-    index = {path: i for i, path in enumerate(paths) if path}
-    together = [(i, index[p]) for i, path in enumerate(paths) for p in index if may_fold_into(path, p)]
+    together = [(i, parent) for i, parents in fold_parents(paths).items() for parent in parents]
     names = {run.name: i for i, run in enumerate(located)}
     together += [(names[a], names[b]) for a, b in training_runs([(r.name, p) for r, p in zip(located, paths)]).items()]
     reach = list(range(len(located)))  # reach[i]: the last run that must be in i's part

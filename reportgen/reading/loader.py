@@ -178,6 +178,21 @@ def may_fold_into(path: str, parent_path: str) -> bool:
                 and TIMESTAMP_FOLDER.fullmatch(os.path.basename(os.path.normpath(path))))
 
 
+def fold_parents(paths: list[str]) -> dict[int, list[int]]:
+    """For each of `paths` that may be an add_hparams run (`may_fold_into`) of others of them,
+    the indices of those. Linear: checking every pair took 5.7 s CPU for 2,000 runs."""
+    by_folder: dict[str, list[int]] = {}
+    for i, path in enumerate(paths):
+        if path:
+            by_folder.setdefault(os.path.normpath(path), []).append(i)
+    parents = {}
+    for i, path in enumerate(paths):
+        folder = os.path.normpath(path) if path else ""
+        if folder and TIMESTAMP_FOLDER.fullmatch(os.path.basename(folder)) and os.path.dirname(folder) in by_folder:
+            parents[i] = by_folder[os.path.dirname(folder)]
+    return parents
+
+
 def read_in_parts(located: list[Located], parts: list[tuple[int, int]], keep: int,
                   settings: ReadSettings) -> Iterator[list[Run]]:
     """The runs of each part (a slice of `located`, start to end), read and folded as `load`

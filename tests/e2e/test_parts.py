@@ -123,3 +123,14 @@ def test_parts_keep_runs_read_together(sweep):
         for name in folded:
             assert part_of[name] == part_of[name.rsplit("/", 1)[0]], name
     assert len(part_bounds(located, 1)) >= 18
+
+
+def test_fold_parents_finds_the_pairs_may_fold_into_accepts():
+    """fold_parents, linear, against may_fold_into over every pair (the quadratic way it replaces)."""
+    from reportgen.reading.loader import fold_parents, may_fold_into
+
+    paths = ["/s/a", "/s/a/1700000000.5", "/s/a/1700000001/", "/s/b/", "/s/b/1690483601.5213287", "",
+             "/s/c/1700000000", "/s/a/not_a_time", "/s/a/1700000000.5/1700000002", "/s/a", "s/rel", "s/rel/1700000003"]
+    expected = {i: [j for j, parent in enumerate(paths) if may_fold_into(path, parent)] for i, path in enumerate(paths)}
+    assert fold_parents(paths) == {i: js for i, js in expected.items() if js}
+    assert set(fold_parents(paths)) == {1, 2, 4, 8, 11}
