@@ -86,7 +86,9 @@ PRINT_COLUMNS = 2
 # Characters on a line of one of PRINT_COLUMNS columns on A4, counted on the benchmark report's
 # first page (the layers of a run, ~53).
 PRINT_COLUMN_CHARS = 52
-PRINT_PAGE_LINES = 45  # lines of contents a page holds under its heading (~50 lines of 10 pt on A4)
+# Lines of contents a page holds under its heading: A4 less its margins is 265 mm, ~53 lines of
+# the contents' 10 pt text at ~14 pt a line; less the heading and some slack for the estimate.
+PRINT_PAGE_LINES = 45
 WRITE_CHARS = 1 << 16  # `write` gathers the template's pieces into writes of about this many characters
 
 
