@@ -39,7 +39,6 @@ class Context(TypedDict):
     file_name: Callable[[RunSection, str], str]
     run_columns: int  # RUN_COLUMNS
     toc_columns: list[Column[TocEntry]]  # the contents: one list on a screen (CSS columns), side by side in print
-    reading_rows: list[list[tuple[str, str]]]  # how to read each kind of chart, (kind, text), as print lays them out
 
 
 @dataclass(frozen=True)
@@ -77,11 +76,11 @@ TOP_FINDINGS = 5  # how many findings the summary lists (the rest are one click 
 # Runs the layer table gives a column each; with more, a row each. An A4 page holds 6 columns of
 # run names (a 250-run sweep's PDF showed its first 6 and cut the other 244 off at the edge).
 RUN_COLUMNS = 6
-# Print sets the contents in columns side by side, balanced here, and the reading notes in rows
-# of two: WeasyPrint balances CSS columns by laying them out again and again, and those two
-# lists were 27% of the function calls of the benchmark report's layout (2.1 M -> 1.6 M, 16
-# pages). CSS columns remain for contents too long for a page: only they break across pages in
-# reading order.
+# Print sets the contents in columns side by side, balanced here: WeasyPrint balances CSS
+# columns by laying them out again and again, and the contents' were 18% of the function calls
+# of the benchmark report's layout (2.12 M -> 1.74 M, 16 pages). CSS columns remain for contents
+# too long for a page, as only they break across pages in reading order, and for the reading
+# notes (9% more): in rows of two they wasted the room that kept sample_logs' PDF to 20 pages.
 PRINT_COLUMNS = 2
 # Characters on a line of one of PRINT_COLUMNS columns on A4, counted on the benchmark report's
 # first page (the layers of a run, ~53).
@@ -276,12 +275,6 @@ def toc_columns(report: Report, medium: str) -> list[Column[TocEntry]]:
     return columns
 
 
-def reading_rows(report: Report) -> list[list[tuple[str, str]]]:
-    """How to read each kind of chart, PRINT_COLUMNS notes a row: a page breaks between rows."""
-    notes = list(report.how_to_read.items())
-    return [notes[i:i + PRINT_COLUMNS] for i in range(0, len(notes), PRINT_COLUMNS)]
-
-
 def context(report: Report, medium: str = "screen", image_src: Callable[[bytes], str] = data_uri) -> Context:
     layers = {(layer.run, layer.name): layer.anchor for run in report.runs for layer in run.layers}
     css = read_static("report.css") + ("\n" + read_static("pdf.css") if medium == "print" else "")
@@ -295,7 +288,6 @@ def context(report: Report, medium: str = "screen", image_src: Callable[[bytes],
         run_anchor={run.name: run.anchor for run in report.runs},
         inventory={run.name: inventory_rows(run) for run in report.runs}, file_name=file_name,
         run_columns=RUN_COLUMNS, toc_columns=toc_columns(report, medium),
-        reading_rows=reading_rows(report),
     )
 
 

@@ -324,18 +324,6 @@ def test_contents_too_long_for_a_page_stay_one_list_that_css_columns_break_in_or
     assert 'class="print-columns"' not in text[text.index('id="contents"'):text.index("</nav>")]
 
 
-def test_print_gives_the_reading_notes_in_rows_of_two_and_the_screen_one_list():
-    report = replace(make_report(), how_to_read={k: f"How to read {k}." for k in ("a", "b", "c")})
-    assert html.reading_rows(report) == [[("a", "How to read a."), ("b", "How to read b.")], [("c", "How to read c.")]]
-    printed = Page(html.render(report, medium="print").decode("utf-8"))
-    screen = Page(html.render(report).decode("utf-8"))
-    assert len([d for d in printed.all("div") if d.get("class") == "reading-row"]) == 2
-    for kind in "abc":
-        note = f"How to read {kind}."
-        assert "".join(printed.text).count(note) == "".join(screen.text).count(note) == 1
-    assert not [d for d in screen.all("div") if d.get("class") == "reading-row"]
-
-
 def test_a_sweeps_contents_stay_one_list_of_runs_in_print():
     report = replace(make_report(), compact=True)
     columns = html.toc_columns(report, "print")
