@@ -115,16 +115,22 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
             pass
 
 
-def template_cache_dir() -> str:
-    """Where compiled templates are kept: the user's cache folder, one per Jinja version."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "reportgen", f"templates-jinja{jinja2.__version__}")
+def template_cache_dir() -> str | None:
+    """Where compiled templates are kept: the user's cache folder, one per Jinja version. None
+    without an absolute one (a relative XDG_CACHE_HOME is to be ignored, says the XDG spec, and
+    a user with no home would get a folder named "~" wherever the command runs)."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "reportgen", f"templates-jinja{jinja2.__version__}") if os.path.isabs(base) else None
 
 
 def _template_cache(flavour: str) -> jinja2.BytecodeCache | None:
     """One folder per environment: Jinja keys its cache by template name, not by the options
     (escaping) a template was compiled with. None when the folder cannot be made."""
-    folder = os.path.join(template_cache_dir(), flavour)
+    root = template_cache_dir()
+    if root is None:
+        return None
+    folder = os.path.join(root, flavour)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:

@@ -49,3 +49,17 @@ def test_templates_render_when_the_cache_cannot_be_made_or_written(templates, tm
 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", full)
     assert templating._environment("html").get_template("t.html").render(x=1) == "A 1"
+
+
+def test_no_cache_is_made_in_a_relative_folder(templates, tmp_path, monkeypatch):
+    """A relative XDG_CACHE_HOME is ignored (the XDG spec), and without a home of its own the
+    command makes no folder named "~" where it runs."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert templating.template_cache_dir() == str(tmp_path / "home" / ".cache" / "reportgen" /
+                                                  f"templates-jinja{templating.jinja2.__version__}")
+    monkeypatch.setattr(templating.os.path, "expanduser", lambda path: path)  # no home: "~" stays "~"
+    assert templating.template_cache_dir() is None
+    assert templating._environment("html").get_template("t.html").render(x=1) == "A 1"
+    assert not (tmp_path / "~").exists() and not (tmp_path / "relative").exists()
