@@ -106,7 +106,8 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
     """Jinja's compiled templates on disk, as Python keeps its own in __pycache__: compiling
     the report's 17 HTML templates took 0.17-0.19 s CPU of every build, in the main process
     while the chart workers draw. A template changed on disk is compiled again (Jinja keeps
-    its source's checksum); a cache that cannot be written is only not written."""
+    its source's checksum, and compiles a cached file cut short again); a cache that cannot be
+    written is only not written."""
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         try:
