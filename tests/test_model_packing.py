@@ -74,7 +74,7 @@ def test_signed_zero_edges_read_back_with_their_sign():
 
 def test_packed_rows_say_when_cutting_them_to_bounds_would_change_nothing():
     """PackedRows.finite_within(lo, hi): every edge and count finite and every edge in [lo, hi]
-    (the diagnosis then skips cutting them, features._kept_buckets)."""
+    (the diagnosis then skips cutting them, features._kept_step)."""
     rng = np.random.default_rng(3)
     rows = torch_rows(rng, 0.0, 1.0)
     lo, hi = float(rows[0, 0]), float(rows[-1, 1])

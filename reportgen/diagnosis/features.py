@@ -90,20 +90,21 @@ def _clip(buckets: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return b
 
 
-def _kept_buckets(series: HistogramSeries) -> list[np.ndarray]:
-    """Each kept step's buckets cut to its exact [min, max] (`_kept_step`)."""
-    return [_kept_step(series, j) for j in range(len(series.kept))]
-
-
 def _kept_step(series: HistogramSeries, j: int) -> np.ndarray:
     """Kept step j's buckets cut to its exact [min, max] (`_clip`). Packed rows that need no
     cutting are only unpacked: checking that costs a few comparisons, and cutting every kept
     step (15,030 in the benchmark log) was a third of the diagnosis's time."""
+    lo, hi, item = _step_bounds(series, j)
+    return item.unpack() if item is not None else _clip(series.buckets[j], lo, hi)
+
+
+def _step_bounds(series: HistogramSeries, j: int) -> tuple[float, float, PackedRows | None]:
+    """Kept step j's exact min and max, and its packed rows when cutting them to those would
+    change nothing (else None)."""
     i = series.kept[j]
     lo, hi = float(series.min[i]), float(series.max[i])
-    rows = series.buckets
-    item = rows.packed(j) if isinstance(rows, BucketRows) else None
-    return item.unpack() if item is not None and item.finite_within(lo, hi) else _clip(rows[j], lo, hi)
+    item = series.buckets.packed(j) if isinstance(series.buckets, BucketRows) else None
+    return lo, hi, item if item is not None and item.finite_within(lo, hi) else None
 
 
 def _zero_fractions(series: HistogramSeries) -> np.ndarray:
@@ -112,14 +113,12 @@ def _zero_fractions(series: HistogramSeries) -> np.ndarray:
     its edge table, found once per table, and what is left is a handful of operations on the
     rows that are. Unpacking every kept step for this was 0.22 s CPU of the benchmark log's
     diagnosis, and the fractions one step at a time another 0.15 s."""
-    rows = series.buckets
     tables: dict[int, tuple[np.ndarray, list[int]]] = {}
     out = np.zeros(len(series.kept))
-    for j, i in enumerate(series.kept):
-        lo, hi = float(series.min[i]), float(series.max[i])
-        item = rows.packed(j) if isinstance(rows, BucketRows) else None
-        if item is None or not item.finite_within(lo, hi):
-            out[j] = zero_fraction(_clip(rows[j], lo, hi), lo, hi)
+    for j in range(len(series.kept)):
+        lo, hi, item = _step_bounds(series, j)
+        if item is None:
+            out[j] = zero_fraction(_clip(series.buckets[j], lo, hi), lo, hi)
             continue
         edges = tables.get(id(item.table))
         if edges is None:
@@ -258,8 +257,11 @@ def series_features(series: HistogramSeries, kind: str, t: Thresholds) -> Series
     if not bound and last_step is not None and _sigmoid_saturated_to_zero(kind, last_step, lo_all, hi_all, zone):
         bound = "sigmoid"
     # Every step's buckets only where a feature of every step needs them (and then cut once).
-    clipped = (_kept_buckets(series) if bound or kind == "pre-activations"
-               else [_kept_step(series, 0), last_step] if last_step is not None else [])
+    clipped: list[np.ndarray] = []
+    if last_step is not None and (bound or kind == "pre-activations"):
+        clipped = [*(_kept_step(series, j) for j in range(len(kept) - 1)), last_step]  # the last one cut once
+    elif last_step is not None:
+        clipped = [_kept_step(series, 0), last_step]
     bounds = np.array([near_bounds(b, bound, zone) for b in clipped]) if bound else np.zeros(len(kept))
     rms = np.sqrt(series.mean**2 + series.std**2)
     first, last = (clipped[0], clipped[-1]) if clipped else (np.zeros((0, 3)), np.zeros((0, 3)))

@@ -91,10 +91,10 @@ def test_a_layer_shape_is_stated_only_when_the_bound_allows_only_one():
 
 
 def test_kept_buckets_skip_cutting_only_where_cutting_changes_nothing():
-    """features._kept_buckets against _clip of every kept step, bit for bit: torch-like packed
+    """features._kept_step against _clip of every kept step, bit for bit: torch-like packed
     steps that need no cutting, packed ones whose recorded min/max lie inside their outer
     buckets or that hold a NaN count (cut), and steps that are not packed (TF2's equal buckets)."""
-    from reportgen.diagnosis.features import _clip, _kept_buckets
+    from reportgen.diagnosis.features import _clip, _kept_step
     from reportgen.model import BucketRows, PackedRows
     from tests.test_model_packing import torch_rows
 
@@ -115,7 +115,7 @@ def test_kept_buckets_skip_cutting_only_where_cutting_changes_nothing():
     assert isinstance(packed.buckets, BucketRows)
     assert all(isinstance(packed.buckets.packed(j), PackedRows) for j in range(40))
     for s in made:
-        got = _kept_buckets(s)
+        got = [_kept_step(s, j) for j in range(len(s.kept))]
         expected = [_clip(s.buckets[j], float(s.min[i]), float(s.max[i])) for j, i in enumerate(s.kept)]
         assert len(got) == len(expected) == 40
         assert all(g.tobytes() == e.tobytes() for g, e in zip(got, expected))
