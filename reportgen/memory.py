@@ -1,9 +1,9 @@
 """Giving freed memory back to the system, and worker processes that do not inherit this one's.
 
 glibc's malloc keeps freed memory for reuse, and raises its threshold for serving big requests
-from the heap after the first big free: after thinning buckets (the loader) or drawing a chart
-(a chart worker) much of the heap is free but still counted against the process, and in a
-forked worker it is a private copy. malloc_trim(0) returns the free pages.
+from the heap after the first big free: after thinning buckets (the loader) much of the heap is
+free but still counted against the process, and chart workers forked from it would each see it.
+malloc_trim(0) returns the free pages.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from types import ModuleType
 from reportgen.charts import KINDS, ChartJob, Drawn
 from reportgen.charts.encode import to_png, without_pixels
 from reportgen.charts.style import DPI, NOTE_COLOR, SINGLE_SIZE, new_figure, set_title, styled
-from reportgen.memory import return_free_memory
 
 # Below this many jobs a process pool costs more (start-up, imports) than it saves.
 MIN_JOBS_FOR_POOL = 6
@@ -106,9 +105,12 @@ _INHERITED: list[ChartJob] = []
 
 
 def _render_inherited(index: int, pixels: bool) -> Drawn:
-    chart = render_job(_INHERITED[index], pixels)
-    return_free_memory()  # a chart's temporaries: ~60 MB of the two workers' memory, ~1 ms
-    return chart
+    # No malloc_trim between charts: it gave back ~45 MB of the benchmark build's tree (331 ->
+    # 378 MB without it), but it walks every free chunk of the heap the worker inherited, 4-5 ms
+    # a chart, and the next chart faulted the pages in again. Without it the build took 0.87-0.93x
+    # the time (two A/Bs of 5-6 builds each); the next chart reuses the freed memory, so it
+    # does not grow with the number of charts.
+    return render_job(_INHERITED[index], pixels)
 
 
 def render_jobs(jobs: list[ChartJob], workers: int = 1,
