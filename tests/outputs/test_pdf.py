@@ -269,13 +269,19 @@ def laid_out_early():
     from tests.conftest import fixture_path
 
     early: list = []
+    provisional: list = []
+
+    def lay_out(report):
+        provisional.append(report)
+        early.append(pdf.lay_out_early(report))
+
     logs = load([str(fixture_path("torch_writer")), str(fixture_path("tf2_summary"))])
-    report = pipeline.build(logs, Options(), lay_out=lambda provisional: early.append(pdf.lay_out_early(provisional)))
-    return report, early
+    report = pipeline.build(logs, Options(), lay_out=lay_out)
+    return report, early, provisional[0]
 
 
 def test_the_pdf_laid_out_while_the_charts_are_drawn_is_the_pdf_laid_out_after(laid_out_early):
-    report, early = laid_out_early
+    report, early, _ = laid_out_early
     assert len(early) == 1 and early[0] is not None
     assert len(early[0].pending) == len(shown(report)) > 10
     assert early[0].finish(report) == pdf.render(report)  # byte for byte: same pages, text, images
@@ -286,7 +292,7 @@ def test_a_report_that_is_not_the_one_laid_out_early_is_laid_out_again(laid_out_
     a word that changed, a PNG the PDF cannot take as it is: the early layout is not used."""
     from reportgen.report import Report
 
-    report, early = laid_out_early
+    report, early, _ = laid_out_early
     first = shown(report)[0]
     failed = replace(first, png=pdf_png(first.width_px, first.height_px - 40), height_px=first.height_px - 40)
     other_words = replace(report, title=report.title + " (again)")
@@ -297,6 +303,40 @@ def test_a_report_that_is_not_the_one_laid_out_early_is_laid_out_again(laid_out_
     monkeypatch.setattr(pdf.EarlyLayout, "finish", lambda self, r: None)
     again = pypdf.PdfReader(io.BytesIO(pdf.render(other_words, early=early[0])))
     assert "(again)" in again.pages[0].extract_text()
+
+
+def test_the_pages_are_drawn_before_the_charts_pixels_are_given(laid_out_early, monkeypatch):
+    """The early layout's pages and fonts are written while the charts are drawn: the PDF asks
+    for the first chart's pixels before `finish` has them, and waits for them."""
+    import threading
+    import time
+
+    report, _, provisional = laid_out_early
+    asked: list[float] = []
+    real = pdf.PendingImage.get_x_object
+    monkeypatch.setattr(pdf.PendingImage, "get_x_object", lambda self, *a: asked.append(time.monotonic()) or
+                        real(self, *a))
+    early = pdf.lay_out_early(provisional)
+    deadline = time.monotonic() + 60
+    while not asked and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert asked, "the pages were not drawn before the pixels came"
+    assert early.writing is not None and early.writing.is_alive()  # waiting for the pixels
+    given = time.monotonic()
+    assert early.finish(report) == pdf.render(report)
+    assert asked[0] < given
+    assert not any(t.name == "reportgen-pdf" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_pdf_written_early_for_another_report_stops_waiting(laid_out_early):
+    import threading
+
+    report, _, provisional = laid_out_early
+    early = pdf.lay_out_early(provisional)
+    assert early.finish(replace(report, title=report.title + " (again)")) is None
+    assert early.writing is None
+    assert not any(t.name == "reportgen-pdf" and t.is_alive() for t in threading.enumerate())
+    assert early.finish(report) == pdf.render(report)  # its pixels given later still make the PDF
 
 
 def shown(report):
