@@ -23,6 +23,7 @@ from tools.eventwriter import EventWriter, frame
 @pytest.fixture(autouse=True)
 def small_files_split(monkeypatch):
     monkeypatch.setattr(halves, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(halves, "MEANWHILE_SPLIT_MIN_BYTES", 0)
 
 
 def exactly(array: np.ndarray) -> tuple:
@@ -224,11 +225,32 @@ def test_work_done_meanwhile_runs_while_the_child_reads_and_the_parent_takes_a_s
     assert halves.split_share(size, False, True) < halves.FULL_READ_SPLIT
 
     monkeypatch.setattr(halves, "SPLIT_MIN_BYTES", 1 << 40)  # not split: after reading
+    monkeypatch.setattr(halves, "MEANWHILE_SPLIT_MIN_BYTES", 1 << 40)
     order: list[str] = []
     reading = loader.read_run
     monkeypatch.setattr(loader, "read_run", lambda *a, **k: (order.append("read"), reading(*a, **k))[1])
     load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=lambda: order.append("meanwhile"))
     assert order == ["read", "meanwhile"]
+
+
+def test_a_file_too_small_to_split_for_reading_alone_is_split_when_there_is_work_meanwhile(tmp_path, monkeypatch):
+    """Between MEANWHILE_SPLIT_MIN_BYTES and SPLIT_MIN_BYTES a file is read by a child only while
+    this process has other work (a build's imports), with the result of one pass."""
+    from reportgen.reading.loader import load_located, located_runs
+
+    size = os.path.getsize(write_torch_style(tmp_path, steps=200))
+    monkeypatch.setattr(halves, "SPLIT_MIN_BYTES", size + 1)
+    monkeypatch.setattr(halves, "MEANWHILE_SPLIT_MIN_BYTES", size)
+    children: list[str] = []
+    started = halves.Forked.__init__
+    monkeypatch.setattr(halves.Forked, "__init__", lambda self, f: (started(self, f), children.append("child"))[0])
+    settings = ReadSettings(readers=2, split_big_files=True)
+    one_pass = summary(load([str(tmp_path)], ReadSettings(readers=1)).runs[0], light=False)
+    alone = load_located(*located_runs([str(tmp_path)], settings), settings)
+    assert children == []
+    meanwhile = load_located(*located_runs([str(tmp_path)], settings), settings, meanwhile=lambda: None)
+    assert children == ["child"]
+    assert summary(alone.runs[0], light=False) == summary(meanwhile.runs[0], light=False) == one_pass
 
 
 def test_the_parents_part_shrinks_by_the_work_it_does_meanwhile_down_to_a_floor():
