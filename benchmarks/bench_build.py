@@ -10,7 +10,8 @@ Logs are made under --root (default /tmp/rg-bench) by make_big_log.py when missi
   only to load it: pure Python (no TensorFlow), and with --tf-python (a Python that has
   TensorFlow installed, whose record reader and CRC EventAccumulator then uses) in the same run.
   Targets (issue 19): at most 0.1x of the pure-Python load, or at most 0.5x of the load with
-  TensorFlow.
+  TensorFlow. Then the same for a 30-tag x 200-step log (~55 MB) against its pure-Python load:
+  at most 0.5x.
 - memory: peak RSS of the PDF build at 1000 and at 10000 steps. Targets (from issue 7; issue
   19's memory target is the 2,000-run sweep's, bench_sweep_scale.py): <= 500 MB, and the 10x log
   under 2x the memory. Two numbers: the largest single process (what `/usr/bin/time -v` calls
@@ -163,38 +164,44 @@ def event_accumulator_load(logdir: str, python: str = sys.executable) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-TARGETS = {"pure Python": 0.1, "TensorFlow": 0.5}  # issue 19: the build against each anchor's load
+# Issue 19's targets: the build against each anchor's load, for the 267 MB log ("big") and the
+# 55 MB one of 30 tags x 200 steps ("medium", only against pure Python).
+TARGETS = {"big": {"pure Python": 0.1, "TensorFlow": 0.5}, "medium": {"pure Python": 0.5}}
+LOGS = {"big": ("30 tags x 1000 steps", ()), "medium": ("30 tags x 200 steps", ("--steps", "200"))}
 
 
 def section_ratio(root: str, repeat: int = 3, tf_python: str | None = None) -> None:
     """Builds repeated and interleaved, the median reported: on a shared VM the same build
     varies by +-15% from one minute to the next (CPU time too, not only wall time), and more when
-    the host is busy. The pure-Python anchor (~40 s) loads the log once, in the middle of the
-    builds; the TensorFlow one (~8 s) after every PDF and HTML build, its median taken as the
-    builds' is (one load of it varied 7.9-16 s between runs on a busy day)."""
-    big = ensure(os.path.join(root, "big"))
-    print(f"== end to end vs tensorboard EventAccumulator load (30 tags x 1000 steps), median of {repeat} builds")
-    runs: dict[str, list[dict]] = {"PDF": [], "HTML": []}
-    loads: dict[str, list[float]] = {}
-    for i in range(repeat):
-        runs["PDF"].append(build(big, os.path.join(root, "big.pdf")))
-        runs["HTML"].append(build(big, os.path.join(root, "big.html")))
-        if tf_python:
-            loads.setdefault("TensorFlow", []).append(event_accumulator_load(big, tf_python))
-        if i == repeat // 2:
-            loads["pure Python"] = [event_accumulator_load(big)]
-    anchors = {anchor: statistics.median(times) for anchor, times in loads.items()}
-    for anchor, seconds in anchors.items():
-        each = f" (median of {', '.join(f'{t:.1f}' for t in loads[anchor])})" if len(loads[anchor]) > 1 else ""
-        print(f"EventAccumulator load (size_guidance 0, {anchor}): {seconds:7.1f} s{each}")
-    for name, results in runs.items():
-        r = sorted(results, key=lambda x: x["wall"])[len(results) // 2]
-        samples = ", ".join(f"{x['wall']:.1f}" for x in results)
-        ratios = "; ".join(f"vs {anchor} {r['wall'] / seconds:.3f}x (target <= {TARGETS[anchor]}: "
-                           f"{'met' if r['wall'] / seconds <= TARGETS[anchor] else 'NOT met'})"
-                           for anchor, seconds in anchors.items())
-        print(f"reportgen build -> {name:<4}: {r['wall']:7.1f} s   {ratios}   peak RSS {r['max_process_mb']:.0f} MB   "
-              f"[{phase_text(r)}]   all: {samples} s")
+    the host is busy. The pure-Python anchor (~40 s for the big log) loads each log once, in the
+    middle of the builds; the TensorFlow one (~8 s) after every PDF and HTML build of the big log,
+    its median taken as the builds' is (one load of it varied 7.9-16 s between runs on a busy
+    day)."""
+    for name, (shape, args) in LOGS.items():
+        logdir = ensure(os.path.join(root, name), *args)
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(logdir) for f in fs) / 1e6
+        print(f"== end to end vs tensorboard EventAccumulator load ({shape}, {size:.0f} MB), median of {repeat} builds")
+        runs: dict[str, list[dict]] = {"PDF": [], "HTML": []}
+        loads: dict[str, list[float]] = {}
+        for i in range(repeat):
+            runs["PDF"].append(build(logdir, os.path.join(root, f"{name}.pdf")))
+            runs["HTML"].append(build(logdir, os.path.join(root, f"{name}.html")))
+            if tf_python and "TensorFlow" in TARGETS[name]:
+                loads.setdefault("TensorFlow", []).append(event_accumulator_load(logdir, tf_python))
+            if i == repeat // 2:
+                loads["pure Python"] = [event_accumulator_load(logdir)]
+        anchors = {anchor: statistics.median(times) for anchor, times in loads.items()}
+        for anchor, seconds in anchors.items():
+            each = f" (median of {', '.join(f'{t:.1f}' for t in loads[anchor])})" if len(loads[anchor]) > 1 else ""
+            print(f"EventAccumulator load (size_guidance 0, {anchor}): {seconds:7.1f} s{each}")
+        for output, results in runs.items():
+            r = sorted(results, key=lambda x: x["wall"])[len(results) // 2]
+            samples = ", ".join(f"{x['wall']:.1f}" for x in results)
+            ratios = "; ".join(f"vs {anchor} {r['wall'] / seconds:.3f}x (target <= {TARGETS[name][anchor]}: "
+                               f"{'met' if r['wall'] / seconds <= TARGETS[name][anchor] else 'NOT met'})"
+                               for anchor, seconds in anchors.items())
+            print(f"reportgen build -> {output:<4}: {r['wall']:7.1f} s   {ratios}   peak RSS "
+                  f"{r['max_process_mb']:.0f} MB   [{phase_text(r)}]   all: {samples} s")
 
 
 def section_memory(root: str) -> None:
