@@ -9,6 +9,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+from reportgen.outputs.atomic import OutputError
+
+
+class NoWeasyPrint(OutputError):
+    """WeasyPrint, which lays out the PDF, cannot load its system libraries here."""
+
 
 def import_weasyprint():
     """The weasyprint module, imported without some fifty helper processes on Linux.
@@ -18,14 +24,22 @@ def import_weasyprint():
     which on Linux runs ldconfig, gcc and ld for it: 54 processes, 0.3 s of each build. During
     the import, find_library answers from one reading of the ldconfig cache and tries no
     compiler; the names WeasyPrint opens directly are found by dlopen as before.
-    """
-    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
-        import weasyprint
 
+    Without Pango (a slim image, a Mac without it) the import raises OSError: NoWeasyPrint says
+    so in one line, with what to do.
+    """
+    try:
+        if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+            import weasyprint
+
+            return weasyprint
+        with find_library_from_ldconfig_cache():
+            import weasyprint
         return weasyprint
-    with find_library_from_ldconfig_cache():
-        import weasyprint
-    return weasyprint
+    except OSError as exc:
+        raise NoWeasyPrint(f"cannot write a PDF: WeasyPrint cannot load its system libraries ({exc}); install "
+                           "Pango (Debian: apt-get install -y libpango-1.0-0 libpangoft2-1.0-0; macOS: brew "
+                           "install pango), or build without a PDF (no .pdf output, no --attach-pdf)") from None
 
 
 @contextlib.contextmanager

@@ -205,6 +205,33 @@ def test_weasyprint_is_imported_without_a_helper_process_per_library_name():
     assert is_pdf == "True" and restored == "True"
 
 
+def test_a_pdf_without_weasyprints_libraries_is_one_line_and_status_2(tmp_path, monkeypatch, capsys):
+    """No Pango (a slim image): the import raises OSError inside cffi. The build says so in one
+    line, with what to do, instead of a traceback; an HTML build does not need it."""
+    import importlib.abc
+    import sys
+
+    from reportgen.cli import main
+    from tests.conftest import fixture_path
+
+    class NoPango(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "weasyprint":
+                raise OSError("cannot load library 'libpango-1.0-0': cannot open shared object file")
+            return None
+
+    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [NoPango(), *sys.meta_path])
+    logs = str(fixture_path("torch_writer"))
+    assert main(["build", logs, "-o", str(tmp_path / "r.pdf"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "libpango-1.0-0" in err and "apt-get install" in err
+    assert not (tmp_path / "r.pdf").exists()
+    assert main(["build", logs, "-o", str(tmp_path / "r.eml"), "--attach-pdf", "-q"]) == 2
+    assert main(["build", logs, "-o", str(tmp_path / "r.html"), "-q"]) == 0
+
+
 def test_without_an_ldconfig_listing_ctypes_keeps_its_own_library_look_up(monkeypatch):
     """Where ldconfig cannot be run (e.g. NixOS), answering from an empty listing would lose
     libraries that ctypes finds with the compiler: its own find_library stays in place."""
