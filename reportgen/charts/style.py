@@ -98,6 +98,7 @@ def shorten(text: str, limit: int = TITLE_CHARS) -> str:
 _MEASURE = RendererAgg(1, 1, DPI)
 
 
+@functools.lru_cache(maxsize=4096)  # tick labels ("0.05", "200") and titles recur from chart to chart
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """Width in inches of `text` drawn at `size` points (no mathtext: our titles are plain)."""
     prop = FontProperties(size=size, weight="bold" if bold else "normal")
