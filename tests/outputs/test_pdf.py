@@ -13,7 +13,7 @@ from dataclasses import replace
 import pypdf
 import pytest
 
-from reportgen.outputs import pdf, weasy
+from reportgen.outputs import pdf, pdfearly, weasy
 from tests.outputs.factory import HOSTILE_TAG, make_report
 
 A4_POINTS = (595.3, 841.9)  # 210 x 297 mm
@@ -327,7 +327,7 @@ def test_a_report_that_is_not_the_one_laid_out_early_is_laid_out_again(laid_out_
     for changed in (with_chart(report, first, failed), other_words, with_chart(report, first, rgb)):
         assert isinstance(changed, Report)
         assert early[0].finish(changed) is None
-    monkeypatch.setattr(pdf.EarlyLayout, "finish", lambda self, r: None)
+    monkeypatch.setattr(pdfearly.EarlyLayout, "finish", lambda self, r: None)
     again = pypdf.PdfReader(io.BytesIO(pdf.render(other_words, early=early[0])))
     assert "(again)" in again.pages[0].extract_text()
 
@@ -335,35 +335,48 @@ def test_a_report_that_is_not_the_one_laid_out_early_is_laid_out_again(laid_out_
 def test_the_pages_are_drawn_before_the_charts_pixels_are_given(laid_out_early, monkeypatch):
     """The early layout's pages and fonts are written while the charts are drawn: the PDF asks
     for the first chart's pixels before `finish` has them, and waits for them."""
-    import threading
     import time
 
     report, _, provisional = laid_out_early
     asked: list[float] = []
-    real = pdf.PendingImage.get_x_object
-    monkeypatch.setattr(pdf.PendingImage, "get_x_object", lambda self, *a: asked.append(time.monotonic()) or
+    real = pdfearly.PendingImage.get_x_object
+    monkeypatch.setattr(pdfearly.PendingImage, "get_x_object", lambda self, *a: asked.append(time.monotonic()) or
                         real(self, *a))
     early = pdf.lay_out_early(provisional)
     deadline = time.monotonic() + 60
     while not asked and time.monotonic() < deadline:
         time.sleep(0.01)
     assert asked, "the pages were not drawn before the pixels came"
-    assert early.writing is not None and early.writing.is_alive()  # waiting for the pixels
+    thread = early.writing
+    assert thread is not None and thread.is_alive()  # waiting for the pixels
     given = time.monotonic()
     assert early.finish(report) == pdf.render(report)
     assert asked[0] < given
-    assert not any(t.name == "reportgen-pdf" and t.is_alive() for t in threading.enumerate())
+    assert not thread.is_alive()
 
 
 def test_a_pdf_written_early_for_another_report_stops_waiting(laid_out_early):
-    import threading
 
     report, _, provisional = laid_out_early
     early = pdf.lay_out_early(provisional)
+    thread = early.writing
     assert early.finish(replace(report, title=report.title + " (again)")) is None
-    assert early.writing is None
-    assert not any(t.name == "reportgen-pdf" and t.is_alive() for t in threading.enumerate())
+    assert early.writing is None and not thread.is_alive()
     assert early.finish(report) == pdf.render(report)  # its pixels given later still make the PDF
+
+
+def test_a_pdf_laid_out_early_and_dropped_stops_its_thread(laid_out_early):
+    """A build that fails after the early layout never calls finish: dropping the layout ends
+    its thread, which would otherwise wait for pixels forever holding the document."""
+    import gc
+
+    _, _, provisional = laid_out_early
+    early = pdf.lay_out_early(provisional)
+    thread = early.writing
+    del early
+    gc.collect()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
 
 
 def shown(report):
@@ -408,8 +421,8 @@ def test_the_cli_writes_the_pdf_it_laid_out_while_drawing(tmp_path, monkeypatch)
     from tests.conftest import fixture_path
 
     finished = []
-    real = pdf.EarlyLayout.finish
-    monkeypatch.setattr(pdf.EarlyLayout, "finish", lambda self, report: finished.append(real(self, report)) or
+    real = pdfearly.EarlyLayout.finish
+    monkeypatch.setattr(pdfearly.EarlyLayout, "finish", lambda self, report: finished.append(real(self, report)) or
                         finished[-1])
     out = tmp_path / "report.pdf"
     assert main(["build", str(fixture_path("torch_writer")), "-o", str(out), "-o", str(tmp_path / "r.eml"),
