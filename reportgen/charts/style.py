@@ -98,7 +98,9 @@ def shorten(text: str, limit: int = TITLE_CHARS) -> str:
 _MEASURE = RendererAgg(1, 1, DPI)
 
 
-@functools.lru_cache(maxsize=4096)  # tick labels ("0.05", "200") and titles recur from chart to chart
+# Tick labels ("0.05", "200"), titles and the single characters of `_estimated_width` recur from
+# chart to chart.
+@functools.lru_cache(maxsize=8192)
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """Width in inches of `text` drawn at `size` points (no mathtext: our titles are plain)."""
     prop = FontProperties(size=size, weight="bold" if bold else "normal")
@@ -106,14 +108,9 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
     return width / DPI
 
 
-@functools.lru_cache(maxsize=4096)
-def _char_width(char: str, size: float, bold: bool) -> float:
-    return text_width(char, size, bold)
-
-
 def _estimated_width(text: str, size: float, bold: bool) -> float:
     """The sum of the characters' widths: within a few percent of `text_width` (kerning)."""
-    return sum(_char_width(char, size, bold) for char in text)
+    return sum(text_width(char, size, bold) for char in text)
 
 
 def fit(text: str, width: float, size: float = TITLE_SIZE, bold: bool = False, keep: str = "") -> str:

@@ -108,7 +108,7 @@ class EarlyLayout:
         # A layout dropped without `finish` (the build failed after it, a caller that did not
         # need it) tells its thread that no pixels will come, so the thread and the document
         # it holds do not outlive it.
-        weakref.finalize(self, _no_pixels, list(self.pending))
+        weakref.finalize(self, _release, list(self.pending))
         self.writing.start()
 
     def finish(self, report: Report) -> bytes | None:
@@ -116,10 +116,9 @@ class EarlyLayout:
         out (its text differs, a chart failed or came out at another size, or is a PNG the PDF
         cannot take as it is): then it must be laid out again."""
         palettes = self._palettes(report)
-        given: list[PaletteImage | None] = [None] * len(self.pending) if palettes is None else list(palettes)
-        for image, palette in zip(self.pending, given):
+        for image, palette in zip(self.pending, palettes or []):
             image.drawn = palette
-            image.given.set()
+        _release(self.pending)  # with the pixels, or with word that none will come
         try:
             if self.writing is not None:  # the first finish takes what the thread wrote
                 self.writing.join()
@@ -152,6 +151,7 @@ class EarlyLayout:
         return palettes
 
 
-def _no_pixels(pending: list[PendingImage]) -> None:
+def _release(pending: list[PendingImage]) -> None:
+    """Let the writer go on: an image without pixels (`drawn`) raises NotDrawn in it."""
     for image in pending:
-        image.given.set()  # those not given yet have no pixels: get_x_object raises NotDrawn
+        image.given.set()
